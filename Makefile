@@ -1,0 +1,36 @@
+# The two commands of coshop: `make run` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: run test lint typecheck pytest bench browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+## make run: serve the demo (SQLite, in-process broker, sandbox payments, demo catalogue)
+run: $(STAMP)
+	$(BIN)/coshop demo
+
+## make test: every quality gate — lint, format, types, tests with coverage
+test: $(STAMP) browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/coverage erase
+	$(BIN)/pytest --cov --cov-report=term -p no:cacheprovider
+	$(BIN)/coverage report --include='rooms/*' --fail-under=100 --skip-covered
+
+## Chromium for the browser tests comes from Debian's packages (Playwright cannot download it here).
+browser:
+	@test -x /usr/bin/chromium || ./scripts/install-chromium.sh
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage* htmlcov
