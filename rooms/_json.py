@@ -1,0 +1,122 @@
+"""Table-driven conversion between frozen dataclasses and JSON-safe values.
+
+Used by the wire codec (commands, events, signals) and by room snapshots. Decoding is strict:
+exact field sets, exact JSON types (``bool`` is not ``int``, ``float`` is not ``int``), enum and
+``Literal`` values checked, ``MaxLen`` honoured. Failures raise :class:`DecodeError` naming the
+offending path; callers translate it into their own error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+from collections.abc import Mapping
+from enum import Enum
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from rooms._fields import MaxLen
+
+__all__ = ["DecodeError", "decode", "decode_fields", "to_json"]
+
+
+class DecodeError(ValueError):
+    """A value does not match the declared type; ``path`` names the field."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def to_json(value: Any) -> Any:
+    """A JSON-safe copy of ``value`` (dataclasses -> dicts, enums -> values, tuples -> lists)."""
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    return value
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls, include_extras=True)
+
+
+def decode_fields(cls: type, data: Mapping[str, object], path: str = "") -> dict[str, Any]:
+    """Decode ``data`` into the keyword arguments of dataclass ``cls`` (exact field set)."""
+    hints = _hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            raise DecodeError(f"{path}{key}", "unexpected field")
+    out: dict[str, Any] = {}
+    for name, field in fields.items():
+        if name in data:
+            out[name] = decode(hints[name], data[name], f"{path}{name}")
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise DecodeError(f"{path}{name}", "missing field")
+    return out
+
+
+def decode(hint: Any, value: object, path: str) -> Any:
+    """Decode one JSON value against a type hint; raises :class:`DecodeError`."""
+    origin = get_origin(hint)
+    if origin is Annotated:
+        inner, *extras = get_args(hint)
+        result = decode(inner, value, path)
+        for extra in extras:
+            if isinstance(extra, MaxLen) and len(result) > extra.value:
+                raise DecodeError(path, f"longer than {extra.value} characters")
+        return result
+    if origin is Union or origin is types.UnionType:
+        arms = get_args(hint)
+        if value is None and type(None) in arms:
+            return None
+        (arm,) = (a for a in arms if a is not type(None))
+        return decode(arm, value, path)
+    if origin is Literal:
+        if any(type(value) is type(option) and value == option for option in get_args(hint)):
+            return value
+        raise DecodeError(path, f"must be one of {list(get_args(hint))}")
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise DecodeError(path, "must be an array")
+        item = get_args(hint)[0]
+        items = [decode(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise DecodeError(path, "must be an object")
+        item = get_args(hint)[1]
+        return {_key(k, path): decode(item, v, f"{path}.{k}") for k, v in value.items()}
+    return _decode_plain(hint, value, path)
+
+
+def _key(key: object, path: str) -> str:
+    if not isinstance(key, str):
+        raise DecodeError(path, "object keys must be strings")
+    return key
+
+
+def _decode_plain(hint: Any, value: object, path: str) -> Any:
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        members = {member.value: member for member in hint}
+        if type(value) is str and value in members:
+            return members[value]
+        raise DecodeError(path, f"must be one of {list(members)}")
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise DecodeError(path, "must be an object")
+        assert isinstance(hint, type)
+        return hint(**decode_fields(hint, value, f"{path}."))
+    if type(value) is not hint:
+        raise DecodeError(path, f"must be {_NAMES.get(hint, getattr(hint, '__name__', hint))}")
+    return value
+
+
+_NAMES = {str: "a string", int: "an integer", bool: "a boolean"}

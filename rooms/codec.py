@@ -1,0 +1,64 @@
+"""Wire codec for commands, events and signals: names are class names, fields are JSON values.
+
+Decoding a client's command or signal is strict (unknown name, missing/extra field, wrong JSON
+type, oversized string are refused with a message naming the field). Only commands in
+``CLIENT_COMMANDS`` decode from a client; the hub builds ``Join`` and the bridge's commands itself.
+``event_from_wire`` is the exact inverse of ``event_to_wire`` and reloads the stored log.
+This module knows no rules and does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from rooms._json import DecodeError, decode_fields, to_json
+from rooms.commands import CLIENT_COMMANDS, BaseCommand, Command
+from rooms.errors import InvalidCommand
+from rooms.events import BaseEvent, Event
+from rooms.signals import BaseSignal, Signal
+
+__all__ = ["command_from_wire", "event_from_wire", "event_to_wire", "signal_from_wire"]
+
+
+def _args(name: str, args: object, code: str) -> Mapping[str, object]:
+    if not isinstance(args, Mapping):
+        raise InvalidCommand(code, f"{name}: arguments must be an object")
+    return cast(Mapping[str, object], args)
+
+
+def command_from_wire(name: str, args: Mapping[str, object]) -> Command:
+    """Decode a client command; raises ``unknown_command`` or ``bad_command``."""
+    if name not in CLIENT_COMMANDS:
+        raise InvalidCommand("unknown_command", f"no client command {name!r}")
+    cls = BaseCommand.registry[name]
+    try:
+        return cast(Command, cls(**decode_fields(cls, _args(name, args, "bad_command"))))
+    except DecodeError as exc:
+        raise InvalidCommand("bad_command", f"{name}.{exc.path}: {exc.problem}") from exc
+
+
+def signal_from_wire(name: str, args: Mapping[str, object]) -> Signal:
+    """Decode a client signal; raises ``unknown_signal`` or ``bad_signal``."""
+    cls = BaseSignal.registry.get(name)
+    if cls is None:
+        raise InvalidCommand("unknown_signal", f"no signal {name!r}")
+    try:
+        return cast(Signal, cls(**decode_fields(cls, _args(name, args, "bad_signal"))))
+    except DecodeError as exc:
+        raise InvalidCommand("bad_signal", f"{name}.{exc.path}: {exc.problem}") from exc
+
+
+def event_to_wire(event: Event) -> dict[str, Any]:
+    """``{"type": <class name>, **fields}``, JSON-safe."""
+    return {"type": type(event).__name__, **to_json(event)}
+
+
+def event_from_wire(data: Mapping[str, Any]) -> Event:
+    """Inverse of :func:`event_to_wire`; raises ``ValueError`` on a malformed event."""
+    fields = dict(data)
+    name = fields.pop("type", None)
+    cls = BaseEvent.registry.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown event type {name!r}")
+    return cast(Event, cls(**decode_fields(cls, fields)))

@@ -1,0 +1,412 @@
+"""The room aggregate: state, ``decide`` (validate, no mutation) and ``apply`` (the only mutation).
+
+``decide`` resolves the actor (member role or ``SYSTEM_ACTOR``), checks the permission table and
+hands over to a rule module in :mod:`rooms.rules`; it never mutates. ``apply`` folds one event into
+state and never raises, even for events that refer to things already gone, so ``replay`` rebuilds
+any room from its log. This module must not read clocks, draw ids or do I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, assert_never
+
+from rooms import commands as c
+from rooms import events as e
+from rooms import signals as s
+from rooms._json import decode_fields, to_json
+from rooms.errors import InvalidCommand, NotAllowed
+from rooms.model import (
+    SYSTEM_ACTOR,
+    Context,
+    FollowMode,
+    Phase,
+    Role,
+    RoomKind,
+    RoomLimits,
+)
+from rooms.permissions import Principal, allowed
+from rooms.rules import cart, chat, checkout, membership, polls, stage
+from rooms.rules.common import product
+from rooms.state import (
+    Announcement,
+    Line,
+    Member,
+    Message,
+    Poll,
+    Pricing,
+    Share,
+    Stream,
+    Tally,
+)
+from rooms.view import room_view
+
+__all__ = ["Room"]
+
+
+@dataclass(slots=True)
+class Room:
+    """One room's full state; compare rooms with ``==``."""
+
+    room_id: str
+    kind: RoomKind
+    title: str
+    host_id: str
+    limits: RoomLimits
+    opened_at: int
+    members: dict[str, Member] = field(default_factory=dict)
+    banned: dict[str, int] = field(default_factory=dict)  # member id -> banned at
+    kicked: dict[str, int] = field(
+        default_factory=dict
+    )  # member id -> kicked at (needs a new invite)
+    former_roles: dict[str, Role] = field(default_factory=dict)  # last role of members who left
+    muted: dict[str, int | None] = field(default_factory=dict)  # member id -> until
+    last_post: dict[str, int] = field(default_factory=dict)  # for slow mode
+    slow_mode: int = 0
+    follow_mode: FollowMode = "free"
+    focus_sku: str | None = None  # last "bring everyone here"
+    votes: dict[str, dict[str, int]] = field(default_factory=dict)  # sku -> member -> +-1
+    tallies: dict[str, Tally] = field(default_factory=dict)
+    polls: dict[str, Poll] = field(default_factory=dict)
+    ballots: dict[str, dict[str, str]] = field(default_factory=dict)  # open poll -> member -> sku
+    lines: dict[str, Line] = field(default_factory=dict)
+    messages: list[Message] = field(default_factory=list)
+    pins: list[str] = field(default_factory=list)
+    announcements: list[Announcement] = field(default_factory=list)
+    stream: Stream | None = None
+    phase: Phase = Phase.OPEN
+    order_id: str | None = None
+    snapshot_version: int | None = None
+    shares: dict[str, Share] = field(default_factory=dict)
+    orders: list[str] = field(default_factory=list)
+    handoff_url: str | None = None
+    pricing: Pricing | None = None  # the bridge's last pricing of the locked cart
+    last_settled: tuple[str, str] | None = None  # (order id, "paid" | "void") of the last order
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def replay(cls, events: Iterable[e.Event]) -> Room:
+        """Rebuild a room from its log; the first event must be ``RoomOpened``."""
+        iterator = iter(events)
+        first = next(iterator, None)
+        if not isinstance(first, e.RoomOpened):
+            raise ValueError("a room's log must start with RoomOpened")
+        room = cls(
+            room_id=first.room_id,
+            kind=first.kind,
+            title=first.title,
+            host_id=first.host_id,
+            limits=first.limits,
+            opened_at=first.at,
+            follow_mode="follow_host" if first.kind is RoomKind.LIVE else "free",
+        )
+        for event in iterator:
+            room.apply(event)
+        return room
+
+    def to_snapshot(self) -> dict[str, Any]:
+        """JSON-safe full state; ``Room.from_snapshot(room.to_snapshot()) == room``."""
+        data: dict[str, Any] = to_json(self)
+        return data
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> Room:
+        """Inverse of :meth:`to_snapshot`; raises ``ValueError`` on a malformed snapshot."""
+        return cls(**decode_fields(cls, data))
+
+    # --- queries ------------------------------------------------------------------------------
+    @property
+    def member_count(self) -> int:
+        return len(self.members)
+
+    def role_of(self, member_id: str) -> Role | None:
+        member = self.members.get(member_id)
+        return member.role if member else None
+
+    def is_member(self, member_id: str) -> bool:
+        return member_id in self.members
+
+    def view(self, viewer: str) -> dict[str, Any]:
+        """JSON-safe state a client sees on (re)join; live rooms show no full roster."""
+        return room_view(self, viewer)
+
+    # --- decide -------------------------------------------------------------------------------
+    def _authorise(self, kind: type, actor: str) -> None:
+        principal: Principal
+        if actor == SYSTEM_ACTOR:
+            principal = SYSTEM_ACTOR
+        elif actor in self.members:
+            principal = self.members[actor].role
+        elif actor in self.banned:
+            raise NotAllowed("banned", "you are banned from this room")
+        else:
+            raise NotAllowed("not_member", "join the room first")
+        if not allowed(kind, self.kind, principal):
+            raise NotAllowed("forbidden", f"a {principal} may not {kind.__name__} in this room")
+
+    def decide(self, command: c.Command, ctx: Context) -> list[e.Event]:
+        """Validate ``command`` and return its events; raises ``RoomError``; never mutates."""
+        if not isinstance(command, c.Join):
+            self._authorise(type(command), ctx.actor)
+        match command:
+            case c.Join():
+                return membership.join(self, command, ctx)
+            case c.Leave():
+                return membership.leave(self, command, ctx)
+            case c.Kick():
+                return membership.kick(self, command, ctx)
+            case c.Ban():
+                return membership.ban(self, command, ctx)
+            case c.Unban():
+                return membership.unban(self, command, ctx)
+            case c.PromoteMember():
+                return membership.promote(self, command, ctx)
+            case c.SetFollowMode():
+                return stage.set_follow_mode(self, command, ctx)
+            case c.BringEveryoneHere():
+                return stage.bring_everyone_here(self, command, ctx)
+            case c.Vote():
+                return polls.vote(self, command, ctx)
+            case c.OpenPoll():
+                return polls.open_poll(self, command, ctx)
+            case c.CastPollVote():
+                return polls.cast_poll_vote(self, command, ctx)
+            case c.ClosePoll():
+                return polls.close_poll(self, command, ctx)
+            case c.AddLine():
+                return cart.add_line(self, command, ctx)
+            case c.SetQuantity():
+                return cart.set_quantity(self, command, ctx)
+            case c.RemoveLine():
+                return cart.remove_line(self, command, ctx)
+            case c.ClaimLine():
+                return cart.claim_line(self, command, ctx)
+            case c.AssignPayer():
+                return cart.assign_payer(self, command, ctx)
+            case c.PostMessage():
+                return chat.post_message(self, command, ctx)
+            case c.DeleteMessage():
+                return chat.delete_message(self, command, ctx)
+            case c.MuteMember():
+                return chat.mute(self, command, ctx)
+            case c.UnmuteMember():
+                return chat.unmute(self, command, ctx)
+            case c.SetSlowMode():
+                return chat.set_slow_mode(self, command, ctx)
+            case c.PinProduct():
+                return stage.pin(self, command, ctx)
+            case c.UnpinProduct():
+                return stage.unpin(self, command, ctx)
+            case c.Announce():
+                return stage.announce(self, command, ctx)
+            case c.SetStream():
+                return stage.set_stream(self, command, ctx)
+            case c.LockCart():
+                return checkout.lock_cart(self, command, ctx)
+            case c.UnlockCart():
+                return checkout.unlock_cart(self, command, ctx)
+            case c.BeginSettlement():
+                return checkout.begin_settlement(self, command, ctx)
+            case c.SettleOrder():
+                return checkout.settle_order(self, command, ctx)
+            case c.UpdateShare():
+                return checkout.update_share(self, command, ctx)
+            case c.RecordHandoff():
+                return checkout.record_handoff(self, command, ctx)
+            case c.ReportPricing():
+                return checkout.report_pricing(self, command, ctx)
+            case _:
+                assert_never(command)
+
+    def check_signal(self, signal: s.Signal, ctx: Context) -> s.Signal:
+        """Validate an ephemeral signal and return it normalised; raises ``RoomError``."""
+        self._authorise(type(signal), ctx.actor)
+        match signal:
+            case s.Viewing():
+                if signal.sku is not None:
+                    product(ctx, signal.sku)
+                return signal
+            case s.Typing():
+                if signal.active:
+                    chat.check_not_muted(self, ctx)
+                return signal
+            case s.React():
+                chat.check_not_muted(self, ctx)
+                emoji = signal.emoji.removesuffix("\ufe0f")
+                for candidate in (emoji, emoji + "\ufe0f"):
+                    if candidate in s.REACTIONS:
+                        return s.React(emoji=candidate)
+                raise InvalidCommand("bad_signal", f"reactions are {sorted(s.REACTIONS)}")
+            case _:
+                assert_never(signal)
+
+    # --- apply --------------------------------------------------------------------------------
+    def apply(self, event: e.Event) -> None:
+        """Fold one event into state: the only mutation; never raises."""
+        match event:
+            case e.RoomOpened():
+                return  # replay builds the room from it; a repeated one changes nothing
+            case e.MemberJoined():
+                self.members[event.member_id] = Member(
+                    event.member_id, event.display_name, event.role, event.at
+                )
+            case e.MemberLeft():
+                self._forget(event.member_id)
+            case e.MemberKicked():
+                self._forget(event.member_id)
+                self.kicked[event.member_id] = event.at
+            case e.MemberBanned():
+                self._forget(event.member_id)
+                self.banned[event.member_id] = event.at
+            case e.MemberUnbanned():
+                self.banned.pop(event.member_id, None)
+            case e.MemberPromoted():
+                if event.member_id in self.members:
+                    member = self.members[event.member_id]
+                    self.members[event.member_id] = dataclasses.replace(member, role=event.role)
+            case e.FollowModeSet():
+                self.follow_mode = event.mode
+            case e.EveryoneBrought():
+                self.focus_sku = event.sku
+            case e.VoteCast():
+                self._apply_vote(event)
+            case e.PollOpened():
+                self.polls[event.poll_id] = Poll(
+                    event.poll_id, event.question, event.options, event.opened_by, event.at
+                )
+                self.ballots[event.poll_id] = {}
+            case e.PollVoteCast():
+                if event.poll_id in self.ballots:
+                    self.ballots[event.poll_id][event.member_id] = event.sku
+            case e.PollClosed():
+                self._apply_poll_closed(event)
+            case e.LineAdded():
+                self.lines[event.line_id] = Line(
+                    line_id=event.line_id,
+                    sku=event.sku,
+                    variant=event.variant,
+                    quantity=event.quantity,
+                    note=event.note,
+                    added_by=event.added_by,
+                    payer=event.payer,
+                    title=event.title,
+                    price_minor=event.price_minor,
+                    currency=event.currency,
+                    added_at=event.at,
+                )
+            case e.QuantityChanged():
+                if event.line_id in self.lines:
+                    line = self.lines[event.line_id]
+                    self.lines[event.line_id] = dataclasses.replace(line, quantity=event.quantity)
+            case e.LineRemoved():
+                self.lines.pop(event.line_id, None)
+            case e.PayerAssigned():
+                if event.line_id in self.lines:
+                    line = self.lines[event.line_id]
+                    self.lines[event.line_id] = dataclasses.replace(line, payer=event.payer)
+            case e.MessagePosted():
+                self.messages.append(
+                    Message(event.message_id, event.author, event.text, event.at, event.author_name)
+                )
+                del self.messages[: max(0, len(self.messages) - self.limits.chat_history)]
+                self.last_post[event.author] = event.at
+            case e.MessageDeleted():
+                self.messages = [m for m in self.messages if m.message_id != event.message_id]
+            case e.MemberMuted():
+                self.muted[event.member_id] = event.until
+            case e.MemberUnmuted():
+                self.muted.pop(event.member_id, None)
+            case e.SlowModeSet():
+                self.slow_mode = event.seconds
+            case e.ProductPinned():
+                if event.sku not in self.pins:
+                    self.pins.append(event.sku)
+            case e.ProductUnpinned():
+                if event.sku in self.pins:
+                    self.pins.remove(event.sku)
+            case e.Announced():
+                self.announcements.append(
+                    Announcement(event.announcement_id, event.text, event.by, event.at)
+                )
+                excess = len(self.announcements) - self.limits.announcement_history
+                del self.announcements[: max(0, excess)]
+            case e.StreamSet():
+                url, kind = event.url, event.stream_kind
+                self.stream = Stream(url, kind) if url is not None and kind is not None else None
+            case e.CartLocked():
+                self.phase = Phase.LOCKED
+            case e.CartUnlocked():
+                self.phase = Phase.OPEN
+                self.pricing = None  # stale once the cart can change again
+            case e.SettlementBegan():
+                self.phase = Phase.SETTLING
+                self.order_id = event.order_id
+                self.snapshot_version = event.snapshot_version
+                self.shares = {}
+            case e.ShareUpdated():
+                if event.order_id == self.order_id:
+                    self.shares[event.payer] = Share(event.payer, event.status, event.amount_minor)
+            case e.OrderSettled():
+                self._apply_settled(event)
+            case e.HandoffRecorded():
+                self.handoff_url = event.url
+            case e.PricingReported():
+                self.pricing = Pricing(
+                    event.snapshot_version,
+                    event.currency,
+                    event.total_minor,
+                    event.ready,
+                    event.issues,
+                    event.at,
+                )
+            case _:
+                assert_never(event)
+
+    def _forget(self, member_id: str) -> None:
+        """A member leaves: the room remembers their last role, which a rejoin cannot exceed."""
+        member = self.members.pop(member_id, None)
+        if member is not None:
+            self.former_roles[member_id] = member.role
+
+    def _apply_vote(self, event: e.VoteCast) -> None:
+        votes = self.votes.setdefault(event.sku, {})
+        previous = votes.pop(event.member_id, 0)
+        if event.value:
+            votes[event.member_id] = event.value
+        if not votes:
+            del self.votes[event.sku]
+        tally = self.tallies.get(event.sku, Tally())
+        up = tally.up + (event.value == 1) - (previous == 1)
+        down = tally.down + (event.value == -1) - (previous == -1)
+        if up or down:
+            self.tallies[event.sku] = Tally(up, down)
+        else:
+            self.tallies.pop(event.sku, None)
+
+    def _apply_poll_closed(self, event: e.PollClosed) -> None:
+        poll = self.polls.get(event.poll_id)
+        if poll is None:
+            return
+        self.polls[event.poll_id] = dataclasses.replace(
+            poll, closed=True, winner=event.winner, counts=event.counts
+        )
+        self.ballots.pop(event.poll_id, None)
+        closed = [p.poll_id for p in self.polls.values() if p.closed]
+        for poll_id in closed[: max(0, len(closed) - self.limits.max_closed_polls)]:
+            del self.polls[poll_id]
+
+    def _apply_settled(self, event: e.OrderSettled) -> None:
+        if event.order_id != self.order_id:
+            return
+        self.last_settled = (event.order_id, event.outcome)
+        if event.outcome == "paid":
+            self.orders.append(event.order_id)
+            self.lines.clear()
+        self.phase = Phase.OPEN
+        self.order_id = None
+        self.snapshot_version = None
+        self.shares = {}
+        self.handoff_url = None
+        self.pricing = None

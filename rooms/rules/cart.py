@@ -1,0 +1,141 @@
+"""Group cart rules: add, change quantity, remove, claim, assign a payer.
+
+Merging: adding a sku+variant that the same member already added (and pays for), with no note on
+either side, raises that line's quantity instead of adding a second line. Stock: a line may not
+ask for more than the catalogue's ``stock`` (lines are not summed; the bridge re-checks at
+checkout). Prices are copied from the catalogue for display only; a client never sends one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rooms import commands as c
+from rooms import events as e
+from rooms.catalog import ProductFacts
+from rooms.errors import InvalidCommand, LimitExceeded, NotAllowed
+from rooms.model import Context
+from rooms.permissions import ANY_LINE_EDITORS
+from rooms.rules.common import clean_text, find_line, find_member, product, require_open_cart
+from rooms.state import Line
+
+if TYPE_CHECKING:
+    from rooms.room import Room
+
+__all__ = [
+    "MAX_NOTE",
+    "MAX_QUANTITY",
+    "add_line",
+    "assign_payer",
+    "claim_line",
+    "line_events",
+    "remove_line",
+    "set_quantity",
+]
+
+MAX_QUANTITY = 99
+MAX_NOTE = 140
+
+
+def _check_quantity(facts: ProductFacts, quantity: int) -> None:
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidCommand("invalid_quantity", f"quantity must be 1-{MAX_QUANTITY}")
+    if facts.stock is not None and quantity > facts.stock:
+        raise LimitExceeded("out_of_stock", f"only {facts.stock} of {facts.sku} in stock")
+
+
+def _may_edit(room: Room, actor: str, line: Line) -> None:
+    if line.added_by != actor and room.members[actor].role not in ANY_LINE_EDITORS[room.kind]:
+        raise NotAllowed("forbidden", "you may only change the lines you added")
+
+
+def line_events(
+    room: Room, ctx: Context, sku: str, variant: str | None, quantity: int, raw_note: str
+) -> list[e.Event]:
+    """Events for adding ``quantity`` of ``sku`` for ``ctx.actor`` (also used by vote-to-cart)."""
+    require_open_cart(room)
+    facts = product(ctx, sku)
+    if variant not in (facts.variants or (None,)):
+        raise InvalidCommand("invalid_variant", f"{variant!r} is not a variant of {sku}")
+    note, redacted = ("", False) if not raw_note.strip() else clean_text(raw_note, "note", MAX_NOTE)
+    if not note:
+        for line in room.lines.values():
+            if (line.sku, line.variant, line.added_by, line.payer, line.note) == (
+                sku,
+                variant,
+                ctx.actor,
+                ctx.actor,
+                "",
+            ):
+                _check_quantity(facts, line.quantity + quantity)
+                return [
+                    e.QuantityChanged(
+                        line_id=line.line_id, quantity=line.quantity + quantity, by=ctx.actor
+                    )
+                ]
+    _check_quantity(facts, quantity)
+    if len(room.lines) >= room.limits.max_lines:
+        raise LimitExceeded("too_many_lines", f"the cart holds at most {room.limits.max_lines}")
+    own = sum(1 for line in room.lines.values() if line.added_by == ctx.actor)
+    if own >= room.limits.max_lines_per_member:
+        raise LimitExceeded(
+            "too_many_lines", f"you may add at most {room.limits.max_lines_per_member} lines"
+        )
+    return [
+        e.LineAdded(
+            line_id=ctx.new_id,
+            sku=sku,
+            variant=variant,
+            quantity=quantity,
+            note=note,
+            redacted=redacted,
+            added_by=ctx.actor,
+            payer=ctx.actor,
+            title=facts.title,
+            price_minor=facts.price_minor,
+            currency=facts.currency,
+            at=ctx.now,
+        )
+    ]
+
+
+def add_line(room: Room, command: c.AddLine, ctx: Context) -> list[e.Event]:
+    return line_events(room, ctx, command.sku, command.variant, command.quantity, command.note)
+
+
+def set_quantity(room: Room, command: c.SetQuantity, ctx: Context) -> list[e.Event]:
+    require_open_cart(room)
+    line = find_line(room, command.line_id)
+    _may_edit(room, ctx.actor, line)
+    if command.quantity == line.quantity:
+        return []
+    if command.quantity > line.quantity:
+        _check_quantity(product(ctx, line.sku), command.quantity)
+    elif command.quantity < 1:
+        raise InvalidCommand("invalid_quantity", "quantity must be at least 1; use RemoveLine")
+    return [e.QuantityChanged(line_id=line.line_id, quantity=command.quantity, by=ctx.actor)]
+
+
+def remove_line(room: Room, command: c.RemoveLine, ctx: Context) -> list[e.Event]:
+    require_open_cart(room)
+    line = find_line(room, command.line_id)
+    _may_edit(room, ctx.actor, line)
+    return [e.LineRemoved(line_id=line.line_id, by=ctx.actor)]
+
+
+def claim_line(room: Room, command: c.ClaimLine, ctx: Context) -> list[e.Event]:
+    require_open_cart(room)
+    line = find_line(room, command.line_id)
+    _may_edit(room, ctx.actor, line)
+    if line.payer == ctx.actor:
+        return []
+    return [e.PayerAssigned(line_id=line.line_id, payer=ctx.actor, by=ctx.actor)]
+
+
+def assign_payer(room: Room, command: c.AssignPayer, ctx: Context) -> list[e.Event]:
+    require_open_cart(room)
+    line = find_line(room, command.line_id)
+    payer = find_member(room, command.member_id)
+    if line.payer == payer.member_id:
+        return []
+    return [e.PayerAssigned(line_id=line.line_id, payer=payer.member_id, by=ctx.actor)]

@@ -1,0 +1,126 @@
+"""Checkout phase rules: open -> locked -> open | settling -> paid | void.
+
+The host locks and unlocks; the checkout bridge (``SYSTEM_ACTOR``) begins settlement from a
+locked cart, reports share status and hand-offs, and settles: ``paid`` records the order and
+starts a fresh, empty, open cart; ``void`` reopens the cart with its lines intact. A transition
+from the wrong phase is ``bad_phase``; a cart edit outside ``open`` is ``cart_locked``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from rooms import commands as c
+from rooms import events as e
+from rooms.errors import InvalidCommand, NotFound, PhaseError
+from rooms.model import Context, Phase
+from rooms.rules.common import MAX_ID
+from rooms.rules.stage import check_url
+
+if TYPE_CHECKING:
+    from rooms.room import Room
+
+__all__ = [
+    "begin_settlement",
+    "lock_cart",
+    "record_handoff",
+    "report_pricing",
+    "settle_order",
+    "unlock_cart",
+    "update_share",
+]
+
+_STATUS = re.compile(r"[a-z][a-z_]{0,31}")
+
+
+def _require(room: Room, phase: Phase) -> None:
+    if room.phase is not phase:
+        raise PhaseError("bad_phase", f"the cart is {room.phase.value}, not {phase.value}")
+
+
+def _check_order(room: Room, order_id: str) -> None:
+    _require(room, Phase.SETTLING)
+    if order_id != room.order_id:
+        raise NotFound("not_found", f"order {order_id!r} is not the one being settled")
+
+
+def lock_cart(room: Room, command: c.LockCart, ctx: Context) -> list[e.Event]:
+    _require(room, Phase.OPEN)
+    if not room.lines:
+        raise PhaseError("cart_empty", "there is nothing in the cart to check out")
+    return [e.CartLocked(by=ctx.actor, at=ctx.now)]
+
+
+def unlock_cart(room: Room, command: c.UnlockCart, ctx: Context) -> list[e.Event]:
+    _require(room, Phase.LOCKED)
+    return [e.CartUnlocked(by=ctx.actor, at=ctx.now)]
+
+
+def begin_settlement(room: Room, command: c.BeginSettlement, ctx: Context) -> list[e.Event]:
+    _require(room, Phase.LOCKED)
+    if not 1 <= len(command.order_id) <= MAX_ID or command.snapshot_version < 0:
+        raise InvalidCommand("bad_command", "order_id must be 1-64 characters, version >= 0")
+    return [
+        e.SettlementBegan(
+            order_id=command.order_id, snapshot_version=command.snapshot_version, at=ctx.now
+        )
+    ]
+
+
+def settle_order(room: Room, command: c.SettleOrder, ctx: Context) -> list[e.Event]:
+    _check_order(room, command.order_id)
+    if command.outcome not in ("paid", "void"):
+        raise InvalidCommand("bad_command", "outcome must be 'paid' or 'void'")
+    return [e.OrderSettled(order_id=command.order_id, outcome=command.outcome, at=ctx.now)]
+
+
+def update_share(room: Room, command: c.UpdateShare, ctx: Context) -> list[e.Event]:
+    _check_order(room, command.order_id)
+    if not _STATUS.fullmatch(command.status) or command.amount_minor < 0:
+        raise InvalidCommand("bad_command", "status must be a short lower-case word, amount >= 0")
+    if not 1 <= len(command.payer) <= MAX_ID:
+        raise InvalidCommand("bad_command", "payer must be 1-64 characters")
+    return [
+        e.ShareUpdated(
+            order_id=command.order_id,
+            payer=command.payer,
+            status=command.status,
+            amount_minor=command.amount_minor,
+        )
+    ]
+
+
+PRICING_ISSUES = frozenset(
+    {"price_changed", "unknown_product", "unknown_variant", "out_of_stock", "insufficient_stock"}
+)
+"""Kinds of pricing issue the checkout bridge reports (checkout_bridge.pricing.LineIssue)."""
+
+
+def report_pricing(room: Room, command: c.ReportPricing, ctx: Context) -> list[e.Event]:
+    """Show the server's pricing of the locked cart to the room before anyone pays."""
+    _require(room, Phase.LOCKED)
+    if command.snapshot_version < 0 or command.total_minor < 0:
+        raise InvalidCommand("bad_command", "version and total must be >= 0")
+    if not 1 <= len(command.currency) <= 8:
+        raise InvalidCommand("bad_command", "currency must be an ISO 4217 code")
+    if len(command.issues) > 2 * len(room.lines):  # a line can have a price and a stock issue
+        raise InvalidCommand("bad_command", "more issues than the cart's lines can have")
+    for issue in command.issues:
+        if issue.kind not in PRICING_ISSUES or issue.line_id not in room.lines:
+            raise InvalidCommand("bad_command", f"unknown issue {issue.kind!r} or line")
+    return [
+        e.PricingReported(
+            snapshot_version=command.snapshot_version,
+            currency=command.currency,
+            total_minor=command.total_minor,
+            ready=command.ready,
+            issues=command.issues,
+            at=ctx.now,
+        )
+    ]
+
+
+def record_handoff(room: Room, command: c.RecordHandoff, ctx: Context) -> list[e.Event]:
+    check_url(command.url)
+    return [e.HandoffRecorded(url=command.url, at=ctx.now)]

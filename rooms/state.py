@@ -1,0 +1,119 @@
+"""Records that make up a room's state (members, lines, polls, messages, stage, shares).
+
+Frozen, slotted dataclasses; the room replaces a record instead of mutating it. Containers that
+grow with the audience (poll ballots, votes) live in the room itself so that one vote costs O(1).
+No rules here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rooms.model import Role, StreamKind
+
+__all__ = [
+    "Announcement",
+    "Line",
+    "Member",
+    "Message",
+    "Poll",
+    "Pricing",
+    "PricingIssue",
+    "Share",
+    "Stream",
+    "Tally",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    member_id: str
+    display_name: str
+    role: Role
+    joined_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    line_id: str
+    sku: str
+    variant: str | None
+    quantity: int
+    note: str
+    added_by: str
+    payer: str
+    title: str
+    price_minor: int
+    currency: str
+    added_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    up: int = 0
+    down: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    poll_id: str
+    question: str
+    options: tuple[str, ...]
+    opened_by: str
+    opened_at: int
+    closed: bool = False
+    winner: str | None = None
+    counts: tuple[int, ...] = ()  # final counts once closed
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    message_id: str
+    author: str
+    text: str
+    at: int
+    author_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    announcement_id: str
+    text: str
+    by: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    url: str
+    kind: StreamKind
+
+
+@dataclass(frozen=True, slots=True)
+class PricingIssue:
+    """One line the server could not price as the room saw it (see ``PRICING_ISSUES``)."""
+
+    line_id: str
+    kind: str
+    shown_minor: int | None = None  # the price the room saw
+    price_minor: int | None = None  # the catalogue's price now
+    available: int | None = None  # stock left, for insufficient_stock
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """The server's pricing of the locked cart: totals and what blocks or changed."""
+
+    snapshot_version: int
+    currency: str
+    total_minor: int
+    ready: bool
+    issues: tuple[PricingIssue, ...]
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    payer: str
+    status: str
+    amount_minor: int

@@ -1,0 +1,98 @@
+"""What one client sees of a room on (re)join: a JSON-safe, viewer-specific projection.
+
+Group rooms show the whole roster and cart. Live rooms never ship a roster of thousands: they show
+the staff, the viewer himself and ``member_count``; audience members see only their own cart
+lines (staff see all). Tallies are public; each viewer sees only his own votes and ballots.
+This module only reads the room.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rooms._json import to_json
+from rooms.model import STAFF, RoomKind
+from rooms.state import Member
+
+if TYPE_CHECKING:
+    from rooms.room import Room
+
+__all__ = ["room_view"]
+
+
+def _member(member: Member) -> dict[str, Any]:
+    return {"member_id": member.member_id, "display_name": member.display_name, "role": member.role}
+
+
+def room_view(room: Room, viewer: str) -> dict[str, Any]:
+    """The state ``viewer`` is shown; see the module docstring for what is left out."""
+    me = room.members.get(viewer)
+    sees_everything = room.kind is RoomKind.GROUP or (me is not None and me.role in STAFF)
+    roster = [
+        _member(m)
+        for m in room.members.values()
+        if room.kind is RoomKind.GROUP or m.role in STAFF or m.member_id == viewer
+    ]
+    lines = [
+        to_json(line)
+        for line in room.lines.values()
+        if sees_everything or viewer in (line.added_by, line.payer)
+    ]
+    polls = []
+    for poll in room.polls.values():
+        ballots = room.ballots.get(poll.poll_id, {})
+        counts = (
+            list(poll.counts)
+            if poll.closed
+            else [sum(1 for sku in ballots.values() if sku == o) for o in poll.options]
+        )
+        polls.append(
+            {
+                "poll_id": poll.poll_id,
+                "question": poll.question,
+                "options": list(poll.options),
+                "opened_by": poll.opened_by,
+                "closed": poll.closed,
+                "winner": poll.winner,
+                "counts": counts,
+                "mine": ballots.get(viewer),
+            }
+        )
+    view: dict[str, Any] = {
+        "room_id": room.room_id,
+        "kind": room.kind.value,
+        "title": room.title,
+        "host_id": room.host_id,
+        "phase": room.phase.value,
+        "you": _member(me) if me else None,
+        "muted": {"until": room.muted[viewer]} if viewer in room.muted else None,
+        "member_count": room.member_count,
+        "members": roster,
+        "lines": lines,
+        "votes": {
+            "tallies": {sku: {"up": t.up, "down": t.down} for sku, t in room.tallies.items()},
+            "mine": {sku: v[viewer] for sku, v in room.votes.items() if viewer in v},
+        },
+        "polls": polls,
+        "chat": {"messages": to_json(room.messages), "slow_mode": room.slow_mode},
+        "stage": {
+            "pins": list(room.pins),
+            "announcements": to_json(room.announcements),
+            "stream": to_json(room.stream),
+        },
+        "follow": {"mode": room.follow_mode, "focus_sku": room.focus_sku},
+        "checkout": {
+            "phase": room.phase.value,
+            "order_id": room.order_id,
+            "snapshot_version": room.snapshot_version,
+            "shares": to_json(list(room.shares.values())),
+            "handoff_url": room.handoff_url,
+            "pricing": to_json(room.pricing),
+            "last_order": None
+            if room.last_settled is None
+            else {"order_id": room.last_settled[0], "outcome": room.last_settled[1]},
+            "orders": list(room.orders),
+        },
+    }
+    result: dict[str, Any] = to_json(view)
+    return result
