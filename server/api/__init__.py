@@ -1,0 +1,1 @@
+"""The REST API (JSON; errors are ``application/problem+json``; OpenAPI at ``/openapi.json``)."""

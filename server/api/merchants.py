@@ -1,0 +1,129 @@
+"""Merchants over REST.
+
+- ``POST /api/v1/merchants`` — register a merchant; needs the operator's admin token
+  (``COSHOP_ADMIN_TOKEN`` as bearer; without one configured the route answers 404, so an
+  unconfigured server exposes no admin surface). Answers the API key once; only its hash is kept.
+- ``GET /api/v1/merchant`` — the calling merchant (API key as bearer): id, name, embed origins.
+- ``PUT /api/v1/merchant/origins`` — replace the origins allowed to embed rooms.
+- ``POST /api/v1/merchant/api-key`` — rotate the API key; the old key stops working at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from server.api.common import bearer, normalize_origin, now_ms, read_json, require_str
+from server.http.problem import ProblemError
+from server.settings import Settings
+from server.storage import AlreadyExists, Merchant, Registry
+
+__all__ = ["merchant_routes"]
+
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]{1,62}")
+_MAX_ORIGINS = 20
+
+
+def _registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+def _merchant_json(m: Merchant) -> dict[str, Any]:
+    return {"merchant_id": m.merchant_id, "name": m.name, "origins": list(m.origins)}
+
+
+def _new_key() -> str:
+    return "ck_" + secrets.token_urlsafe(32)
+
+
+def _origins(data: dict[str, Any]) -> tuple[str, ...]:
+    raw = data.get("origins", [])
+    if not isinstance(raw, list) or len(raw) > _MAX_ORIGINS:
+        raise ProblemError(
+            422, "invalid_field", f"origins must be a list of at most {_MAX_ORIGINS}",
+            extra={"field": "origins"},
+        )  # fmt: skip
+    out = []
+    for value in raw:
+        origin = normalize_origin(value)
+        if origin is None:
+            raise ProblemError(
+                422, "invalid_origin", f"{str(value)[:80]!r} is not an origin like https://shop.example",
+                extra={"field": "origins"},
+            )  # fmt: skip
+        out.append(origin)
+    return tuple(dict.fromkeys(out))
+
+
+async def _caller(request: Request) -> Merchant:
+    key = bearer(request)
+    merchant = None if key is None else await _registry(request).merchant_by_api_key(key)
+    if merchant is None:
+        raise ProblemError(401, "invalid_api_key", "send your merchant API key as a bearer token")
+    return merchant
+
+
+async def create_merchant(request: Request) -> JSONResponse:
+    """POST /api/v1/merchants"""
+    settings: Settings = request.app.state.settings
+    if not settings.admin_token:
+        raise ProblemError(404, "not_found", "no such route")
+    token = bearer(request) or ""
+    if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+        raise ProblemError(401, "invalid_admin_token", "send the operator's admin token")
+    data = await read_json(request)
+    merchant_id = require_str(data, "merchant_id", max_len=63)
+    if not _ID.fullmatch(merchant_id):
+        raise ProblemError(
+            422, "invalid_field", "merchant_id: 2-63 of a-z, 0-9, '-', '_'",
+            extra={"field": "merchant_id"},
+        )  # fmt: skip
+    name = require_str(data, "name", max_len=120).strip() or merchant_id
+    origins = _origins(data)
+    key = _new_key()
+    try:
+        merchant = await _registry(request).create_merchant(
+            merchant_id, name, origins, key, now_ms()
+        )
+    except AlreadyExists as exc:
+        raise ProblemError(409, exc.code, f"merchant {merchant_id!r} already exists") from exc
+    return JSONResponse({**_merchant_json(merchant), "api_key": key}, status_code=201)
+
+
+async def me(request: Request) -> JSONResponse:
+    """GET /api/v1/merchant"""
+    return JSONResponse(_merchant_json(await _caller(request)))
+
+
+async def set_origins(request: Request) -> JSONResponse:
+    """PUT /api/v1/merchant/origins"""
+    merchant = await _caller(request)
+    origins = _origins(await read_json(request))
+    await _registry(request).set_origins(merchant.merchant_id, origins)
+    updated = await _registry(request).get_merchant(merchant.merchant_id)
+    assert updated is not None
+    return JSONResponse(_merchant_json(updated))
+
+
+async def rotate_key(request: Request) -> JSONResponse:
+    """POST /api/v1/merchant/api-key"""
+    merchant = await _caller(request)
+    key = _new_key()
+    await _registry(request).rotate_api_key(merchant.merchant_id, key)
+    return JSONResponse({"merchant_id": merchant.merchant_id, "api_key": key})
+
+
+def merchant_routes() -> list[Route]:
+    return [
+        Route("/api/v1/merchants", create_merchant, methods=["POST"]),
+        Route("/api/v1/merchant", me, methods=["GET"]),
+        Route("/api/v1/merchant/origins", set_origins, methods=["PUT"]),
+        Route("/api/v1/merchant/api-key", rotate_key, methods=["POST"]),
+    ]

@@ -1,0 +1,338 @@
+"""Rooms over REST: create a room, mint invites, join with an invite, read a snapshot.
+
+Who may do what:
+
+- creating a room needs the merchant's API key (``Authorization: Bearer <key>``), or nothing for
+  the demo merchant when the server runs with ``public_rooms`` (the demo);
+- minting invites needs the room's host or a cohost (their member token as bearer) or the
+  merchant's key; an invite never grants the host role, and only the host or the merchant may
+  invite cohosts;
+- joining needs an invite token and a display name, and answers with a member token for the
+  WebSocket's hello frame;
+- reading a snapshot needs a member token of the room or the merchant's key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from rooms import Role, Room, RoomError, RoomKind, event_to_wire, open_room, redact_card_numbers
+from rooms.permissions import JOINABLE_ROLES
+from server.api.common import bearer, new_id, now_ms, read_json, require_int, require_str
+from server.auth import AuthError, MemberClaims, TokenSigner
+from server.http.problem import ProblemError
+from server.hub.hub import Hub, HubFull, RoomNotFound
+from server.settings import Settings
+from server.storage import (
+    Invite,
+    InviteError,
+    Merchant,
+    NewEvent,
+    Registry,
+    RoomRecord,
+    StorageError,
+)
+
+__all__ = ["DEMO_MERCHANT", "room_routes"]
+
+DEMO_MERCHANT = "demo"
+_MAX_INVITE_TTL_S = 90 * 86_400
+
+
+def _state(request: Request) -> tuple[Settings, Registry, Hub, TokenSigner]:
+    s = request.app.state
+    return s.settings, s.registry, s.hub, s.signer
+
+
+async def _merchant(request: Request) -> Merchant | None:
+    key = bearer(request)
+    if key is None:
+        return None
+    registry: Registry = request.app.state.registry
+    return await registry.merchant_by_api_key(key)
+
+
+def _member(request: Request, room_id: str) -> MemberClaims | None:
+    token = bearer(request)
+    if token is None:
+        return None
+    signer: TokenSigner = request.app.state.signer
+    try:
+        claims = signer.read_member_token(token)
+    except AuthError:
+        return None
+    return claims if claims.room_id == room_id else None
+
+
+async def _standing(hub: Hub, room_id: str, claims: MemberClaims) -> tuple[str | None, bool]:
+    """(the member's role now, whether they are shut out) — from the room itself.
+
+    A member token's role was true when it was minted; promotions, demotions, kicks and bans
+    since then are in the room's state, which is what REST authorises against. A member who
+    never connected yet has only the token's word, which nothing can have changed.
+    """
+    member_id = claims.member_id
+
+    def look(room: Room, _seq: int) -> tuple[str | None, bool]:
+        if member_id in room.banned or member_id in room.kicked:
+            return None, True
+        role = room.role_of(member_id) or room.former_roles.get(member_id)
+        return (role.value if role is not None else claims.role), False
+
+    try:
+        return await hub.inspect(room_id, look)
+    except RoomNotFound as exc:
+        raise ProblemError(404, "room_not_found", str(exc)) from exc
+    except HubFull as exc:
+        raise ProblemError(503, "server_full", str(exc), headers={"Retry-After": "30"}) from exc
+
+
+async def _role_now(request: Request, room_id: str) -> str | None:
+    """The bearer member's role in the room now; None without a member token or if shut out."""
+    claims = _member(request, room_id)
+    if claims is None:
+        return None
+    role, shut_out = await _standing(request.app.state.hub, room_id, claims)
+    return None if shut_out else role
+
+
+def _links(settings: Settings, room_id: str, invite_token: str) -> dict[str, str]:
+    base = settings.public_url.rstrip("/")
+    return {
+        "join": f"{base}/join/{quote(room_id)}?invite={quote(invite_token)}",
+        "ws": f"{base.replace('http', 'ws', 1)}/ws/rooms/{quote(room_id)}",
+    }
+
+
+async def _room(registry: Registry, room_id: str) -> RoomRecord:
+    record = await registry.get_room(room_id)
+    if record is None or record.closed:
+        raise ProblemError(404, "room_not_found", f"no open room {room_id!r}")
+    return record
+
+
+async def _mint_invite(
+    request: Request,
+    record: RoomRecord,
+    role: str,
+    ttl_s: int | None,
+    max_uses: int | None,
+) -> dict[str, Any]:
+    settings, registry, _hub, signer = _state(request)
+    now = now_ms()
+    invite = Invite(
+        invite_id=new_id("i"),
+        room_id=record.room_id,
+        role=role,
+        expires_at=None if ttl_s is None else now + ttl_s * 1000,
+        max_uses=max_uses,
+        uses=0,
+        created_at=now,
+    )
+    await registry.create_invite(invite)
+    token = signer.invite_token(record.room_id, invite.invite_id)
+    return {
+        "invite_id": invite.invite_id,
+        "role": role,
+        "expires_at": invite.expires_at,
+        "max_uses": max_uses,
+        "token": token,
+        "url": _links(settings, record.room_id, token)["join"],
+    }
+
+
+async def create_room(request: Request) -> JSONResponse:
+    """POST /api/v1/rooms"""
+    settings, registry, hub, signer = _state(request)
+    data = await read_json(request)
+    merchant = await _merchant(request)
+    if merchant is None:
+        if bearer(request) is not None:
+            raise ProblemError(401, "invalid_api_key", "that API key is not valid")
+        if not settings.public_rooms:
+            raise ProblemError(
+                401, "api_key_required", "send your merchant API key as a bearer token"
+            )
+        merchant_id = DEMO_MERCHANT
+    else:
+        merchant_id = merchant.merchant_id
+    kind_raw = require_str(data, "kind", default="group", max_len=10)
+    try:
+        kind = RoomKind(kind_raw)
+    except ValueError as exc:
+        raise ProblemError(
+            422, "invalid_field", "kind must be 'group' or 'live'", extra={"field": "kind"}
+        ) from exc
+    title = require_str(data, "title", default="Shopping together", max_len=200)
+    host_name = require_str(data, "host_name", default="Host", max_len=200)
+    room_id, host_id, now = new_id("r"), new_id("m"), now_ms()
+    try:
+        events = open_room(room_id, kind, title, host_id, host_name, now)
+    except RoomError as exc:
+        raise ProblemError(422, exc.code, str(exc)) from exc
+    # The core passed the title through the card-number gate: store and return its version.
+    title = str(getattr(events[0], "title", title))
+    record = RoomRecord(room_id, merchant_id, kind.value, title, now)
+    if await registry.get_merchant(merchant_id) is None:
+        raise ProblemError(404, "merchant_unknown", f"no merchant {merchant_id!r}")
+    # The log first: a registry row must never point at a room without its opening events
+    # (an orphan log, by contrast, is unreachable and harmless).
+    await hub.open_room(
+        room_id, [NewEvent(type(e).__name__, event_to_wire(e), now, host_id) for e in events]
+    )
+    await registry.create_room(record)
+    opened = events[-1]
+    name = str(getattr(opened, "display_name", host_name))
+    host = MemberClaims(room_id, host_id, Role.HOST.value, name)
+    default_role = Role.MEMBER.value if kind is RoomKind.GROUP else Role.VIEWER.value
+    invite = await _mint_invite(request, record, default_role, 7 * 86_400, None)
+    return JSONResponse(
+        {
+            "room_id": room_id,
+            "kind": kind.value,
+            "title": title,
+            "merchant_id": merchant_id,
+            "host": {"member_id": host_id, "token": signer.member_token(host)},
+            "invite": invite,
+            "links": _links(settings, room_id, invite["token"]),
+        },
+        status_code=201,
+    )
+
+
+async def create_invite(request: Request) -> JSONResponse:
+    """POST /api/v1/rooms/{room_id}/invites"""
+    _settings, registry, _hub, _signer = _state(request)
+    room_id = str(request.path_params["room_id"])
+    record = await _room(registry, room_id)
+    data = await read_json(request)
+    merchant = await _merchant(request)
+    current = await _role_now(request, room_id)
+    if merchant is not None and merchant.merchant_id == record.merchant_id:
+        issuer = "merchant"
+    elif current in (Role.HOST.value, Role.COHOST.value):
+        issuer = str(current)
+    else:
+        raise ProblemError(
+            403, "forbidden", "only the host, a cohost or the merchant may create invites"
+        )
+    role = require_str(data, "role", default=Role.MEMBER.value, max_len=20)
+    allowed_roles = {r.value for r in JOINABLE_ROLES[RoomKind(record.kind)]}
+    if role not in allowed_roles:
+        raise ProblemError(
+            422,
+            "invalid_role",
+            f"role must be one of {', '.join(sorted(allowed_roles))} in a {record.kind} room"
+            " (never host)",
+            extra={"field": "role"},
+        )
+    if role == Role.COHOST.value and issuer == Role.COHOST.value:
+        raise ProblemError(403, "forbidden", "only the host or the merchant may invite cohosts")
+    ttl = require_int(data, "expires_in", low=60, high=_MAX_INVITE_TTL_S, default=7 * 86_400)
+    max_uses = require_int(data, "max_uses", low=1, high=100_000)
+    invite = await _mint_invite(request, record, role, ttl, max_uses)
+    return JSONResponse(invite, status_code=201)
+
+
+async def join_room(request: Request) -> JSONResponse:
+    """POST /api/v1/rooms/{room_id}/join"""
+    settings, registry, _hub, signer = _state(request)
+    room_id = str(request.path_params["room_id"])
+    await _room(registry, room_id)
+    data = await read_json(request)
+    token = require_str(data, "invite", max_len=2048)
+    # The name travels inside the member token: no card number may ride along (the room core
+    # redacts again when the member joins).
+    name = redact_card_numbers(require_str(data, "name", max_len=200).strip())[0]
+    if not name:
+        raise ProblemError(422, "invalid_field", "name must not be empty", extra={"field": "name"})
+    try:
+        invite_room, invite_id = signer.read_invite_token(token)
+    except AuthError as exc:
+        raise ProblemError(401, exc.code, str(exc)) from exc
+    if invite_room != room_id:
+        raise ProblemError(401, "token_invalid", "this invite is for another room")
+    try:
+        invite = await registry.use_invite(invite_id, now_ms())
+    except InviteError as exc:
+        raise ProblemError(410, exc.code, str(exc)) from exc
+    member_id = new_id("m")
+    claims = MemberClaims(room_id, member_id, invite.role, name)
+    return JSONResponse(
+        {
+            "room_id": room_id,
+            "member_id": member_id,
+            "role": invite.role,
+            "name": name,
+            "token": signer.member_token(claims),
+            "ws_url": _links(settings, room_id, "")["ws"],
+        },
+        status_code=201,
+    )
+
+
+async def room_snapshot(request: Request) -> JSONResponse:
+    """GET /api/v1/rooms/{room_id}"""
+    _settings, registry, hub, _signer = _state(request)
+    room_id = str(request.path_params["room_id"])
+    record = await _room(registry, room_id)
+    claims = _member(request, room_id)
+    viewer = ""
+    if claims is not None:
+        _role, shut_out = await _standing(hub, room_id, claims)
+        if shut_out:
+            raise ProblemError(403, "forbidden", "you were removed from this room")
+        viewer = claims.member_id
+    else:
+        merchant = await _merchant(request)
+        if merchant is None or merchant.merchant_id != record.merchant_id:
+            raise ProblemError(
+                401, "unauthorized", "send a member token of this room or the merchant's API key"
+            )
+    try:
+        seq, view = await hub.room_view(room_id, viewer)
+    except RoomNotFound as exc:
+        raise ProblemError(404, "room_not_found", str(exc)) from exc
+    except HubFull as exc:
+        raise ProblemError(503, "server_full", str(exc), headers={"Retry-After": "30"}) from exc
+    return JSONResponse(
+        {"room_id": room_id, "merchant_id": record.merchant_id, "seq": seq, "view": view}
+    )
+
+
+async def revoke_invite(request: Request) -> JSONResponse:
+    """DELETE /api/v1/rooms/{room_id}/invites/{invite_id}"""
+    _settings, registry, _hub, _signer = _state(request)
+    room_id = str(request.path_params["room_id"])
+    record = await _room(registry, room_id)
+    merchant = await _merchant(request)
+    current = await _role_now(request, room_id)
+    allowed = (merchant is not None and merchant.merchant_id == record.merchant_id) or (
+        current in (Role.HOST.value, Role.COHOST.value)
+    )
+    if not allowed:
+        raise ProblemError(403, "forbidden", "only the host, a cohost or the merchant may revoke")
+    invite_id = str(request.path_params["invite_id"])
+    invite = await registry.get_invite(invite_id)
+    if invite is None or invite.room_id != room_id:
+        raise ProblemError(404, "invite_unknown", "no such invite in this room")
+    try:
+        await registry.revoke_invite(invite_id)
+    except StorageError as exc:
+        raise ProblemError(409, exc.code, str(exc)) from exc
+    return JSONResponse({"invite_id": invite_id, "revoked": True})
+
+
+def room_routes() -> list[Route]:
+    return [
+        Route("/api/v1/rooms", create_room, methods=["POST"]),
+        Route("/api/v1/rooms/{room_id}", room_snapshot, methods=["GET"]),
+        Route("/api/v1/rooms/{room_id}/invites", create_invite, methods=["POST"]),
+        Route("/api/v1/rooms/{room_id}/invites/{invite_id}", revoke_invite, methods=["DELETE"]),
+        Route("/api/v1/rooms/{room_id}/join", join_room, methods=["POST"]),
+    ]

@@ -1,0 +1,163 @@
+"""The app factory: builds every resource in the lifespan, injects them through ``app.state``.
+
+Nothing is created at import time. ``create_app(settings)`` is what ``coshop serve`` runs and what
+the tests drive in their own event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from checkout_bridge.providers import CartPermalinkProvider
+from server.api.merchants import merchant_routes
+from server.api.openapi import openapi_document
+from server.api.rooms import DEMO_MERCHANT, room_routes
+from server.auth import TokenSigner
+from server.broker import create_broker
+from server.catalog.api import catalog_routes
+from server.catalog.demo import load_demo_catalog
+from server.catalog.repository import CatalogRepository
+from server.checkout import CheckoutService, checkout_routes, provider_from_settings
+from server.db.engine import create_engine, upgrade_engine
+from server.http.problem import ProblemError, problem_response
+from server.hub.catalogs import CatalogCache
+from server.hub.hub import Hub
+from server.logs import silence_frame_dumps
+from server.metrics import Metrics
+from server.pages import page_routes
+from server.settings import Settings
+from server.storage import AlreadyExists, EventStore, Registry
+from server.ws import room_socket
+
+__all__ = ["ROOT", "create_app"]
+
+log = logging.getLogger("coshop.app")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _healthz(request: Request) -> JSONResponse:
+    hub: Hub = request.app.state.hub
+    broker_ok = hub.broker.healthy
+    body = {
+        "status": "ok" if broker_ok else "degraded",
+        "rooms": hub.room_count,
+        "broker": broker_ok,
+    }
+    return JSONResponse(body, status_code=200)
+
+
+async def _metrics(request: Request) -> Response:
+    metrics: Metrics = request.app.state.metrics
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+async def _openapi(request: Request) -> JSONResponse:
+    return JSONResponse(openapi_document(request.app.state.settings.public_url))
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = int(getattr(exc, "status_code", 404))
+    code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+    return problem_response(ProblemError(status, code, str(getattr(exc, "detail", code))))
+
+
+async def _ensure_demo_merchant(registry: Registry, now: int) -> None:
+    if await registry.get_merchant(DEMO_MERCHANT) is None:
+        # The demo merchant's key is random and never shown: demo rooms are created anonymously.
+        # Several processes may start at once; the loser of that race finds it created.
+        with contextlib.suppress(AlreadyExists):
+            await registry.create_merchant(
+                DEMO_MERCHANT, "coshop demo shop", (), secrets.token_urlsafe(32), now
+            )
+
+
+def create_app(settings: Settings) -> Starlette:
+    settings = settings.checked()
+    silence_frame_dumps()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from server.api.common import now_ms
+
+        engine = create_engine(settings.effective_database_url)
+        await upgrade_engine(engine)
+        metrics = Metrics()
+        registry = Registry(engine)
+        catalog = CatalogRepository(engine)
+        if settings.demo:
+            await _ensure_demo_merchant(registry, now_ms())
+            await load_demo_catalog(engine, now_ms())
+        broker = create_broker(
+            settings.broker_url or None,
+            prefix=settings.broker_prefix,
+            process_id=settings.process_id or None,
+        )
+        await broker.start()
+        hub = Hub(
+            settings=settings,
+            store=EventStore(engine),
+            registry=registry,
+            catalogs=CatalogCache(catalog),
+            broker=broker,
+            metrics=metrics,
+        )
+        await hub.start()
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.metrics = metrics
+        app.state.registry = registry
+        app.state.catalog = catalog
+        app.state.broker = broker
+        app.state.hub = hub
+        app.state.signer = TokenSigner(settings.secret_key, member_ttl_s=settings.token_ttl_s)
+        checkout = CheckoutService.from_state(
+            app.state,
+            provider_from_settings(settings),
+            handoff=CartPermalinkProvider(settings.handoff_shop) if settings.handoff_shop else None,
+            payment_window_s=settings.payment_window_s,
+            sweep_interval_s=settings.checkout_sweep_s,
+        )
+        app.state.checkout = checkout
+        await checkout.start()
+        log.info("coshop started", extra={"public_url": settings.public_url})
+        try:
+            yield
+        finally:
+            await checkout.close()
+            await hub.close()
+            await broker.close()
+            await engine.dispose()
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", _healthz),
+        Route("/metrics", _metrics),
+        Route("/openapi.json", _openapi),
+        *room_routes(),
+        *merchant_routes(),
+        *catalog_routes(),
+        *checkout_routes(),
+        WebSocketRoute("/ws/rooms/{room_id}", room_socket),
+        *page_routes(),
+        Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={ProblemError: _problem, 404: _not_found, 405: _not_found},
+    )

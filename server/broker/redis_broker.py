@@ -1,0 +1,458 @@
+"""The Redis broker: committed-event notifications, signals and presence between processes.
+
+Channels, framing and keys are described in ``docs/broker.md``. In short:
+
+- One classic pub/sub channel per room, ``{prefix}:room:{room_id}``; a process subscribes only
+  while the room has local members. Messages carry the publisher's process id in a small binary
+  header (:mod:`server.broker.framing`); a process drops its own messages.
+- One dedicated listener connection (RESP2, raw ``Connection``) owned by a supervisor task. When
+  the connection is lost or goes silent (no PONG to the heartbeat), the supervisor marks the
+  broker unhealthy, reconnects with capped, jittered backoff, re-subscribes every current room,
+  waits for Redis to confirm each subscription, marks the broker healthy and only then calls
+  ``on_reconnect`` — so the hub's re-read of the logs cannot miss anything published after it.
+- Commands (PUBLISH, presence) go through a separate pooled client with short socket timeouts
+  and a single immediate retry, so they fail fast with :class:`BrokerUnavailable` instead of
+  hanging while Redis is down.
+- Presence: one hash per (room, process) with EXPIRE, plus a per-room index set of process ids.
+
+Must not: hold room state, decide anything about events, import msgpack, or let a Redis error
+escape untranslated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.typing import EncodableT
+
+from server.broker.backoff import backoff_delay
+from server.broker.base import BrokerMessage, Handler
+from server.broker.errors import BrokerClosed, BrokerUnavailable, InvalidFrame
+from server.broker.framing import check_kind, decode_frame, encode_frame
+from server.broker.names import (
+    check_prefix,
+    check_process_id,
+    check_room_id,
+    check_ttl,
+    presence_index_key,
+    presence_key,
+    room_channel,
+)
+
+__all__ = ["RedisBroker"]
+
+log = logging.getLogger("coshop.broker")
+
+_IO_ERRORS = (RedisError, OSError)
+
+# Forget processes whose presence hash expired, atomically: a process that refreshed its entry
+# between our read and this script keeps its place in the index.
+# KEYS[1] = index set, KEYS[i+1] = presence hash of ARGV[i].
+_FORGET_EXPIRED = """
+local removed = 0
+for i, process_id in ipairs(ARGV) do
+  if redis.call('EXISTS', KEYS[i + 1]) == 0 then
+    removed = removed + redis.call('SREM', KEYS[1], process_id)
+  end
+end
+return removed
+"""
+
+
+class _StaleConnection(Exception):
+    """The listener heard nothing from Redis, not even a PONG, for too long."""
+
+
+class RedisBroker:
+    """A :class:`~server.broker.base.Broker` over one Redis server (see the module docstring)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "coshop",
+        process_id: str | None = None,
+        socket_timeout: float = 2.0,
+        heartbeat_s: float = 5.0,
+        backoff_base: float = 0.05,
+        backoff_cap: float = 5.0,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.process_id = check_process_id(process_id or uuid.uuid4().hex)
+        self.prefix = check_prefix(prefix)
+        self.on_reconnect: Callable[[], None] | None = None
+        self._url = url
+        self._socket_timeout = socket_timeout
+        self._heartbeat_s = heartbeat_s
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._rand = rand
+        self._client: Redis | None = None
+        self._listener_pool: ConnectionPool | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        # The live listener connection; None while disconnected.
+        self._conn: AbstractConnection | None = None
+        self._healthy = False
+        self._reconnected = False
+        self._attempt = 0
+        self._last_rx = 0.0
+        self._rooms: dict[str, Handler] = {}
+        self._room_by_channel: dict[bytes, str] = {}
+        self._confirm_waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._resubscribing: set[bytes] = set()
+        self._presence_rooms: set[str] = set()
+
+    @property
+    def listener_name(self) -> str:
+        """The ``CLIENT SETNAME`` of the listener connection (find it in ``CLIENT LIST``)."""
+        return f"{self.prefix}:listener:{self.process_id}"
+
+    @property
+    def healthy(self) -> bool:
+        return self._healthy
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect; raises :class:`BrokerUnavailable` if Redis cannot be reached at all."""
+        if self._supervisor is not None:
+            return
+        timeouts: dict[str, Any] = {
+            "socket_timeout": self._socket_timeout,
+            "socket_connect_timeout": self._socket_timeout,
+            "socket_keepalive": True,
+        }
+        # One immediate retry: the first command on a pooled connection that died with a
+        # Redis restart fails, the retry on a fresh connection succeeds if Redis is back.
+        self._client = Redis.from_url(self._url, retry=Retry(NoBackoff(), 1), **timeouts)
+        # The listener reconnects itself (below), so redis-py must not retry behind our back.
+        self._listener_pool = ConnectionPool.from_url(
+            self._url,
+            protocol=2,
+            retry=Retry(NoBackoff(), 0),
+            client_name=self.listener_name,
+            **timeouts,
+        )
+        try:
+            await self._client.ping()
+            conn = await self._open_listener()
+        except _IO_ERRORS as exc:
+            await self._client.aclose()
+            self._client = None
+            raise BrokerUnavailable(f"cannot reach Redis: {type(exc).__name__}") from exc
+        self._conn = conn
+        self._healthy = True
+        self._supervisor = asyncio.get_running_loop().create_task(
+            self._supervise(conn), name=f"broker-listener-{self.process_id}"
+        )
+
+    async def close(self) -> None:
+        """Stop the listener and withdraw this process's presence (best effort)."""
+        task, client = self._supervisor, self._client
+        if task is None or client is None:
+            return
+        self._supervisor = None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if self._presence_rooms:
+            with contextlib.suppress(*_IO_ERRORS):
+                async with client.pipeline(transaction=False) as pipe:
+                    for room_id in self._presence_rooms:
+                        pipe.delete(presence_key(self.prefix, room_id, self.process_id))
+                        pipe.srem(presence_index_key(self.prefix, room_id), self.process_id)
+                    await pipe.execute()
+        await client.aclose()
+        self._client = None
+        self._healthy = False
+        self._rooms.clear()
+        self._room_by_channel.clear()
+        self._presence_rooms.clear()
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    async def subscribe(self, room_id: str, handler: Handler) -> None:
+        self._require_started()
+        channel = room_channel(self.prefix, check_room_id(room_id)).encode()
+        known = room_id in self._rooms
+        self._rooms[room_id] = handler
+        self._room_by_channel[channel] = room_id
+        conn = self._conn
+        if known or conn is None:
+            # Down: the supervisor subscribes every room in self._rooms when it reconnects.
+            return
+        confirmed = asyncio.get_running_loop().create_future()
+        self._confirm_waiters.setdefault(channel, []).append(confirmed)
+        try:
+            await self._send(conn, "SUBSCRIBE", channel)
+            await asyncio.wait_for(confirmed, self._socket_timeout)
+        except (*_IO_ERRORS, TimeoutError):
+            # The listener's connection is failing; it re-subscribes this room after
+            # reconnecting and then calls on_reconnect, so the hub fills any gap.
+            log.info("broker subscribe deferred until the listener reconnects")
+
+    async def unsubscribe(self, room_id: str) -> None:
+        self._require_started()
+        if self._rooms.pop(room_id, None) is None:
+            return
+        channel = room_channel(self.prefix, room_id).encode()
+        self._room_by_channel.pop(channel, None)
+        conn = self._conn
+        if conn is not None:
+            # If this fails the connection is gone, and with it the subscription.
+            with contextlib.suppress(*_IO_ERRORS):
+                await self._send(conn, "UNSUBSCRIBE", channel)
+
+    # -- publishing ------------------------------------------------------------------------
+
+    async def publish(self, room_id: str, kind: str, payload: bytes) -> None:
+        client = self._require_started()
+        channel = room_channel(self.prefix, check_room_id(room_id))
+        frame = encode_frame(self.process_id, check_kind(kind), payload)
+        try:
+            await client.publish(channel, frame)
+        except _IO_ERRORS as exc:
+            raise BrokerUnavailable(f"publish failed: {type(exc).__name__}") from exc
+
+    # -- presence --------------------------------------------------------------------------
+
+    async def set_presence(self, room_id: str, member_ids: Mapping[str, str], ttl_s: int) -> None:
+        client = self._require_started()
+        check_ttl(ttl_s)
+        key = presence_key(self.prefix, check_room_id(room_id), self.process_id)
+        index = presence_index_key(self.prefix, room_id)
+        try:
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                if member_ids:
+                    fields: dict[EncodableT, EncodableT] = dict(member_ids.items())
+                    pipe.hset(key, mapping=fields)
+                    pipe.expire(key, ttl_s)
+                    pipe.sadd(index, self.process_id)
+                    # The index lives as long as its longest-lived entry: NX gives a fresh
+                    # index a TTL, GT only ever extends it.
+                    pipe.expire(index, ttl_s, nx=True)
+                    pipe.expire(index, ttl_s, gt=True)
+                else:
+                    pipe.srem(index, self.process_id)
+                await pipe.execute()
+        except _IO_ERRORS as exc:
+            raise BrokerUnavailable(f"set_presence failed: {type(exc).__name__}") from exc
+        if member_ids:
+            self._presence_rooms.add(room_id)
+        else:
+            self._presence_rooms.discard(room_id)
+
+    async def presence(self, room_id: str) -> dict[str, str]:
+        client = self._require_started()
+        index = presence_index_key(self.prefix, check_room_id(room_id))
+        try:
+            raw_ids = await client.smembers(index)
+            process_ids = sorted(_text(p) for p in raw_ids)
+            if not process_ids:
+                return {}
+            keys = [presence_key(self.prefix, room_id, p) for p in process_ids]
+            async with client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hgetall(key)
+                entries: list[Any] = await pipe.execute()
+            union: dict[str, str] = {}
+            expired: list[str] = []
+            for process_id, entry in zip(process_ids, entries, strict=True):
+                if not entry:
+                    expired.append(process_id)
+                for member_id, name in entry.items():
+                    union[_text(member_id)] = _text(name)
+            if expired:
+                forget_keys = [index, *(presence_key(self.prefix, room_id, p) for p in expired)]
+                await client.eval(_FORGET_EXPIRED, len(forget_keys), *forget_keys, *expired)
+        except _IO_ERRORS as exc:
+            raise BrokerUnavailable(f"presence failed: {type(exc).__name__}") from exc
+        return union
+
+    async def viewer_count(self, room_id: str) -> int:
+        return len(await self.presence(room_id))
+
+    # -- the supervised listener -----------------------------------------------------------
+
+    async def _open_listener(self) -> AbstractConnection:
+        assert self._listener_pool is not None
+        # redis-py leaves make_connection() and connect() unannotated.
+        make = self._listener_pool.make_connection
+        conn: AbstractConnection = make()  # type: ignore[no-untyped-call]  # see above
+        try:
+            await conn.connect()  # type: ignore[no-untyped-call]  # see above
+        except BaseException:
+            await conn.disconnect(nowait=True)
+            raise
+        return conn
+
+    async def _supervise(self, first: AbstractConnection) -> None:
+        """Run listener sessions forever; each ends with a lost connection, then we reconnect."""
+        conn: AbstractConnection | None = first
+        resubscribe = False
+        try:
+            while True:
+                if conn is None:
+                    try:
+                        conn = await self._open_listener()
+                    except _IO_ERRORS as exc:
+                        log.warning("broker reconnect failed: %s", type(exc).__name__)
+                        await self._sleep_backoff()
+                        continue
+                try:
+                    await self._serve(conn, resubscribe=resubscribe)
+                except (*_IO_ERRORS, _StaleConnection) as exc:
+                    log.warning("broker listener lost Redis: %s", type(exc).__name__)
+                except Exception:
+                    # Supervised means it never dies of a bug either; log it and reconnect.
+                    log.exception("broker listener failed")
+                self._end_session()
+                await conn.disconnect(nowait=True)
+                conn = None
+                resubscribe = True
+                await self._sleep_backoff()
+        finally:
+            self._end_session()
+            if conn is not None:
+                await conn.disconnect(nowait=True)
+
+    async def _serve(self, conn: AbstractConnection, *, resubscribe: bool) -> None:
+        """One listener session; returns only by raising when the connection is lost."""
+        self._last_rx = asyncio.get_running_loop().time()
+        self._conn = conn
+        if resubscribe:
+            self._reconnected = True
+            channels = list(self._room_by_channel)
+            self._resubscribing = set(channels)
+            if channels:
+                await self._send(conn, "SUBSCRIBE", *channels)
+            else:
+                self._mark_ready()
+        reader = asyncio.ensure_future(self._read_loop(conn))
+        heartbeat = asyncio.ensure_future(self._heartbeat(conn))
+        try:
+            done, _ = await asyncio.wait({reader, heartbeat}, return_when="FIRST_COMPLETED")
+        finally:
+            reader.cancel()
+            heartbeat.cancel()
+            await asyncio.gather(reader, heartbeat, return_exceptions=True)
+        for task in done:
+            task.result()  # re-raise what ended the session
+        raise RedisConnectionError(
+            "listener session ended"
+        )  # pragma: no cover - loops never return
+
+    async def _read_loop(self, conn: AbstractConnection) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            reply = await conn.read_response(timeout=math.inf, disconnect_on_error=False)
+            self._last_rx = loop.time()
+            self._on_reply(reply)
+
+    async def _heartbeat(self, conn: AbstractConnection) -> None:
+        # A silent TCP peer (partition, frozen host) never closes the socket; a PING every
+        # heartbeat_s that stays unanswered tells us the connection is dead.
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._heartbeat_s)
+            if loop.time() - self._last_rx > 2 * self._heartbeat_s + self._socket_timeout:
+                raise _StaleConnection("no reply to PING")
+            await self._send(conn, "PING")
+
+    def _on_reply(self, reply: Any) -> None:
+        if not isinstance(reply, list) or len(reply) < 2:
+            return  # PONG outside subscribed mode
+        kind = reply[0]
+        if kind == b"message" and len(reply) == 3:
+            self._dispatch(reply[1], reply[2])
+        elif kind == b"subscribe":
+            self._confirmed(reply[1])
+        # "unsubscribe" confirmations and ["pong", ""] need nothing.
+
+    def _confirmed(self, channel: bytes) -> None:
+        for waiter in self._confirm_waiters.pop(channel, []):
+            if not waiter.done():
+                waiter.set_result(None)
+        if channel in self._resubscribing:
+            self._resubscribing.discard(channel)
+            if not self._resubscribing:
+                self._mark_ready()
+
+    def _dispatch(self, channel: bytes, frame: bytes) -> None:
+        room_id = self._room_by_channel.get(channel)
+        handler = self._rooms.get(room_id) if room_id is not None else None
+        if room_id is None or handler is None:
+            return  # unsubscribed while the message was in flight
+        try:
+            origin, kind, payload = decode_frame(frame)
+        except InvalidFrame as exc:
+            log.warning("dropping a broker frame: %s", exc)
+            return
+        if origin == self.process_id:
+            return
+        try:
+            handler(BrokerMessage(room_id=room_id, kind=kind, origin=origin, payload=payload))
+        except Exception:
+            log.exception("broker handler failed")
+
+    def _mark_ready(self) -> None:
+        self._healthy = True
+        self._attempt = 0
+        if not self._reconnected:
+            return
+        log.info("broker listener reconnected and re-subscribed %d rooms", len(self._rooms))
+        callback = self.on_reconnect
+        if callback is not None:
+            try:
+                callback()
+            except Exception:
+                log.exception("on_reconnect callback failed")
+
+    def _end_session(self) -> None:
+        self._healthy = False
+        self._conn = None
+        self._resubscribing.clear()
+        # Subscribers waiting for a confirmation stop waiting; their rooms stay in
+        # self._rooms and are re-subscribed by the next session.
+        for waiters in self._confirm_waiters.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+        self._confirm_waiters.clear()
+
+    async def _sleep_backoff(self) -> None:
+        delay = backoff_delay(
+            self._attempt, base=self._backoff_base, cap=self._backoff_cap, rand=self._rand
+        )
+        self._attempt += 1
+        await asyncio.sleep(delay)
+
+    async def _send(self, conn: AbstractConnection, *args: str | bytes) -> None:
+        # redis-py reconnects a closed Connection silently on send; that would give us a
+        # connection without our subscriptions, so refuse and let the supervisor reconnect.
+        if not conn.is_connected:
+            raise RedisConnectionError("listener connection is closed")
+        await conn.send_command(*args, check_health=False)
+
+    def _require_started(self) -> Redis:
+        if self._client is None or self._supervisor is None:
+            raise BrokerClosed("the broker is not started")
+        return self._client
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

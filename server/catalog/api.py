@@ -1,0 +1,98 @@
+"""REST routes for browsing a merchant's catalogue.
+
+``GET /api/v1/merchants/{merchant_id}/products?q=&limit=&offset=`` and
+``GET /api/v1/merchants/{merchant_id}/products/{sku}``. Handlers take the
+:class:`~server.catalog.repository.CatalogRepository` from ``request.app.state.catalog`` and raise
+:class:`~server.http.problem.ProblemError` (the app renders ``application/problem+json``). Must
+not write to the catalogue or build the repository.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from server.catalog.repository import CatalogRepository
+from server.http.problem import ProblemError
+
+__all__ = ["MAX_LIMIT", "catalog_routes"]
+
+MAX_LIMIT = 100
+MAX_OFFSET = 1_000_000
+MAX_QUERY_LEN = 200
+
+
+def catalog_routes() -> list[BaseRoute]:
+    return [
+        Route(
+            "/api/v1/merchants/{merchant_id}/products",
+            list_products,
+            methods=["GET"],
+            name="catalog_products",
+        ),
+        Route(
+            "/api/v1/merchants/{merchant_id}/products/{sku}",
+            get_product,
+            methods=["GET"],
+            name="catalog_product",
+        ),
+    ]
+
+
+def _repository(request: Request) -> CatalogRepository:
+    return cast(CatalogRepository, request.app.state.catalog)
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ProblemError(
+            400,
+            "invalid_parameter",
+            f"{name} must be a whole number from {low} to {high}",
+            extra={"parameter": name},
+        )
+    return int(raw)
+
+
+async def list_products(request: Request) -> JSONResponse:
+    merchant_id = request.path_params["merchant_id"]
+    limit = _int_param(request, "limit", 24, 1, MAX_LIMIT)
+    offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
+    query = request.query_params.get("q") or None
+    if query is not None and len(query) > MAX_QUERY_LEN:
+        raise ProblemError(
+            400,
+            "invalid_parameter",
+            f"q must be at most {MAX_QUERY_LEN} characters",
+            extra={"parameter": "q"},
+        )
+    page, total = await _repository(request).list(
+        merchant_id, query=query, limit=limit, offset=offset
+    )
+    return JSONResponse(
+        {
+            "merchant_id": merchant_id,
+            "query": query,
+            "limit": limit,
+            "offset": offset,
+            "total": total,
+            "items": [product.to_json() for product in page],
+        }
+    )
+
+
+async def get_product(request: Request) -> JSONResponse:
+    merchant_id = request.path_params["merchant_id"]
+    sku = request.path_params["sku"]
+    product = await _repository(request).get(merchant_id, sku)
+    if product is None:
+        raise ProblemError(
+            404, "product_not_found", f"merchant {merchant_id!r} has no product {sku!r}"
+        )
+    return JSONResponse(product.to_json())

@@ -1,0 +1,117 @@
+"""Import a feed file into the catalogue, and describe the outcome for the CLI.
+
+The I/O shell around :func:`server.catalog.feeds.parse_feed`: reads the file (size-capped,
+UTF-8), parses it, upserts the good products and returns an :class:`ImportReport`. The CLI
+(``coshop catalog import FILE [--merchant ID]``, owned by ``server.cli``) prints
+:func:`format_report`. Must not parse feed content itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.catalog.errors import FeedReadError
+from server.catalog.feeds import parse_feed
+from server.catalog.fields import LIMITS
+from server.catalog.records import FeedResult, RowError
+from server.catalog.repository import CatalogRepository, check_merchant_id
+
+__all__ = ["ImportReport", "format_report", "import_feed", "read_feed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What one import did: products and variants written, rows rejected."""
+
+    merchant_id: str
+    source: str  # the file name
+    format: str
+    products: int
+    variants: int
+    errors: tuple[RowError, ...] = ()
+    pruned: int = 0
+
+    @property
+    def loaded(self) -> int:
+        """Products written (same as ``products``; the CLI reads this name)."""
+        return self.products
+
+    @property
+    def ok(self) -> bool:
+        """True when every row loaded (the CLI exits non-zero otherwise)."""
+        return not self.errors
+
+
+def _read(path: Path) -> str | RowError:
+    try:
+        size = path.stat().st_size
+        if size > LIMITS.max_feed_chars * 4:  # 4 bytes per character at most in UTF-8
+            return RowError(0, None, "feed_too_large", f"the file has {size} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FeedReadError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return RowError(0, None, "bad_encoding", f"the file is not UTF-8 (byte {exc.start})")
+
+
+async def read_feed(path: Path) -> FeedResult:
+    """Read and parse ``path`` without touching the database (used by ``--dry-run``)."""
+    loaded = await asyncio.to_thread(_read, path)
+    if isinstance(loaded, RowError):
+        return FeedResult(errors=[loaded])
+    return await asyncio.to_thread(parse_feed, loaded, path.name)
+
+
+async def import_feed(
+    engine: AsyncEngine, merchant_id: str, path: Path, now: int, *, prune: bool = False
+) -> ImportReport:
+    """Load the good products of ``path`` for ``merchant_id``.
+
+    With ``prune=True`` the merchant's products missing from the feed are deleted — but only
+    when the feed had no rejected rows, so a half-broken feed never empties a shop. Raises
+    :class:`FeedReadError` when the file cannot be read and ``InvalidMerchantId``.
+    """
+    check_merchant_id(merchant_id)
+    result = await read_feed(path)
+    repository = CatalogRepository(engine)
+    written = await repository.upsert(merchant_id, result.products, now) if result.products else 0
+    pruned = 0
+    if prune and not result.errors and result.products:
+        pruned = await repository.prune(merchant_id, (p.sku for p in result.products))
+    return ImportReport(
+        merchant_id=merchant_id,
+        source=path.name,
+        format=result.format,
+        products=written,
+        variants=sum(len(p.variants) for p in result.products),
+        errors=tuple(result.errors),
+        pruned=pruned,
+    )
+
+
+def format_report(report: ImportReport, *, max_errors: int = 50) -> str:
+    """Human-readable summary; lists at most ``max_errors`` rejected rows."""
+    lines = [
+        f"Imported {report.products} product(s) with {report.variants} variant(s) "
+        f"for merchant {report.merchant_id!r} from {report.source} ({report.format})."
+    ]
+    if report.pruned:
+        lines.append(f"Removed {report.pruned} product(s) that are no longer in the feed.")
+    if report.errors:
+        rows = len({e.row for e in report.errors})
+        lines.append(f"{len(report.errors)} problem(s) in {rows} row(s); those rows were skipped:")
+        for error in report.errors[:max_errors]:
+            where = "file" if error.row == 0 else f"row {error.row}"
+            field = f" [{error.field}]" if error.field else ""
+            lines.append(f"  {where}{field} {error.code}: {error.message}")
+        if len(report.errors) > max_errors:
+            lines.append(f"  … and {len(report.errors) - max_errors} more")
+    else:
+        lines.append("No problems found.")
+    return "\n".join(lines)

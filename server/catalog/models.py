@@ -1,0 +1,91 @@
+"""What the catalogue hands out: :class:`Product` and :class:`Variant`, and their JSON shape.
+
+Pure frozen dataclasses read back from the tables. ``Product.to_facts()`` converts to the room
+core's :class:`rooms.catalog.ProductFacts`. Must not query or import SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rooms.catalog import ProductFacts
+from server.catalog.money import format_minor
+
+__all__ = ["Product", "Variant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    variant_id: str
+    title: str
+    price_minor: int | None  # None: the product's price
+    stock: int | None
+    external_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    merchant_id: str
+    sku: str
+    title: str
+    description: str
+    price_minor: int
+    currency: str
+    url: str | None
+    image: str | None
+    stock: int | None
+    availability: str
+    brand: str | None
+    compare_at_minor: int | None
+    external_id: str | None
+    updated_at: int
+    variants: tuple[Variant, ...] = ()
+
+    @property
+    def in_stock(self) -> bool:
+        return self.availability != "out_of_stock" and (self.stock is None or self.stock > 0)
+
+    def to_facts(self) -> ProductFacts:
+        return ProductFacts(
+            sku=self.sku,
+            title=self.title,
+            price_minor=self.price_minor,
+            currency=self.currency,
+            variants=tuple(v.variant_id for v in self.variants),
+            stock=self.stock,
+            image=self.image,
+            url=self.url,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The REST API's representation (docs/catalog.md)."""
+        return {
+            "merchant_id": self.merchant_id,
+            "sku": self.sku,
+            "title": self.title,
+            "description": self.description,
+            "price_minor": self.price_minor,
+            "price": format_minor(self.price_minor, self.currency),
+            "compare_at_minor": self.compare_at_minor,
+            "currency": self.currency,
+            "url": self.url,
+            "image": self.image,
+            "stock": self.stock,
+            "availability": self.availability,
+            "in_stock": self.in_stock,
+            "brand": self.brand,
+            "external_id": self.external_id,
+            "updated_at": self.updated_at,
+            "variants": [
+                {
+                    "variant_id": v.variant_id,
+                    "title": v.title,
+                    "price_minor": self.price_minor if v.price_minor is None else v.price_minor,
+                    "stock": v.stock,
+                    "in_stock": v.stock is None or v.stock > 0,
+                    "external_id": v.external_id,
+                }
+                for v in self.variants
+            ],
+        }

@@ -1,0 +1,51 @@
+"""SQL tables of the product catalogue, declared on the shared ``server.db.base.metadata``.
+
+``catalog_products`` holds one row per (merchant, sku); ``catalog_variants`` one row per variant
+of a product. ``search_text`` is the case-folded title, description and brand, written by the
+repository, so a substring search behaves the same on SQLite and PostgreSQL. There is no foreign
+key to merchants: the merchant registry belongs to another package. Must not hold queries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, PrimaryKeyConstraint, String, Table, Text
+
+from server.db.base import metadata
+
+__all__ = ["products", "variants"]
+
+products = Table(
+    "catalog_products",
+    metadata,
+    Column("merchant_id", String(64), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("title", String(150), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("compare_at_minor", BigInteger, nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("url", String(2048), nullable=True),
+    Column("image", String(2048), nullable=True),
+    Column("stock", Integer, nullable=True),  # NULL: stock not tracked
+    Column("availability", String(16), nullable=False),
+    Column("brand", String(70), nullable=True),
+    Column("external_id", String(64), nullable=True),
+    Column("search_text", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    # The primary key is the (merchant_id, sku) uniqueness the catalogue relies on.
+    PrimaryKeyConstraint("merchant_id", "sku"),
+)
+
+variants = Table(
+    "catalog_variants",
+    metadata,
+    Column("merchant_id", String(64), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("variant_id", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("title", String(150), nullable=False),
+    Column("price_minor", BigInteger, nullable=True),  # NULL: the product's price
+    Column("stock", Integer, nullable=True),
+    Column("external_id", String(64), nullable=True),
+    PrimaryKeyConstraint("merchant_id", "sku", "variant_id"),
+)

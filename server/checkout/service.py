@@ -1,0 +1,656 @@
+"""The checkout service: freeze and price a room's cart, open payment sessions, take webhooks.
+
+It joins the pure order core (``checkout_bridge``) to storage (:mod:`server.checkout.store`),
+the payment provider and the room (through ``Hub.system_command``). Rules:
+
+1. Prices come from the catalogue at freeze time, never from a client.
+2. Every order change is one write transaction (events + webhook id); effects on the provider
+   and the room run after the commit and are safe to repeat.
+3. Facts come from the provider re-fetched, never from a webhook body alone.
+4. Background work (the deadline sweep) starts in :meth:`CheckoutService.start`.
+
+It never sees, stores or logs card data: payers pay on the provider's hosted page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from checkout_bridge.errors import CheckoutError, OrderError, ProviderError, WebhookError
+from checkout_bridge.orders import (
+    CancelOrder,
+    CaptureDue,
+    CheckDeadline,
+    CheckoutCanceled,
+    CheckoutOpened,
+    CompensationDue,
+    OpenCheckout,
+    Order,
+    OrderEvent,
+    OrderInput,
+    OrderPaid,
+    OrderVoided,
+    PaymentFailed,
+    PaymentRef,
+    ShareAuthorized,
+    ShareExpired,
+    ShareFailed,
+    SharePaid,
+    ShareRefunded,
+    plan_order,
+)
+from checkout_bridge.pricing import CartLineInput, CartSnapshot, freeze_cart
+from checkout_bridge.providers.base import PaymentProvider, ProviderEvent, ShareLine, ShareRequest
+from checkout_bridge.providers.cart_permalink import CartPermalinkProvider, PermalinkLine
+from checkout_bridge.splits import PaymentMode
+from rooms import Command, Phase, Role, RoomError, StaticCatalog
+from rooms.commands import (
+    BeginSettlement,
+    LockCart,
+    RecordHandoff,
+    ReportPricing,
+    SettleOrder,
+    UpdateShare,
+)
+from rooms.state import PricingIssue
+from server.api.common import new_id
+from server.auth import MemberClaims
+from server.catalog.repository import CatalogRepository
+from server.checkout.errors import Forbidden, NotFound, NotReady, Unavailable
+from server.checkout.facts import refund_facts, session_facts
+from server.checkout.store import CheckoutStore, DuplicateWebhook, SessionRecord
+from server.hub.hub import Hub
+from server.settings import Settings
+
+__all__ = ["CheckoutService", "order_json", "snapshot_json"]
+
+log = logging.getLogger("coshop.checkout")
+
+_MAX_SESSION_S = 24 * 3600 - 60  # providers cap a hosted session's life at 24 hours
+_SHARE_EVENTS = (
+    CheckoutOpened, CheckoutCanceled, ShareExpired, ShareFailed, ShareAuthorized, SharePaid,
+    ShareRefunded,
+)  # fmt: skip
+
+Inputs = Callable[[Order], Sequence[OrderInput]]
+
+
+def _given(inputs: Sequence[OrderInput]) -> Inputs:
+    """Inputs that do not depend on the order's current state."""
+    return lambda _order: inputs
+
+
+def snapshot_json(snapshot: CartSnapshot) -> dict[str, Any]:
+    data = snapshot.to_dict()
+    data["ready"] = snapshot.ready
+    data["digest"] = snapshot.digest()
+    return data
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "status": order.status,
+        "void_reason": order.void_reason,
+        "mode": order.mode,
+        "all_or_nothing": order.all_or_nothing,
+        "currency": order.currency,
+        "total_minor": order.total_minor,
+        "paid_minor": order.paid_minor,
+        "deadline": order.deadline,
+        "snapshot_version": order.snapshot_version,
+        "snapshot_digest": order.snapshot_digest,
+        "shares": [
+            {
+                "share_id": s.share_id,
+                "payer": s.payer,
+                "amount_minor": s.amount_minor,
+                "status": s.status,
+                "paid_minor": s.paid_minor,
+                "refunded_minor": s.refunded_minor,
+                "line_ids": list(s.line_ids),
+            }
+            for s in order.shares
+        ],
+    }
+
+
+class CheckoutService:
+    """One per process; built in the app's lifespan from ``app.state`` and a provider."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: CheckoutStore,
+        hub: Hub,
+        catalog: CatalogRepository,
+        provider: PaymentProvider | None,
+        provider_name: str = "stripe",
+        handoff: CartPermalinkProvider | None = None,
+        payment_window_s: int = 3600,
+        sweep_interval_s: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.hub = hub
+        self.catalog = catalog
+        self.provider = provider
+        self.provider_name = provider_name
+        self.handoff_provider = handoff
+        self.payment_window_s = payment_window_s
+        self.sweep_interval_s = sweep_interval_s
+        self._clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._effects: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_state(
+        cls,
+        state: Any,
+        provider: PaymentProvider | None = None,
+        **options: Any,
+    ) -> CheckoutService:
+        """Build from the app's ``state`` (settings, engine, hub, catalog); see module docs."""
+        return cls(
+            settings=state.settings,
+            store=CheckoutStore(state.engine),
+            hub=state.hub,
+            catalog=state.catalog,
+            provider=provider,
+            **options,
+        )
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(
+            self._sweep_forever(), name="checkout-sweep"
+        )
+
+    async def close(self) -> None:
+        tasks = [t for t in (self._sweeper, *self._effects) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.provider is not None:
+            await self.provider.aclose()
+
+    def now(self) -> int:
+        return int(self._clock())
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    # ---- freeze ------------------------------------------------------------------------------
+    async def freeze(
+        self, room_id: str, claims: MemberClaims, mode: PaymentMode, all_or_nothing: bool
+    ) -> dict[str, Any]:
+        """Lock (if needed), price, snapshot and open an order; or report what blocks it."""
+        if claims.role != Role.HOST.value:
+            raise Forbidden("host_only", "only the host checks the cart out")
+        if self.provider is None:
+            raise Unavailable("payments_unconfigured", "no payment provider is configured")
+        async with self._lock(f"room:{room_id}"):
+            actor = await self.hub.actor(room_id)
+            room = await self.hub.room_copy(room_id)  # committed state, not a turn in flight
+            if room.phase is Phase.SETTLING:
+                raise NotReady(
+                    "checkout_in_progress", "an order is being paid", order_id=room.order_id
+                )
+            if room.phase is Phase.OPEN:
+                await self._lock_cart(room_id, claims.member_id)
+                room = await self.hub.room_copy(room_id)  # locked: the lines cannot change now
+            lines = [
+                CartLineInput(
+                    line.line_id, line.sku, line.variant, line.quantity, line.added_by,
+                    line.payer or None, line.price_minor,
+                )
+                for line in room.lines.values()
+            ]  # fmt: skip
+            facts = await self.catalog.facts(actor.merchant_id, {line.sku for line in lines})
+            previous = await self.store.snapshot(room_id)
+            shown = (
+                {line.line_id: line.unit_price_minor for line in previous.lines}
+                if previous is not None
+                else None
+            )
+            version = await self.store.next_version(room_id)
+            try:
+                snapshot = freeze_cart(
+                    lines, StaticCatalog(list(facts.values())), version=version, shown=shown
+                )
+            except CheckoutError as exc:
+                raise NotReady(exc.code, exc.message) from exc
+            now = self.now()
+            await self.store.save_snapshot(room_id, snapshot, now)
+            await self._report_pricing(room_id, snapshot)
+            if not snapshot.ready:
+                raise NotReady(
+                    "snapshot_blocked",
+                    "some lines cannot be bought as they are; fix them (unlock the cart) first",
+                    snapshot=snapshot_json(snapshot),
+                )
+            if snapshot.price_changes:
+                raise NotReady(
+                    "prices_changed",
+                    "prices changed since the room saw them; check out again to accept them",
+                    snapshot=snapshot_json(snapshot),
+                )
+            participants = [m.member_id for m in room.members.values() if m.role != Role.VIEWER]
+            order_id = new_id("o")
+            try:
+                opened = plan_order(
+                    order_id, room_id, snapshot, mode,
+                    host=room.host_id, participants=participants,
+                    all_or_nothing=all_or_nothing, deadline=now + self.payment_window_s, now=now,
+                )  # fmt: skip
+            except CheckoutError as exc:
+                raise NotReady(exc.code, exc.message, snapshot=snapshot_json(snapshot)) from exc
+            order = await self.store.create_order(opened, actor.merchant_id, now)
+            try:
+                await self.hub.system_command(room_id, BeginSettlement(order_id, version))
+            except RoomError as exc:
+                await self._apply(order_id, lambda _o: [CancelOrder("room_refused")])
+                raise NotReady(exc.code, str(exc)) from exc
+            for share in order.shares:
+                await self._room(
+                    room_id, UpdateShare(order_id, share.payer, share.status, share.amount_minor)
+                )
+        log.info("order opened", extra={"room_id": room_id, "order_id": order_id})
+        return {"order": order_json(order), "snapshot": snapshot_json(snapshot)}
+
+    async def _report_pricing(self, room_id: str, snapshot: CartSnapshot) -> None:
+        """Show everyone in the room the server's prices and any problem before anyone pays."""
+        issues = tuple(
+            PricingIssue(
+                i.line_id,
+                i.kind,
+                shown_minor=i.old_price_minor,
+                price_minor=i.new_price_minor,
+                available=i.available,
+            )
+            for i in snapshot.changes
+        )
+        await self.hub.system_command(
+            room_id,
+            ReportPricing(
+                snapshot.version, snapshot.currency, snapshot.total_minor, snapshot.ready, issues
+            ),
+        )
+
+    async def _lock_cart(self, room_id: str, member_id: str) -> None:
+        """Lock as the member who asked (the host): the room decides if they may."""
+        try:
+            await self.hub.system_command(room_id, LockCart(), member_id=member_id)
+        except RoomError as exc:
+            if exc.code == "cart_empty":
+                raise NotReady("cart_empty", "there is nothing in the cart") from exc
+            raise NotReady(
+                "cart_not_locked", "lock the cart (LockCart) before checking out"
+            ) from exc
+
+    # ---- pay ---------------------------------------------------------------------------------
+    async def pay(self, room_id: str, order_id: str, claims: MemberClaims) -> dict[str, Any]:
+        """The hosted payment page for the caller's share: opened once, then the same one."""
+        provider = self.provider
+        if provider is None:
+            raise Unavailable("payments_unconfigured", "no payment provider is configured")
+        async with self._lock(order_id):
+            record = await self.store.load(order_id)
+            if record is None or record.order.room_id != room_id:
+                raise NotFound("order_not_found", "no such order in this room")
+            order = record.order
+            share = next((s for s in order.shares if s.payer == claims.member_id), None)
+            if share is None:
+                raise Forbidden("not_a_payer", "you have no share to pay in this order")
+            if order.status != "collecting":
+                raise NotReady("order_closed", f"the order is {order.status}")
+            if share.status == "checkout_open" and share.session_id is not None:
+                existing = await self.store.session(share.session_id)
+                if existing is not None and existing.url:
+                    return self._pay_answer(order, share.share_id, existing)
+            if share.status not in ("pending", "expired", "failed", "canceled"):
+                raise NotReady("share_settled", f"your share is {share.status}")
+            now = self.now()
+            if now >= order.deadline:
+                raise NotReady("order_closed", "the payment deadline has passed")
+            attempt = len(share.sessions) + 1
+            key = f"coshop-{share.share_id}-{attempt}"
+            snapshot = await self.store.snapshot(room_id, order.snapshot_version)
+            assert snapshot is not None
+            request = ShareRequest(
+                order_id=order_id,
+                payer=share.payer,
+                amount_minor=share.amount_minor,
+                currency=order.currency,
+                lines=tuple(
+                    ShareLine(
+                        line.title, line.unit_price_minor, line.quantity, line.variant or line.sku
+                    )
+                    for line in snapshot.lines
+                    if line.line_id in share.line_ids
+                ),
+                success_url=self._return_url(room_id, order_id, canceled=False),
+                cancel_url=self._return_url(room_id, order_id, canceled=True),
+                reference=share.share_id,
+                idempotency_key=key,
+                expires_at=min(order.deadline, now + _MAX_SESSION_S),
+                capture="manual" if order.all_or_nothing else "automatic",
+                metadata={"coshop_room": room_id, "coshop_share": share.share_id},
+            )
+            try:
+                session = await provider.create_session(request)
+            except ProviderError as exc:
+                raise Unavailable("provider_unavailable", f"payment provider: {exc.code}") from exc
+            stored = await self.store.add_session(
+                SessionRecord(
+                    session_id=session.id,
+                    provider=self.provider_name,
+                    order_id=order_id,
+                    share_id=share.share_id,
+                    payer=share.payer,
+                    attempt=attempt,
+                    idempotency_key=key,
+                    url=session.url,
+                    payment_intent=session.payment_intent,
+                    created_at=now,
+                )
+            )
+            opened = stored.session_id
+            share_id = share.share_id
+        await self._apply(order_id, lambda o: [OpenCheckout(share_id, opened)], quiet=True)
+        record = await self.store.load(order_id)
+        assert record is not None
+        return self._pay_answer(record.order, share_id, stored)
+
+    @staticmethod
+    def _pay_answer(order: Order, share_id: str, session: SessionRecord) -> dict[str, Any]:
+        share = order.share(share_id)
+        return {
+            "order_id": order.order_id,
+            "share_id": share_id,
+            "session_id": session.session_id,
+            "url": session.url,
+            "navigation": "top-level",  # never embed a payment page in an iframe
+            "amount_minor": share.amount_minor,
+            "currency": order.currency,
+            "status": share.status,
+        }
+
+    def _return_url(self, room_id: str, order_id: str, *, canceled: bool) -> str:
+        query = {"room": room_id, "order": order_id}
+        if canceled:
+            query["canceled"] = "1"
+        base = f"{self.settings.public_url.rstrip('/')}/checkout/return?{urlencode(query)}"
+        return base if canceled else base + "&session={CHECKOUT_SESSION_ID}"
+
+    # ---- host actions ----------------------------------------------------------------------
+    async def cancel(self, room_id: str, order_id: str, claims: MemberClaims) -> dict[str, Any]:
+        if claims.role != Role.HOST.value:
+            raise Forbidden("host_only", "only the host cancels the order")
+        record = await self.store.load(order_id)
+        if record is None or record.order.room_id != room_id:
+            raise NotFound("order_not_found", "no such order in this room")
+        if record.order.status != "collecting":
+            raise NotReady("order_closed", f"the order is {record.order.status}")
+        order = await self._apply(order_id, lambda _o: [CancelOrder("canceled_by_host")])
+        assert order is not None
+        return {"order": order_json(order)}
+
+    async def handoff(self, room_id: str, claims: MemberClaims) -> dict[str, Any]:
+        """Send the whole cart to the merchant's own checkout (cart permalink), and record it."""
+        if claims.role != Role.HOST.value:
+            raise Forbidden("host_only", "only the host hands the cart off")
+        if self.handoff_provider is None:
+            raise Unavailable("handoff_unconfigured", "no merchant checkout is configured")
+        room = await self.hub.room_copy(room_id)
+        lines = [
+            PermalinkLine(line.variant or line.sku, line.quantity) for line in room.lines.values()
+        ]
+        if not lines:
+            raise NotReady("cart_empty", "there is nothing in the cart")
+        try:
+            url = self.handoff_provider.permalink(lines, attributes={"coshop_room": room_id})
+        except ProviderError as exc:
+            raise NotReady(exc.code, exc.message) from exc
+        try:
+            await self.hub.system_command(room_id, RecordHandoff(url))
+        except RoomError as exc:
+            raise NotReady(exc.code, str(exc)) from exc
+        return {"url": url, "navigation": "top-level"}
+
+    async def status(self, room_id: str) -> dict[str, Any]:
+        snapshot = await self.store.snapshot(room_id)
+        order_id = await self.store.latest_order_id(room_id)
+        record = None if order_id is None else await self.store.load(order_id)
+        return {
+            "snapshot": None if snapshot is None else snapshot_json(snapshot),
+            "order": None if record is None else order_json(record.order),
+        }
+
+    async def order_status(self, order_id: str) -> Order | None:
+        record = await self.store.load(order_id)
+        return None if record is None else record.order
+
+    # ---- webhooks ----------------------------------------------------------------------------
+    async def handle_webhook(
+        self, provider_name: str, body: bytes, header: str | None
+    ) -> dict[str, Any]:
+        """Verify, de-duplicate and apply one delivery; raises WebhookError or NotFound."""
+        provider = self.provider
+        if provider_name != self.provider_name:
+            raise NotFound("unknown_provider", "no such payment provider")
+        if provider is None:
+            raise WebhookError("webhook_secret_missing", "no payment provider is configured")
+        event = provider.verify_webhook(body, header, self.now())
+        webhook = (self.provider_name, event.id, event.type, "applied")
+        if await self.store.webhook_seen(self.provider_name, event.id):
+            return {"received": True, "duplicate": True}
+        session = await self._session_for(event)
+        if session is None:
+            await self._record_only(webhook)
+            return {"received": True, "ignored": True}
+        try:
+            inputs = await self._inputs_for(provider, event, session)
+        except ProviderError as exc:
+            # The provider could not be asked: answer 503 so the delivery is retried later.
+            raise Unavailable("provider_unavailable", f"payment provider: {exc.code}") from exc
+        try:
+            await self._apply(session.order_id, inputs, webhook=webhook)
+        except DuplicateWebhook:
+            return {"received": True, "duplicate": True}
+        return {"received": True}
+
+    async def _record_only(self, webhook: tuple[str, str, str, str]) -> None:
+        with contextlib.suppress(DuplicateWebhook):
+            await self.store.record_webhook((*webhook[:3], "ignored"), self.now())
+
+    async def _session_for(self, event: ProviderEvent) -> SessionRecord | None:
+        if event.session is not None:
+            return await self.store.session(event.session.id)
+        obj = event.object
+        intent = obj.get("payment_intent") if obj.get("object") == "charge" else obj.get("id")
+        if obj.get("object") in ("payment_intent", "charge") and isinstance(intent, str):
+            return await self.store.session_by_intent(intent)
+        return None
+
+    async def _inputs_for(
+        self, provider: PaymentProvider, event: ProviderEvent, session: SessionRecord
+    ) -> Inputs:
+        if event.type == "charge.refunded":
+            charge = dict(event.object)
+            return lambda order: refund_facts(order, session.share_id, session.session_id, charge)
+        if event.type.startswith("checkout.session.") or event.type.startswith("payment_intent."):
+            fresh = await provider.retrieve(session.session_id)  # never trust the body alone
+            if fresh.payment_intent and fresh.payment_intent != session.payment_intent:
+                await self.store.set_payment_intent(session.session_id, fresh.payment_intent)
+            facts = await session_facts(provider, fresh)
+            if event.type == "payment_intent.canceled" and not facts:
+                facts = [PaymentFailed(session.session_id, "canceled")]
+            return lambda _order: facts
+        return lambda _order: []
+
+    # ---- applying inputs ---------------------------------------------------------------------
+    async def _apply(
+        self,
+        order_id: str,
+        inputs: Inputs,
+        *,
+        webhook: tuple[str, str, str, str] | None = None,
+        quiet: bool = False,
+    ) -> Order | None:
+        """Decide and store ``inputs`` in one transaction, then run the effects."""
+        now = self.now()
+        events: list[OrderEvent] = []
+        async with (
+            self._lock(order_id),
+            self.store.order_tx(order_id, webhook=webhook, now=now) as tx,
+        ):
+            if tx is None:
+                return None
+            order = tx.order
+            for item in inputs(order):
+                try:
+                    new = order.decide(item, now=now)
+                except OrderError as exc:
+                    if not quiet:
+                        log.warning(
+                            "order input refused",
+                            extra={
+                                "order_id": order_id,
+                                "code": exc.code,
+                                "input": type(item).__name__,
+                            },
+                        )
+                    continue
+                for event in new:
+                    order = order.apply(event)
+                events.extend(new)
+            order = await tx.append(events, now)
+        if events:
+            await self._run_effects(order, events)
+        return order
+
+    async def _run_effects(self, order: Order, events: Sequence[OrderEvent]) -> None:
+        room_id, order_id = order.room_id, order.order_id
+        touched: dict[str, None] = {}
+        for event in events:
+            if isinstance(event, _SHARE_EVENTS):
+                touched[event.share_id] = None
+        for share_id in touched:
+            share = order.share(share_id)
+            await self._room(
+                room_id, UpdateShare(order_id, share.payer, share.status, share.amount_minor)
+            )
+        for event in events:
+            match event:
+                case CaptureDue():
+                    self._spawn(self._capture(order_id, event.captures))
+                case CompensationDue():
+                    self._spawn(self._compensate(event.action, event.payment))
+                case OrderPaid():
+                    await self._room(room_id, SettleOrder(order_id, "paid"))
+                    log.info("order paid", extra={"order_id": order_id})
+                case OrderVoided():
+                    await self._room(room_id, SettleOrder(order_id, "void"))
+                    log.info("order void", extra={"order_id": order_id, "reason": event.reason})
+                    self._spawn(self._unwind(order_id, event))
+                case _:
+                    pass
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._effects.add(task)
+        task.add_done_callback(self._effects.discard)
+
+    async def _room(self, room_id: str, command: Command) -> None:
+        try:
+            await self.hub.system_command(room_id, command)
+        except RoomError as exc:  # e.g. the room settled already: the order log stays the truth
+            log.info("room refused a checkout update", extra={"room_id": room_id, "code": exc.code})
+
+    async def _capture(self, order_id: str, captures: Sequence[PaymentRef]) -> None:
+        provider = self.provider
+        assert provider is not None
+        for ref in captures:
+            try:
+                if ref.payment_id is not None:
+                    await provider.capture(ref.payment_id)
+                fresh = await provider.retrieve(ref.session_id)
+                facts = await session_facts(provider, fresh)
+            except ProviderError as exc:
+                log.warning("capture failed", extra={"order_id": order_id, "code": exc.code})
+                await self._apply(
+                    order_id, _given([PaymentFailed(ref.session_id, "capture_failed")])
+                )
+                continue
+            await self._apply(order_id, _given(facts))
+
+    async def _compensate(self, action: str, payment: PaymentRef) -> None:
+        provider = self.provider
+        assert provider is not None
+        if payment.payment_id is None:
+            return
+        try:
+            if action == "refund":
+                await provider.refund(payment.payment_id, payment.amount_minor)
+            else:
+                await provider.cancel(payment.payment_id)
+        except ProviderError as exc:
+            log.warning("compensation failed", extra={"action": action, "code": exc.code})
+
+    async def _unwind(self, order_id: str, voided: OrderVoided) -> None:
+        provider = self.provider
+        assert provider is not None
+        for ref in voided.voids:
+            await self._compensate("void", ref)
+        for ref in voided.refunds:
+            await self._compensate("refund", ref)
+        for session_id in voided.expire_sessions:
+            try:
+                fresh = await provider.expire(session_id)
+                facts = await session_facts(provider, fresh)
+            except ProviderError as exc:
+                log.warning("expire failed", extra={"order_id": order_id, "code": exc.code})
+                continue
+            # "Already completed" comes back complete: reconcile it as paid (then refunded).
+            await self._apply(order_id, _given(facts))
+
+    # ---- deadlines ---------------------------------------------------------------------------
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("checkout sweep failed; retrying")
+            await asyncio.sleep(self.sweep_interval_s)
+
+    async def sweep(self) -> None:
+        """Void orders past their deadline, after asking the provider about open sessions."""
+        provider = self.provider
+        now = self.now()
+        for order_id in await self.store.collecting_order_ids():
+            record = await self.store.load(order_id)
+            if record is None or now < record.order.deadline:
+                continue
+            if provider is not None:
+                for share in record.order.shares:
+                    if share.status == "checkout_open" and share.session_id is not None:
+                        try:
+                            facts = await session_facts(
+                                provider, await provider.retrieve(share.session_id)
+                            )
+                        except ProviderError:
+                            continue
+                        await self._apply(order_id, _given(facts), quiet=True)
+            await self._apply(order_id, lambda _o: [CheckDeadline()])

@@ -1,0 +1,350 @@
+"""The ``coshop`` command: serve, demo, database, catalogue and merchant administration.
+
+Every ``serve`` flag mirrors a ``COSHOP_*`` variable (``--data-dir`` ↔ ``COSHOP_DATA_DIR``); a
+flag given on the command line wins over the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from server.settings import ConfigError, Settings, load_settings
+from server.storage.errors import StorageError
+
+__all__ = ["main"]
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    for f in dataclasses.fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        env = "COSHOP_" + f.name.upper()
+        kind = str(f.type)
+        if kind == "bool":
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"(env {env})",
+            )
+        elif kind == "int":
+            parser.add_argument(flag, dest=f.name, type=int, default=None, help=f"(env {env})")
+        elif kind == "float":
+            parser.add_argument(flag, dest=f.name, type=float, default=None, help=f"(env {env})")
+        elif kind == "Path":
+            parser.add_argument(flag, dest=f.name, type=Path, default=None, help=f"(env {env})")
+        elif kind == "tuple[str, ...]":
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                default=None,
+                type=lambda v: tuple(x.strip().rstrip("/") for x in v.split(",") if x.strip()),
+                help=f"comma-separated (env {env})",
+            )
+        else:
+            parser.add_argument(flag, dest=f.name, default=None, help=f"(env {env})")
+
+
+def _settings_from(args: argparse.Namespace, **forced: Any) -> Settings:
+    overrides = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(Settings)}
+    overrides.update(forced)
+    return load_settings(overrides)
+
+
+def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    """How coshop is served: the same for `coshop serve` and for the tests' live servers."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes,
+        # compression costs CPU per frame and leaks through CRIME-style attacks
+        ws_per_message_deflate=False,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def serve(settings: Settings) -> None:
+    from server.app import create_app
+    from server.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    serve(_settings_from(args))
+    return 0
+
+
+def _demo_webhook_secret(data_dir: Path) -> str:
+    """The demo's sandbox signing secret, made once and kept in the data directory."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "sandbox-webhook.secret"
+    if not path.exists():
+        path.write_text("whsec_" + secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings_from(args, demo=True, public_rooms=True)
+    child: subprocess.Popen[bytes] | None = None
+    if not settings.sandbox_url:
+        # The sandbox payment provider runs as its own process and port, as Stripe would.
+        secret = settings.webhook_secret or _demo_webhook_secret(settings.data_dir)
+        port = args.sandbox_port
+        # secrets travel in the environment, not argv (visible in process listings)
+        env = {
+            **os.environ,
+            "COSHOP_SANDBOX_WEBHOOK_SECRET": secret,
+            "COSHOP_SANDBOX_API_KEY": settings.sandbox_api_key,
+        }
+        child = subprocess.Popen(  # noqa: S603  # our own interpreter, fixed arguments
+            [
+                sys.executable, "-m", "server.cli", "sandbox-pay",
+                "--host", settings.host, "--port", str(port),
+                "--data-dir", str(settings.data_dir / "sandbox"),
+                "--webhook-url", f"{settings.public_url.rstrip('/')}/webhooks/stripe",
+            ],
+            env=env,
+        )  # fmt: skip
+        settings = dataclasses.replace(
+            settings, sandbox_url=f"http://{settings.host}:{port}", webhook_secret=secret
+        )
+    print(
+        f"\n  coshop demo: open {settings.public_url}/"
+        f"\n  sandbox payments: {settings.sandbox_url or 'off'}\n",
+        flush=True,
+    )
+    try:
+        serve(settings)
+    finally:
+        if child is not None:
+            child.terminate()
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
+
+
+def _cmd_sandbox_pay(args: argparse.Namespace) -> int:
+    from checkout_bridge.sandbox import SandboxConfig, run_sandbox
+
+    public = args.public_url or f"http://{args.host}:{args.port}"
+    config = SandboxConfig(
+        data_dir=Path(args.data_dir),
+        public_url=public,
+        api_key=args.api_key,
+        webhook_url=args.webhook_url or None,
+        webhook_secret=args.webhook_secret or None,
+    )
+    print(f"coshop sandbox payment provider on {public}/ (test mode)", flush=True)
+    run_sandbox(config, args.host, args.port)
+    return 0
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from server.db.engine import upgrade_database
+
+    settings = _settings_from(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(upgrade_database(settings.effective_database_url))
+    print("database is at the newest schema")
+    return 0
+
+
+async def _catalog_import(settings: Settings, merchant: str, path: Path, prune: bool) -> int:
+    from server.catalog.errors import CatalogError
+    from server.catalog.importer import format_report, import_feed
+    from server.db.engine import create_engine, upgrade_engine
+
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await upgrade_engine(engine)
+        report = await import_feed(engine, merchant, path, int(time.time() * 1000), prune=prune)
+    except CatalogError as exc:
+        print(f"coshop: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(format_report(report))
+    return 0 if report.loaded or not report.errors else 1
+
+
+def _cmd_catalog_import(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    return asyncio.run(_catalog_import(settings, args.merchant, Path(args.file), args.prune))
+
+
+async def _merchant_create(
+    settings: Settings, merchant_id: str, name: str, origins: tuple[str, ...]
+) -> str:
+    from server.db.engine import create_engine, upgrade_engine
+    from server.storage import Registry
+
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await upgrade_engine(engine)
+        key = "ck_" + secrets.token_urlsafe(32)
+        await Registry(engine).create_merchant(
+            merchant_id, name, origins, key, int(time.time() * 1000)
+        )
+        return key
+    finally:
+        await engine.dispose()
+
+
+def _valid_origins(values: list[str]) -> tuple[str, ...]:
+    from server.api.common import normalize_origin
+
+    out = []
+    for value in values:
+        origin = normalize_origin(value)
+        if origin is None:
+            raise ConfigError(f"{value!r} is not an origin like https://shop.example")
+        out.append(origin)
+    return tuple(dict.fromkeys(out))
+
+
+def _cmd_merchant_create(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    origins = _valid_origins(args.origin or [])
+    key = asyncio.run(_merchant_create(settings, args.id, args.name, origins))
+    print(f"merchant {args.id} created. API key (shown once, store it now):\n{key}")
+    return 0
+
+
+async def _merchant_update(
+    settings: Settings, merchant_id: str, origins: tuple[str, ...] | None, rotate: bool
+) -> str | None:
+    from server.db.engine import create_engine, upgrade_engine
+    from server.storage import Registry
+
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await upgrade_engine(engine)
+        registry = Registry(engine)
+        if await registry.get_merchant(merchant_id) is None:
+            raise ConfigError(
+                f"no merchant {merchant_id!r}; create it with 'coshop merchant create'"
+            )
+        if origins is not None:
+            await registry.set_origins(merchant_id, origins)
+        if rotate:
+            key = "ck_" + secrets.token_urlsafe(32)
+            await registry.rotate_api_key(merchant_id, key)
+            return key
+        return None
+    finally:
+        await engine.dispose()
+
+
+def _cmd_merchant_update(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    origins = None if args.origin is None else _valid_origins(args.origin)
+    key = asyncio.run(_merchant_update(settings, args.id, origins, args.rotate_key))
+    if origins is not None:
+        print(f"merchant {args.id}: embedding allowed from {', '.join(origins) or 'nowhere'}")
+    if key is not None:
+        print(f"merchant {args.id}: new API key (shown once; the old one stops working):\n{key}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coshop", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the server")
+    _add_settings_flags(p)
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("demo", help="run the demo: demo catalogue, anonymous demo rooms")
+    _add_settings_flags(p)
+    p.set_defaults(func=_cmd_demo)
+
+    p.add_argument("--sandbox-port", type=int, default=8790, help="port of the sandbox provider")
+
+    env = os.environ.get
+    p = sub.add_parser("sandbox-pay", help="run the sandbox payment provider (its own process)")
+    p.add_argument("--host", default=env("COSHOP_SANDBOX_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(env("COSHOP_SANDBOX_PORT", "8790")))
+    p.add_argument("--public-url", default=env("COSHOP_SANDBOX_PUBLIC_URL", ""))
+    p.add_argument("--data-dir", default=env("COSHOP_SANDBOX_DATA_DIR", "data/sandbox"))
+    p.add_argument("--api-key", default=env("COSHOP_SANDBOX_API_KEY", "sk_test_sandbox"))
+    p.add_argument("--webhook-url", default=env("COSHOP_SANDBOX_WEBHOOK_URL", ""))
+    p.add_argument("--webhook-secret", default=env("COSHOP_SANDBOX_WEBHOOK_SECRET", ""))
+    p.set_defaults(func=_cmd_sandbox_pay)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
+    p = db.add_parser("upgrade", help="apply migrations up to the newest schema")
+    _add_settings_flags(p)
+    p.set_defaults(func=_cmd_db_upgrade)
+
+    cat = sub.add_parser("catalog", help="product catalogue").add_subparsers(
+        dest="catalog_command", required=True
+    )
+    p = cat.add_parser(
+        "import", help="import a schema.org JSON(-LD) or Merchant Center CSV/TSV feed"
+    )
+    p.add_argument("file")
+    p.add_argument("--merchant", default="demo", help="merchant id (default: demo)")
+    p.add_argument("--prune", action="store_true", help="delete products missing from a clean feed")
+    _add_settings_flags(p)
+    p.set_defaults(func=_cmd_catalog_import)
+
+    mer = sub.add_parser("merchant", help="merchants").add_subparsers(
+        dest="merchant_command", required=True
+    )
+    p = mer.add_parser("create", help="register a merchant and print its API key once")
+    p.add_argument("--id", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--origin", action="append", help="an origin allowed to embed (repeatable)")
+    _add_settings_flags(p)
+    p.set_defaults(func=_cmd_merchant_create)
+    p = mer.add_parser("update", help="set a merchant's embed origins or rotate its API key")
+    p.add_argument("--id", required=True)
+    p.add_argument(
+        "--origin", action="append", help="an origin allowed to embed (repeatable; replaces all)"
+    )
+    p.add_argument("--rotate-key", action="store_true", help="issue a new API key")
+    _add_settings_flags(p)
+    p.set_defaults(func=_cmd_merchant_update)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"coshop: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except StorageError as exc:
+        print(f"coshop: {exc.code}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

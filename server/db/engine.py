@@ -1,0 +1,167 @@
+"""Build the async SQLAlchemy engine and bring the schema up to date.
+
+This module is for: turning a database URL into a configured :class:`AsyncEngine` (SQLite
+pragmas, SQLite transaction control, pool settings for asyncpg), running Alembic migrations at
+start-up, and opening *write* transactions that take SQLite's write lock up front.
+
+It must not: hold an engine at import time, know any table, or read the environment — the
+caller (settings, the app lifespan, the CLI) passes the URL in.
+
+SQLite notes (docs/storage.md explains the choices):
+
+* ``journal_mode=WAL`` so readers never block the writer; ``busy_timeout`` so a second
+  process waits for the write lock instead of failing at once; ``foreign_keys=ON``.
+* ``synchronous=FULL`` by default: every commit is fsynced, so neither a SIGKILL nor a power
+  cut loses an acknowledged transaction. Group commit keeps that to one sync per batch.
+* Python's ``sqlite3`` "legacy transaction control" is switched off; SQLAlchemy's ``begin``
+  event emits ``BEGIN`` itself. Write transactions (:func:`begin_write`) emit
+  ``BEGIN IMMEDIATE`` so the write lock is taken before the first read: two processes racing
+  on one room then serialise cleanly instead of failing with ``SQLITE_BUSY`` on lock upgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "SqliteSynchronous",
+    "alembic_config",
+    "begin_write",
+    "create_engine",
+    "database_url_for_data_dir",
+    "upgrade_database",
+    "upgrade_engine",
+]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+"""Alembic's script location: ``server/migrations`` (no alembic.ini needed)."""
+
+SqliteSynchronous = Literal["FULL", "NORMAL", "EXTRA"]
+
+_BEGIN_OPTION = "coshop_begin"
+_SQLITE_BUSY_TIMEOUT_MS = 10_000
+_MIGRATION_LOCK = 0x636F73686F70  # "coshop": the advisory lock id held while migrating
+
+
+def database_url_for_data_dir(data_dir: Path) -> str:
+    """The default SQLite URL for a data directory: ``<data_dir>/coshop.db``."""
+    return f"sqlite+aiosqlite:///{Path(data_dir).resolve() / 'coshop.db'}"
+
+
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    connect_args: dict[str, Any] | None = None,
+    sqlite_synchronous: SqliteSynchronous = "FULL",
+    pool_size: int = 10,
+) -> AsyncEngine:
+    """An :class:`AsyncEngine` for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+
+    For a SQLite file the parent directory is created if missing and every new connection gets
+    the pragmas listed in the module docstring. ``connect_args`` go to the driver (the tests
+    pass asyncpg ``server_settings`` to pin a ``search_path``).
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {"echo": echo, "connect_args": dict(connect_args or {})}
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    elif backend == "postgresql":
+        # pre_ping survives a restarted PostgreSQL; recycle stays under typical idle cut-offs.
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            pool_timeout=30,
+        )
+    engine = create_async_engine(url, **kwargs)
+    if backend == "sqlite":
+        _install_sqlite_hooks(engine, sqlite_synchronous)
+    return engine
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, synchronous: SqliteSynchronous) -> None:
+    if synchronous not in ("FULL", "NORMAL", "EXTRA"):  # never interpolate anything else
+        raise ValueError(f"unsupported sqlite synchronous mode {synchronous!r}")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the driver; _on_begin below emits it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(_BEGIN_OPTION) == "IMMEDIATE":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+@asynccontextmanager
+async def begin_write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction meant to write; commits on success, rolls back on error.
+
+    On SQLite this is ``BEGIN IMMEDIATE`` (write lock first, then reads are consistent with the
+    writes); on PostgreSQL a plain read-committed transaction, where unique constraints settle
+    races.
+    """
+    async with engine.connect() as conn:
+        await conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        async with conn.begin():
+            yield conn
+
+
+def alembic_config() -> Config:
+    """An Alembic :class:`Config` pointing at ``server/migrations`` (no ini file)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
+    """Run ``alembic upgrade <revision>`` over one connection of ``engine``."""
+
+    def _upgrade(sync_conn: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync_conn
+        command.upgrade(config, revision)
+
+    # Several processes may start at once: serialise their upgrades so the later ones find the
+    # schema already at head (SQLite: the write lock; PostgreSQL: a transaction advisory lock).
+    async with begin_write(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        await conn.run_sync(_upgrade)
+
+
+async def upgrade_database(
+    url: str, *, revision: str = "head", connect_args: dict[str, Any] | None = None
+) -> None:
+    """Bring the database at ``url`` to ``revision`` (default: head). Safe at every start-up."""
+    engine = create_engine(url, connect_args=connect_args)
+    try:
+        await upgrade_engine(engine, revision)
+    finally:
+        await engine.dispose()

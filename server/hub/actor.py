@@ -1,0 +1,773 @@
+"""A room actor: the one task that owns a loaded room's state in this process.
+
+Everything that touches a room goes through its queue, so decide → commit → apply → fan-out
+happens in one order without locks. Commands that arrive together are decided together and
+committed in one group; their events reach clients only after the commit, and the sender's ack
+follows its events. Other processes' events arrive through the broker and are applied in seq
+order; a gap is filled from the log (the log, not the broker, is the truth).
+
+It must not: await a client (sessions have outboxes), or keep state the log cannot rebuild.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict, fields, replace
+from typing import TYPE_CHECKING, Any
+
+from rooms import (
+    SYSTEM_ACTOR,
+    Catalog,
+    Context,
+    Event,
+    ProductFacts,
+    Role,
+    Room,
+    RoomError,
+    RoomKind,
+    Signal,
+    event_from_wire,
+    event_to_wire,
+)
+from rooms.commands import Join
+from server.hub.session import CLOSE_CODES, Session
+from server.hub.work import (
+    Attach,
+    Detach,
+    Inspect,
+    Relay,
+    Remote,
+    Submit,
+    SystemSubmit,
+    Unload,
+    Work,
+)
+from server.storage import (
+    Append,
+    DuplicateOp,
+    NewEvent,
+    OpKey,
+    SeqConflict,
+    StorageError,
+    StoredEvent,
+)
+from server.wire import JSON, MSGPACK, decode_any, encode_msgpack
+
+if TYPE_CHECKING:
+    from server.hub.hub import Hub
+
+__all__ = ["RoomActor", "copy_room", "event_message"]
+
+log = logging.getLogger("coshop.room")
+
+_MAX_DRAIN = 128  # work items handled per turn of the loop
+_MAX_CONFLICT_RETRIES = 20
+_RECENT_EVENTS = 512  # kept in memory to resume clients without reading the log
+_RECENT_OPS = 2_048
+_BIG_ROOM = 50  # above this many sessions, rosters become counts
+_SESSIONS_PER_MEMBER = 5  # tabs and devices of one member; more replace the oldest
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_id() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def event_message(stored: StoredEvent) -> dict[str, Any]:
+    return {"t": "ev", "seq": stored.seq, "at": stored.at, "actor": stored.actor, "ev": stored.data}
+
+
+class RoomActor:
+    def __init__(self, hub: Hub, room_id: str, merchant_id: str) -> None:
+        self.hub = hub
+        self.room_id = room_id
+        self.merchant_id = merchant_id
+        self.room: Room | None = None
+        self.seq = 0
+        self.sessions: dict[str, Session] = {}  # session id -> session
+        self.queue: asyncio.Queue[Work] = asyncio.Queue()
+        self._recent: deque[StoredEvent] = deque(maxlen=_RECENT_EVENTS)
+        self._ops: dict[tuple[str, str], tuple[int, int]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._tick_handle: asyncio.TimerHandle | None = None
+        self._tick_msgs: list[dict[str, Any]] = []
+        self._tick_after: list[tuple[Session, dict[str, Any]]] = []
+        self._reactions: dict[str, int] = {}
+        self._last_count = -1
+        self._snapshot_seq = 0
+        self.idle_since: float | None = time.monotonic()
+        self.catalog: Catalog = _NO_CATALOG
+        self._checkpoint: tuple[Room, int] | None = None  # state before an uncommitted turn
+        self._stopped = False
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        await self._catalog()
+        store = self.hub.store
+        snap = await store.load_snapshot(self.room_id)
+        room: Room | None = None
+        seq = 0
+        if snap is not None:
+            seq, state = snap
+            room = Room.from_snapshot(state)
+            self._snapshot_seq = seq
+        events = await store.read(self.room_id, after_seq=seq)
+        if room is None:
+            room = Room.replay(event_from_wire(e.data) for e in events)
+        else:
+            for e in events:
+                room.apply(event_from_wire(e.data))
+        if events:
+            seq = events[-1].seq
+        self.room, self.seq = room, seq
+        log.info("room loaded", extra={"room_id": self.room_id, "seq": seq})
+        self._recent.clear()
+        self._recent.extend(events[-_RECENT_EVENTS:])
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"room:{self.room_id}"
+        )
+
+    async def stop(self) -> None:
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        left: list[Work] = []
+        while not self.queue.empty():
+            left.append(self.queue.get_nowait())
+        self._fail_unanswered(left, "shutting_down", "the server is stopping; reconnect")
+
+    def post(self, work: Work) -> None:
+        self.queue.put_nowait(work)
+
+    @property
+    def is_live(self) -> bool:
+        return self.room is not None and self.room.kind is RoomKind.LIVE
+
+    @property
+    def is_big(self) -> bool:
+        """Live rooms and crowded group rooms get counts and coalesced frames, not rosters."""
+        return self.is_live or len(self.sessions) > _BIG_ROOM
+
+    async def _run(self) -> None:
+        while not self._stopped:
+            first = await self.queue.get()
+            items = [first]
+            while len(items) < _MAX_DRAIN and not self.queue.empty():
+                items.append(self.queue.get_nowait())
+            try:
+                await self._handle(items)
+            except asyncio.CancelledError:
+                self._fail_unanswered(items, "shutting_down", "the server is stopping")
+                raise
+            except Exception as exc:
+                # Never leave a turn half done: roll the room back to what was committed
+                # before it, and answer everyone who waits (DESIGN.md §4: every error is a frame
+                # with a code). The next command that meets the log's real head re-syncs.
+                log.exception("room turn failed", extra={"room_id": self.room_id})
+                self._restore_checkpoint()
+                code = exc.code if isinstance(exc, StorageError) else "storage_unavailable"
+                self._fail_unanswered(items, code, "the server could not save this; retry")
+
+    def _fail_unanswered(self, items: Sequence[Work], code: str, message: str) -> None:
+        for item in items:
+            match item:
+                case Submit() if not item.answered:
+                    self._refuse(item, code, message)
+                case SystemSubmit() if not item.done.done():
+                    item.done.set_exception(StorageError(message, code=code))
+                case Attach() if not item.done.done():
+                    self._detach(item.session)
+                    item.session.send_message(
+                        {"t": "err", "op": None, "code": code, "message": message}
+                    )
+                    item.session.close(CLOSE_CODES["server_error"], code)
+                    item.done.set_result(False)
+                case Inspect() if not item.done.done():
+                    item.done.set_exception(StorageError(message, code=code))
+                case _:
+                    pass
+
+    def _restore_checkpoint(self) -> None:
+        if self._checkpoint is not None:
+            self.room, self.seq = self._checkpoint
+            self._checkpoint = None
+
+    async def _handle(self, items: list[Work]) -> None:
+        commands: list[Submit | SystemSubmit] = []
+        for item in items:
+            if isinstance(item, Submit | SystemSubmit):
+                commands.append(item)
+                continue
+            if commands:
+                await self._run_commands(commands)
+                commands = []
+            match item:
+                case Attach():
+                    await self._attach(item)
+                case Detach():
+                    self._detach(item.session)
+                case Relay():
+                    self._relay(item)
+                case Remote():
+                    await self._remote(item)
+                case Inspect():
+                    assert self.room is not None
+                    if not item.done.done():
+                        item.done.set_result(item.fn(self.room, self.seq))
+                case Unload():
+                    if not self.sessions and self.queue.empty():
+                        self._stopped = True
+                        self.hub.unloaded(self)
+        if commands:
+            await self._run_commands(commands)
+
+    # ---- commands --------------------------------------------------------------------------
+
+    async def _catalog(self) -> Catalog:
+        self.catalog = await self.hub.catalogs.get(self.merchant_id)
+        return self.catalog
+
+    async def _run_commands(self, items: Sequence[Submit | SystemSubmit]) -> None:
+        room = self.room
+        assert room is not None
+        catalog = await self._catalog()
+        # A commit can fail (another process won the race, a duplicate op, the database is
+        # down): keep a cheap checkpoint to roll back to instead of replaying the whole log.
+        checkpoint = (copy_room(room), self.seq)
+        self._checkpoint = checkpoint
+        accepted: list[tuple[Submit | SystemSubmit, list[Event], str]] = []
+        later: list[Submit | SystemSubmit] = []
+        ops_here: set[tuple[str, str]] = set()
+        for item in items:
+            if isinstance(item, Submit):
+                if item.session.closing:
+                    continue
+                if await self._answer_known_op(item):
+                    continue
+                key = (item.session.member_id, item.op_id)
+                if key in ops_here:
+                    later.append(item)  # the same op twice in one turn: answer it after the first
+                    continue
+                ops_here.add(key)
+                actor = item.session.member_id
+            else:
+                actor = item.actor or SYSTEM_ACTOR
+            ctx = Context(actor=actor, now=now_ms(), new_id=new_id(), catalog=catalog)
+            try:
+                events = room.decide(item.command, ctx)
+            except RoomError as exc:
+                self.hub.metrics.commands.labels("refused").inc()
+                self._refuse(item, exc.code, exc.message)
+                continue
+            for event in events:
+                room.apply(event)
+            accepted.append((item, events, actor))
+        if not accepted:
+            self._checkpoint = None
+            if later:
+                await self._run_commands(later)
+            return
+        appends: list[Append | None] = []
+        after = self.seq
+        at = now_ms()
+        for item, events, actor in accepted:
+            if not events:
+                appends.append(None)
+                continue
+            op = (
+                OpKey(self.room_id, item.session.member_id, item.op_id)
+                if isinstance(item, Submit)
+                else None
+            )
+            new = tuple(NewEvent(type(e).__name__, event_to_wire(e), at, actor) for e in events)
+            appends.append(Append(self.room_id, after, new, op))
+            after += len(new)
+        results = await asyncio.gather(
+            *(self.hub.committer.commit(a) for a in appends if a is not None),
+            return_exceptions=True,
+        )
+        outcomes: list[tuple[StoredEvent, ...] | BaseException | None] = []
+        it = iter(results)
+        for a in appends:
+            outcomes.append(None if a is None else next(it))
+        failed = any(isinstance(o, BaseException) for o in outcomes)
+        if failed:
+            # Our in-memory room ran ahead of the log: roll back, then re-read what the log has
+            # (what we did commit, and other processes' events) and fan that out. If even the
+            # read fails, the turn's handler answers everyone and keeps the checkpoint.
+            await self._reload(checkpoint)
+        self._checkpoint = None
+        committed: list[StoredEvent] = []
+        retry: list[Submit | SystemSubmit] = []
+        for (item, _events, _actor), outcome in zip(accepted, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                self._after_failure(item, outcome, retry)
+                continue
+            stored = outcome or ()
+            committed.extend(stored)
+            self.hub.metrics.commands.labels("accepted").inc()
+            if isinstance(item, SystemSubmit) and not item.done.done():
+                item.done.set_result(stored)
+        if not failed:
+            self.seq = max(self.seq, committed[-1].seq) if committed else self.seq
+            self._recent.extend(committed)
+            self._fan_out(committed)
+        # Acks follow the events they acknowledge (through the tick in live rooms).
+        for (item, _events, _actor), outcome in zip(accepted, outcomes, strict=True):
+            if isinstance(item, Submit) and not isinstance(outcome, BaseException):
+                stored = outcome or ()
+                rng = (stored[0].seq, stored[-1].seq) if stored else (0, 0)
+                self._remember_op(item.session.member_id, item.op_id, rng)
+                self._ack(item, rng)
+        if committed:
+            if not failed:  # after a failure, _reload already published and enforced
+                self.hub.publish_events(self.room_id, committed)
+                self._enforce_membership(committed)
+            self._notify_redactions(committed)
+            await self._maybe_snapshot()
+        if retry or later:
+            await self._run_commands([*retry, *later])
+
+    def _after_failure(
+        self, item: Submit | SystemSubmit, error: BaseException, retry: list[Submit | SystemSubmit]
+    ) -> None:
+        if isinstance(error, SeqConflict) and item.attempts < _MAX_CONFLICT_RETRIES:
+            item.attempts += 1
+            retry.append(item)
+            return
+        if isinstance(error, DuplicateOp) and isinstance(item, Submit):
+            outcome = error.outcome
+            rng = (outcome.first_seq, outcome.last_seq)
+            self._remember_op(item.session.member_id, item.op_id, rng)
+            self._ack(item, rng, duplicate=True)
+            return
+        code = error.code if isinstance(error, StorageError) else "storage_unavailable"
+        self.hub.metrics.commands.labels("failed").inc()
+        self._refuse(item, code, "the command was not saved; retry with the same op id")
+
+    async def _answer_known_op(self, item: Submit) -> bool:
+        key = (item.session.member_id, item.op_id)
+        rng = self._ops.get(key)
+        if rng is None and item.retry:
+            outcome = await self.hub.store.find_op(OpKey(self.room_id, key[0], key[1]))
+            if outcome is not None:
+                rng = (outcome.first_seq, outcome.last_seq)
+        if rng is None:
+            return False
+        if rng[1] > self.seq:
+            # another process committed it and we have not seen those events yet: the ack must
+            # not overtake its events
+            await self.catch_up()
+        self._ack(item, rng, duplicate=True)
+        return True
+
+    def _remember_op(self, member_id: str, op_id: str, rng: tuple[int, int]) -> None:
+        self._ops[(member_id, op_id)] = rng
+        if len(self._ops) > _RECENT_OPS:
+            # dicts keep insertion order: drop the oldest quarter
+            for k in list(self._ops)[: _RECENT_OPS // 4]:
+                del self._ops[k]
+
+    def _refuse(self, item: Submit | SystemSubmit, code: str, message: str) -> None:
+        if isinstance(item, SystemSubmit):
+            if not item.done.done():
+                item.done.set_exception(RoomError(code, message))
+            return
+        item.answered = True
+        item.session.send_message({"t": "err", "op": item.op_id, "code": code, "message": message})
+
+    def _ack(self, item: Submit, rng: tuple[int, int], *, duplicate: bool = False) -> None:
+        item.answered = True
+        msg: dict[str, Any] = {"t": "ack", "op": item.op_id, "seq": list(rng)}
+        if duplicate:
+            msg["dup"] = True
+        if self.is_live and self._tick_handle is not None:
+            self._tick_after.append((item.session, msg))
+        else:
+            item.session.send_message(msg)
+
+    # ---- fan-out ---------------------------------------------------------------------------
+
+    def _fan_out(self, events: Sequence[StoredEvent]) -> None:
+        if not events:
+            return
+        messages = [event_message(e) for e in events]
+        if self.is_live:
+            self._tick_msgs.extend(messages)
+            self._schedule_tick()
+            return
+        for msg in messages:
+            self._broadcast(msg)
+
+    def _broadcast(self, msg: dict[str, Any], *, skip: Session | None = None) -> None:
+        """Encode once per subprotocol, queue to every session; never awaits."""
+        frames: dict[bool, str | bytes] = {}
+        sent = 0
+        for s in list(self.sessions.values()):
+            if s is skip:
+                continue
+            binary = s.codec.binary
+            frame = frames.get(binary)
+            if frame is None:
+                try:
+                    frame = frames[binary] = (MSGPACK if binary else JSON).encode(msg)
+                except (TypeError, ValueError, OverflowError):
+                    # cannot happen for validated input (wire.py bounds integers); if it does,
+                    # close the sessions that cannot be served rather than stall the room
+                    log.error("frame could not be encoded", extra={"room_id": self.room_id})
+                    s.close(CLOSE_CODES["server_error"], "encoding_failed")
+                    continue
+            if s.send(frame):
+                sent += 1
+        self.hub.metrics.frames_out.inc(sent)
+
+    def _schedule_tick(self) -> None:
+        if self._tick_handle is None:
+            loop = asyncio.get_running_loop()
+            self._tick_handle = loop.call_later(self.hub.settings.live_tick_ms / 1000, self._tick)
+
+    def _tick(self) -> None:
+        self._tick_handle = None
+        if self._tick_msgs:
+            msgs, self._tick_msgs = self._tick_msgs, []
+            self._broadcast({"t": "batch", "evs": msgs})
+        if self._reactions:
+            counts, self._reactions = self._reactions, {}
+            self._broadcast({"t": "reactions", "counts": counts})
+        after, self._tick_after = self._tick_after, []
+        for session, msg in after:
+            session.send_message(msg)
+        count = self._member_count()
+        if count != self._last_count:
+            self._last_count = count
+            self._broadcast({"t": "count", "online": count})
+
+    def _member_count(self) -> int:
+        return len({s.member_id for s in self.sessions.values()}) + self.hub.remote_count(
+            self.room_id
+        )
+
+    def _notify_redactions(self, events: Sequence[StoredEvent]) -> None:
+        for e in events:
+            if e.data.get("redacted") is True:
+                for s in self._sessions_of(e.actor):
+                    s.send_message(
+                        {
+                            "t": "notice",
+                            "code": "card_number_redacted",
+                            "message": "A card number was removed from your text. Never share "
+                            "card details here: pay through the checkout.",
+                        }
+                    )
+
+    def _enforce_membership(self, events: Sequence[StoredEvent]) -> None:
+        room = self.room
+        assert room is not None
+        touched = {str(e.data["member_id"]) for e in events if "member_id" in e.data}
+        for member_id in touched:
+            if room.is_member(member_id):
+                role = room.role_of(member_id)
+                for s in self._sessions_of(member_id):
+                    if role is not None:
+                        s.role = role.value
+                continue
+            for s in self._sessions_of(member_id):
+                s.close(CLOSE_CODES["forbidden"], "you are no longer a member of this room")
+
+    def _sessions_of(self, member_id: str) -> list[Session]:
+        return [s for s in self.sessions.values() if s.member_id == member_id]
+
+    async def _maybe_snapshot(self) -> None:
+        every = self.hub.settings.snapshot_every
+        if self.room is not None and self.seq - self._snapshot_seq >= every:
+            try:
+                await self.hub.store.save_snapshot(self.room_id, self.seq, self.room.to_snapshot())
+                self._snapshot_seq = self.seq
+            except Exception:
+                log.warning("snapshot failed; will retry later", exc_info=True)
+
+    # ---- membership and presence ------------------------------------------------------------
+
+    async def _attach(self, item: Attach) -> None:
+        session = item.session
+        room = self.room
+        assert room is not None
+        if session.closing:
+            item.done.set_result(False)
+            return
+        join: Join | None = None
+        if not room.is_member(session.member_id):
+            join = Join(session.name, _role(session.role))
+            ctx = Context(session.member_id, now_ms(), new_id(), await self._catalog())
+            try:
+                room.decide(join, ctx)  # a dry run: decide never changes the room
+            except RoomError as exc:
+                session.send_message(
+                    {"t": "err", "op": None, "code": exc.code, "message": exc.message}
+                )
+                session.close(CLOSE_CODES["forbidden"], exc.code)
+                item.done.set_result(False)
+                return
+        self._adopt_identity(session)
+        if self._tick_handle is not None:
+            # what is waiting for the tick is older than the welcome: send it first
+            self._tick_handle.cancel()
+            self._tick()
+        self._welcome(session, item.last_seq)
+        self.sessions[session.session_id] = session
+        self.idle_since = None
+        session.on_evicted = self._evicted
+        self.hub.metrics.connections.inc()
+        self._limit_sessions_of(session)
+        if join is not None:
+            # Committed like any command (with conflict retries); the session is registered,
+            # so it receives its own MemberJoined after the welcome.
+            done: asyncio.Future[tuple[StoredEvent, ...]] = (
+                asyncio.get_running_loop().create_future()
+            )
+            await self._run_commands([SystemSubmit(join, done, actor=session.member_id)])
+            error = done.exception() if done.done() else None
+            if error is not None or not done.done():
+                code = getattr(error, "code", "storage_unavailable")
+                message = getattr(error, "message", "could not join; reconnect")
+                self._detach(session)
+                session.send_message({"t": "err", "op": None, "code": code, "message": message})
+                session.close(
+                    CLOSE_CODES["forbidden" if isinstance(error, RoomError) else "server_error"],
+                    code,
+                )
+                item.done.set_result(False)
+                return
+            self._adopt_identity(session)
+        item.done.set_result(True)
+        self._presence_changed()
+        self.hub.presence_changed(self)
+
+    def _adopt_identity(self, session: Session) -> None:
+        """The room's record of a member wins over the token's (promotions, cleaned names)."""
+        room = self.room
+        assert room is not None
+        member = room.members.get(session.member_id)
+        if member is not None:
+            session.role = member.role.value
+            session.name = member.display_name
+
+    def _limit_sessions_of(self, session: Session) -> None:
+        """At most a few sockets per member: the oldest is replaced (close 4409)."""
+        mine = self._sessions_of(session.member_id)
+        for old in mine[: max(0, len(mine) - _SESSIONS_PER_MEMBER)]:
+            old.close(CLOSE_CODES["replaced"], "replaced by a newer connection")
+
+    def _welcome(self, session: Session, last_seq: int | None) -> None:
+        room = self.room
+        assert room is not None
+        base: dict[str, Any] = {
+            "t": "welcome",
+            "room": {"id": self.room_id, "kind": room.kind.value, "merchant": self.merchant_id},
+            "member": {"id": session.member_id, "name": session.name, "role": session.role},
+            "seq": self.seq,
+        }
+        missed = self._missed_since(last_seq)
+        if missed is None:
+            session.send_message({**base, "resumed": False, "view": room.view(session.member_id)})
+            return
+        session.send_message({**base, "resumed": True, "view": None})
+        if missed:
+            session.send_message({"t": "batch", "evs": [event_message(e) for e in missed]})
+
+    def _missed_since(self, last_seq: int | None) -> list[StoredEvent] | None:
+        """Events after ``last_seq`` from memory, or None when a snapshot is the better answer."""
+        if last_seq is None or last_seq < 0 or last_seq > self.seq:
+            return None
+        if self.seq - last_seq > self.hub.settings.replay_limit:
+            return None
+        if last_seq == self.seq:
+            return []
+        if self._recent and self._recent[0].seq <= last_seq + 1:
+            return [e for e in self._recent if e.seq > last_seq]
+        return None  # older than memory: a snapshot is cheaper than reading the log here
+
+    def _detach(self, session: Session) -> None:
+        if self.sessions.pop(session.session_id, None) is not None:
+            self.hub.metrics.connections.dec()
+        if not self.sessions:
+            self.idle_since = time.monotonic()
+        self._presence_changed()
+        self.hub.presence_changed(self)
+
+    def _evicted(self, session: Session) -> None:
+        self.hub.metrics.evictions.inc()
+        self.post(Detach(session))
+
+    def presence(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for s in self.sessions.values():
+            out[s.member_id] = {"id": s.member_id, "name": s.name, "viewing": s.viewing}
+        return out
+
+    def _presence_changed(self) -> None:
+        if self.is_big:
+            self._schedule_tick()
+            return
+        members = {**self.hub.remote_presence(self.room_id), **self.presence()}
+        self._broadcast({"t": "presence", "members": sorted(members.values(), key=_by_id)})
+
+    # ---- signals ---------------------------------------------------------------------------
+
+    def _relay(self, item: Relay) -> None:
+        room = self.room
+        assert room is not None
+        session = item.session
+        if session.session_id not in self.sessions:
+            return
+        ctx = Context(session.member_id, now_ms(), "", self.catalog)
+        try:
+            signal = room.check_signal(item.signal, ctx)
+        except RoomError as exc:
+            session.send_message({"t": "err", "op": None, "code": exc.code, "message": exc.message})
+            return
+        wire = signal_to_wire(signal)
+        self.hub.metrics.signals.inc()
+        if not self.is_live or wire.get("type") == "React":  # audiences see only reactions
+            self.hub.publish_signal(self.room_id, session.member_id, session.name, wire)
+        self._deliver_signal(session.member_id, session.name, wire, skip=session)
+        if wire.get("type") == "Viewing":
+            sku = wire.get("sku")
+            session.viewing = sku if isinstance(sku, str) else None
+
+    def _deliver_signal(
+        self, member_id: str, name: str, wire: dict[str, Any], *, skip: Session | None
+    ) -> None:
+        kind = wire.get("type")
+        if kind == "React" and self.is_big:
+            emoji = str(wire.get("emoji"))
+            self._reactions[emoji] = self._reactions.get(emoji, 0) + 1
+            self._schedule_tick()
+            return
+        if self.is_live and kind != "React":
+            return  # audiences do not see each other's browsing or typing
+        self._broadcast({"t": "sig", "from": member_id, "from_name": name, "sig": wire}, skip=skip)
+
+    # ---- other processes -------------------------------------------------------------------
+
+    async def _remote(self, item: Remote) -> None:
+        if item.kind == "signal":
+            data = decode_any(item.payload)
+            self._deliver_signal(str(data["m"]), str(data["n"]), dict(data["s"]), skip=None)
+            return
+        if item.kind == "presence":
+            self._presence_changed()
+            return
+        if item.kind == "head":
+            head = decode_any(item.payload)["head"]
+            if isinstance(head, int) and head > self.seq:
+                await self.catch_up()
+            return
+        if item.kind == "catchup":
+            await self.catch_up()
+            return
+        rows = decode_any(item.payload)
+        events = [StoredEvent(self.room_id, r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        await self._apply_foreign(events)
+
+    async def _apply_foreign(self, events: Sequence[StoredEvent]) -> None:
+        room = self.room
+        assert room is not None
+        fresh = [e for e in events if e.seq > self.seq]
+        if not fresh:
+            return
+        if fresh[0].seq != self.seq + 1:
+            fresh = await self.hub.store.read(self.room_id, after_seq=self.seq)
+        for e in fresh:
+            room.apply(event_from_wire(e.data))
+        if fresh:
+            self.seq = fresh[-1].seq
+            self._recent.extend(fresh)
+            self._fan_out(fresh)
+            self._enforce_membership(fresh)
+
+    async def catch_up(self) -> None:
+        """Read anything the log has beyond our seq (after a broker outage)."""
+        fresh = await self.hub.store.read(self.room_id, after_seq=self.seq)
+        await self._apply_foreign(fresh)
+
+    async def _reload(self, checkpoint: tuple[Room, int] | None = None) -> None:
+        """Rebuild from the log; fan out what was committed that clients have not seen."""
+        seen = self.seq
+        if checkpoint is not None:
+            self.room, self.seq = checkpoint
+            fresh = await self.hub.store.read(self.room_id, after_seq=self.seq)
+            for e in fresh:
+                self.room.apply(event_from_wire(e.data))
+            if fresh:
+                self.seq = fresh[-1].seq
+                self._recent.extend(fresh)
+            # clients saw nothing beyond ``seen``; everything after it is news to them
+            fresh = [e for e in fresh if e.seq > seen]
+        else:
+            await self.load()
+            fresh = [e for e in self._recent if e.seq > seen]
+        self._fan_out(fresh)
+        if fresh:
+            self.hub.publish_events(self.room_id, fresh)
+            self._enforce_membership(fresh)
+
+
+def encode_events(events: Sequence[StoredEvent]) -> bytes:
+    """Broker payload for committed events: compact rows in seq order."""
+    return encode_msgpack([[e.seq, e.type, e.data, e.at, e.actor] for e in events])
+
+
+def copy_room(room: Room) -> Room:
+    """A copy of ``room`` that later ``apply`` calls on the original cannot change.
+
+    Room state is containers of frozen values, so copying the containers (two levels for the
+    nested vote and ballot maps) is enough — far cheaper than a deep copy or a replay.
+    """
+    copy = replace(room)
+    for f in fields(room):
+        value = getattr(room, f.name)
+        if isinstance(value, dict):
+            setattr(
+                copy,
+                f.name,
+                {k: (dict(v) if isinstance(v, dict) else v) for k, v in value.items()},
+            )
+        elif isinstance(value, list):
+            setattr(copy, f.name, list(value))
+    return copy
+
+
+def signal_to_wire(signal: Signal) -> dict[str, Any]:
+    return {"type": type(signal).__name__, **asdict(signal)}
+
+
+def _by_id(m: dict[str, Any]) -> str:
+    return str(m["id"])
+
+
+def _role(value: str) -> Role:
+    return Role(value)
+
+
+class _NoCatalog:
+    def product(self, sku: str) -> ProductFacts | None:
+        return None
+
+
+_NO_CATALOG = _NoCatalog()

@@ -1,0 +1,371 @@
+"""The hub: loads room actors on demand, wires them to storage and the broker.
+
+It holds no room rules (those are in ``rooms``) and never touches a socket (sessions do). One
+instance per process, built in the app's lifespan and kept on ``app.state.hub``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from rooms import Command, Room
+from server.broker.base import Broker, BrokerMessage
+from server.hub.actor import RoomActor, copy_room, encode_events
+from server.hub.catalogs import CatalogCache
+from server.hub.committer import Committer
+from server.hub.session import Session
+from server.hub.work import Attach, Detach, Inspect, Relay, Remote, Submit, SystemSubmit, Unload
+from server.metrics import Metrics
+from server.settings import Settings
+from server.storage import Append, EventStore, NewEvent, Registry, StoredEvent
+from server.wire import decode_any, encode_msgpack
+
+__all__ = ["Hub", "HubFull", "RoomNotFound"]
+
+log = logging.getLogger("coshop.hub")
+
+T = TypeVar("T")
+
+_IDLE_UNLOAD_S = 120.0
+_PUBLISH_BACKLOG = 10_000
+
+
+class RoomNotFound(Exception):
+    code = "room_not_found"
+
+
+class HubFull(Exception):
+    code = "server_full"
+
+
+class Hub:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: EventStore,
+        registry: Registry,
+        catalogs: CatalogCache,
+        broker: Broker,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.registry = registry
+        self.catalogs = catalogs
+        self.broker = broker
+        self.metrics = metrics
+        self.committer = Committer(store, metrics)
+        self._actors: dict[str, RoomActor] = {}
+        self._loading: dict[str, asyncio.Future[RoomActor]] = {}
+        self._remote_presence: dict[str, dict[str, dict[str, dict[str, object]]]] = {}
+        self._janitor: asyncio.Task[None] | None = None
+        self._presence_task: asyncio.Task[None] | None = None
+        self._publisher_task: asyncio.Task[None] | None = None
+        self._outgoing: deque[tuple[str, str, bytes]] = deque()
+        self._publish_wake = asyncio.Event()
+        self._publish_dropped = False
+        self._alive_counts: dict[str, tuple[int, int]] = {}  # room -> (all processes, ours then)
+        # Only a shared broker (Redis) has other processes to tell about presence.
+        self.shared_broker = bool(settings.broker_url) and not settings.broker_url.startswith(
+            "memory"
+        )
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.committer.start()
+        self.broker.on_reconnect = self._broker_reconnected
+        loop = asyncio.get_running_loop()
+        self._janitor = _supervised(loop.create_task(self._unload_idle(), name="hub-janitor"))
+        self._presence_task = _supervised(
+            loop.create_task(self._refresh_presence(), name="hub-presence")
+        )
+        self._publisher_task = _supervised(
+            loop.create_task(self._publisher(), name="hub-publisher")
+        )
+
+    async def close(self) -> None:
+        for task in (self._janitor, self._presence_task, self._publisher_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for actor in list(self._actors.values()):
+            for s in list(actor.sessions.values()):
+                s.close(1001, "server is restarting; reconnect")
+            await actor.stop()
+        self._actors.clear()
+        await self.committer.close()
+
+    @property
+    def room_count(self) -> int:
+        return len(self._actors)
+
+    # ---- actors ----------------------------------------------------------------------------
+
+    async def actor(self, room_id: str) -> RoomActor:
+        actor = self._actors.get(room_id)
+        if actor is not None:
+            return actor
+        pending = self._loading.get(room_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        if len(self._actors) + len(self._loading) >= self.settings.max_rooms:
+            raise HubFull("this server hosts as many rooms as it may; try again later")
+        future: asyncio.Future[RoomActor] = asyncio.get_running_loop().create_future()
+        self._loading[room_id] = future
+        try:
+            record = await self.registry.get_room(room_id)
+            if record is None or record.closed:
+                raise RoomNotFound(f"no open room {room_id!r}")
+            actor = RoomActor(self, room_id, record.merchant_id)
+            await actor.load()
+            actor.start()
+            self._actors[room_id] = actor
+            self.metrics.rooms.set(len(self._actors))
+            await self.broker.subscribe(room_id, self._on_broker_message)
+            # Events another process committed between our load and our subscription reached
+            # nobody: read them now, through the actor's queue.
+            actor.post(Remote("catchup"))
+            future.set_result(actor)
+            return actor
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters got it through shield
+            raise
+        finally:
+            del self._loading[room_id]
+
+    def unloaded(self, actor: RoomActor) -> None:
+        """Called by an actor that found itself idle and stopped (see ``_unload_idle``)."""
+        if self._actors.get(actor.room_id) is not actor:
+            return
+        del self._actors[actor.room_id]
+        self._remote_presence.pop(actor.room_id, None)
+        self._alive_counts.pop(actor.room_id, None)
+        self.metrics.rooms.set(len(self._actors))
+        task = asyncio.get_running_loop().create_task(self._unsubscribe(actor.room_id))
+        task.add_done_callback(_ignore)
+
+    async def _unsubscribe(self, room_id: str) -> None:
+        if room_id not in self._actors and room_id not in self._loading:
+            await self.broker.unsubscribe(room_id)
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(a.sessions) for a in self._actors.values())
+
+    async def open_room(self, room_id: str, events: Sequence[NewEvent]) -> tuple[StoredEvent, ...]:
+        """Commit a new room's opening events (seq 1…) before anyone can connect."""
+        return await self.committer.commit(Append(room_id, 0, tuple(events), None))
+
+    async def attach(self, session: Session, last_seq: int | None) -> RoomActor | None:
+        actor = await self.actor(session.room_id)
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        actor.post(Attach(session, last_seq, done))
+        return actor if await done else None
+
+    @staticmethod
+    def detach(actor: RoomActor, session: Session) -> None:
+        actor.post(Detach(session))
+
+    @staticmethod
+    def submit(
+        actor: RoomActor, session: Session, op_id: str, command: Command, retry: bool
+    ) -> None:
+        actor.post(Submit(session, op_id, command, retry))
+
+    @staticmethod
+    def relay(actor: RoomActor, session: Session, signal: object) -> None:
+        actor.post(Relay(session, signal))  # type: ignore[arg-type]  # checked by the actor
+
+    async def system_command(
+        self, room_id: str, command: Command, *, member_id: str | None = None
+    ) -> tuple[StoredEvent, ...]:
+        """Run a server-issued command and wait for its commit.
+
+        With ``member_id`` the command is decided as that member's (a REST call the member
+        authenticated, e.g. the host locking the cart to check out); the room's permission
+        table applies exactly as over the WebSocket. Raises ``RoomError`` when refused.
+        """
+        actor = await self.actor(room_id)
+        done: asyncio.Future[tuple[StoredEvent, ...]] = asyncio.get_running_loop().create_future()
+        actor.post(SystemSubmit(command, done, actor=member_id))
+        return await done
+
+    async def inspect(self, room_id: str, fn: Callable[[Room, int], T]) -> T:
+        """Run ``fn(room, seq)`` inside the room's actor between turns.
+
+        REST callers read the room through this: they see committed state only, never a turn's
+        events that are not yet in the log, and never a room object a reload replaced.
+        """
+        actor = await self.actor(room_id)
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        actor.post(Inspect(fn, done))
+        return await done
+
+    async def room_copy(self, room_id: str) -> Room:
+        """A copy of the room's committed state that later events cannot change."""
+        return await self.inspect(room_id, lambda room, _seq: copy_room(room))
+
+    async def room_view(self, room_id: str, viewer: str) -> tuple[int, dict[str, Any]]:
+        return await self.inspect(room_id, lambda room, seq: (seq, room.view(viewer)))
+
+    async def _unload_idle(self) -> None:
+        while True:
+            await asyncio.sleep(10)
+            now = time.monotonic()
+            for actor in list(self._actors.values()):
+                if (
+                    actor.idle_since is not None
+                    and not actor.sessions
+                    and now - actor.idle_since > _IDLE_UNLOAD_S
+                ):
+                    actor.post(Unload())  # the actor checks again, in order, and stops itself
+
+    # ---- broker ----------------------------------------------------------------------------
+
+    def publish_events(self, room_id: str, events: Sequence[StoredEvent]) -> None:
+        self._publish(room_id, "events", encode_events(events))
+
+    def publish_signal(
+        self, room_id: str, member_id: str, name: str, wire: dict[str, object]
+    ) -> None:
+        self._publish(room_id, "signal", encode_msgpack({"m": member_id, "n": name, "s": wire}))
+
+    def _publish(self, room_id: str, kind: str, payload: bytes) -> None:
+        # One publisher task keeps notifications in commit order; a full queue drops the
+        # oldest notifications, which peers recover from the log (docs/broker.md).
+        if len(self._outgoing) >= _PUBLISH_BACKLOG:
+            self._outgoing.popleft()
+            self._publish_dropped = True
+        self._outgoing.append((room_id, kind, payload))
+        self._publish_wake.set()
+
+    async def _publisher(self) -> None:
+        while True:
+            await self._publish_wake.wait()
+            self._publish_wake.clear()
+            while self._outgoing:
+                room_id, kind, payload = self._outgoing.popleft()
+                try:
+                    await self.broker.publish(room_id, kind, payload)
+                except Exception as exc:
+                    log.warning("broker publish failed: %s", type(exc).__name__)
+                    self._publish_dropped = True
+                    continue
+                if self._publish_dropped and self.broker.healthy:
+                    # Something was lost while the broker was down: tell peers our rooms'
+                    # heads again so they read the gap from the log.
+                    self._publish_dropped = False
+                    self._announce_heads()
+
+    def _announce_heads(self) -> None:
+        for actor in self._actors.values():
+            if actor.seq:
+                self._outgoing.append(
+                    (actor.room_id, "signal", encode_msgpack({"head": actor.seq}))
+                )
+
+    def _on_broker_message(self, message: BrokerMessage) -> None:
+        if message.origin == self.broker.process_id:
+            return
+        actor = self._actors.get(message.room_id)
+        if actor is None:
+            return
+        kind = message.kind
+        if kind == "signal":
+            data = decode_any(message.payload)
+            if isinstance(data, dict) and "head" in data:
+                kind = "head"
+            elif isinstance(data, dict) and "p" in data:
+                self._remote_presence.setdefault(message.room_id, {})[message.origin] = dict(
+                    data["p"]
+                )
+                kind = "presence"
+        actor.post(Remote(kind, message.payload))
+
+    def _broker_reconnected(self) -> None:
+        for actor in self._actors.values():
+            actor.post(Remote("catchup"))  # through the queue: never beside a running turn
+
+    def presence_changed(self, actor: RoomActor) -> None:
+        """Tell other processes who is here — group rooms only, and only with a shared broker.
+
+        Live and big rooms never publish rosters (thousands of names on every join would be
+        quadratic); their counts come from the broker's presence in ``_refresh_presence``.
+        """
+        if not self.shared_broker or actor.is_big:
+            return
+        self._publish(actor.room_id, "signal", encode_msgpack({"p": actor.presence()}))
+
+    def remote_presence(self, room_id: str) -> dict[str, dict[str, object]]:
+        merged: dict[str, dict[str, object]] = {}
+        for members in self._remote_presence.get(room_id, {}).values():
+            merged.update(members)
+        return merged
+
+    def remote_count(self, room_id: str) -> int:
+        """Members connected to other processes (rosters for group rooms, counts otherwise)."""
+        counted = self._alive_counts.get(room_id)
+        if counted is None:
+            return len(self.remote_presence(room_id))
+        total, local_then = counted
+        return max(len(self.remote_presence(room_id)), total - local_then)
+
+    async def _refresh_presence(self) -> None:
+        """Keep this process's presence alive in the broker and drop other processes' ghosts.
+
+        Presence entries expire by TTL when a process dies, so members of a dead process vanish
+        from every other process within ``presence_ttl_s``.
+        """
+        ttl = self.settings.presence_ttl_s
+        while True:
+            for actor in list(self._actors.values()):
+                names = {s.member_id: s.name for s in actor.sessions.values()}
+                try:
+                    await self.broker.set_presence(actor.room_id, names, ttl)
+                    alive = await self.broker.presence(actor.room_id)
+                except Exception as exc:
+                    log.warning("presence refresh failed: %s", type(exc).__name__)
+                    continue
+                before = self.remote_count(actor.room_id)
+                self._alive_counts[actor.room_id] = (len(alive), len(names))
+                pruned = self._prune_remote(actor.room_id, alive)
+                if pruned or self.remote_count(actor.room_id) != before:
+                    actor.post(Remote("presence", b""))
+            self.metrics.broker_healthy.set(1 if self.broker.healthy else 0)
+            await asyncio.sleep(max(0.5, ttl / 3))
+
+    def _prune_remote(self, room_id: str, alive: Mapping[str, str]) -> bool:
+        remote = self._remote_presence.get(room_id, {})
+        changed = False
+        for origin, members in list(remote.items()):
+            kept = {m: v for m, v in members.items() if m in alive}
+            if len(kept) != len(members):
+                remote[origin] = kept
+                changed = True
+        return changed
+
+
+def _ignore(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def _supervised(task: asyncio.Task[None]) -> asyncio.Task[None]:
+    """A background task that dies unexpectedly says so loudly instead of vanishing."""
+
+    def done(t: asyncio.Task[None]) -> None:
+        if not t.cancelled() and t.exception() is not None:
+            log.critical("background task %s died", t.get_name(), exc_info=t.exception())
+
+    task.add_done_callback(done)
+    return task

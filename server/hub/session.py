@@ -1,0 +1,242 @@
+"""One connected socket: its identity, its bounded outbox and its single writer task.
+
+Fan-out never awaits a client (DESIGN.md §4): :meth:`Session.send` only appends an already
+encoded frame to a bounded deque and wakes the writer. A client whose outbox overflows is closed
+with 1013 ("try again later") and resumes from its last seq on reconnect. Errors for the client go
+through the same outbox, so frames keep their order. This module knows nothing of rooms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.wire import Codec
+
+__all__ = ["CLOSE_CODES", "RateLimiter", "Session"]
+
+log = logging.getLogger("coshop.session")
+
+# Close codes sent by coshop; docs/protocol.md lists them with what a client should do.
+CLOSE_CODES = {
+    "going_away": 1001,
+    "protocol_error": 1002,
+    "policy": 1008,
+    "too_big": 1009,
+    "server_error": 1011,
+    "too_slow": 1013,
+    "bad_hello": 4400,
+    "unauthorized": 4401,
+    "forbidden": 4403,
+    "room_not_found": 4404,
+    "hello_timeout": 4408,
+    "replaced": 4409,
+    "rate_limited": 4429,
+}
+
+
+@dataclass
+class RateLimiter:
+    """Token bucket: ``rate`` commands a second on average, bursts up to ``burst``."""
+
+    rate: float
+    burst: float
+    tokens: float = field(init=False)
+    stamp: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+
+    def allow(self, now: float, cost: float = 1.0) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= cost:
+            self.tokens -= cost
+            return True
+        return False
+
+
+SendFrame = Callable[[str | bytes], Coroutine[Any, Any, None]]
+CloseSocket = Callable[[int, str], Awaitable[None]]
+
+
+class _Unfinished:
+    """A send that started synchronously and suspended: the writer finishes it, in order."""
+
+    __slots__ = ("coro", "waiting")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting: object) -> None:
+        self.coro = coro
+        self.waiting = waiting
+
+
+class Session:
+    """A member's socket as the hub sees it. Created by the transport after the hello frame.
+
+    Fast path: when nothing is queued and the writer is idle, ``send`` drives the transport's
+    send coroutine synchronously — almost always it completes without suspending (the frame
+    goes straight into the transport buffer), which saves a task switch per frame per socket.
+    If it suspends (the transport applies back-pressure), the half-done send is queued first
+    and the writer task finishes it; order is kept and nothing ever waits on a client.
+    """
+
+    __slots__ = (
+        "_busy",
+        "_close_sock",
+        "_closing",
+        "_outbox",
+        "_send_frame",
+        "_wake",
+        "_writer",
+        "codec",
+        "limiter",
+        "member_id",
+        "name",
+        "on_evicted",
+        "outbox_limit",
+        "role",
+        "room_id",
+        "session_id",
+        "viewing",
+    )
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        room_id: str,
+        member_id: str,
+        name: str,
+        role: str,
+        codec: Codec,
+        send_frame: SendFrame,
+        close_socket: CloseSocket,
+        outbox_limit: int,
+        limiter: RateLimiter,
+    ) -> None:
+        self.session_id = session_id
+        self.room_id = room_id
+        self.member_id = member_id
+        self.name = name
+        self.role = role
+        self.codec = codec
+        self.outbox_limit = outbox_limit
+        self.limiter = limiter
+        self.viewing: str | None = None
+        self.on_evicted: Callable[[Session], None] | None = None
+        self._send_frame = send_frame
+        self._close_sock = close_socket
+        self._outbox: deque[str | bytes | _Unfinished] = deque()
+        self._busy = False  # the writer is in the middle of a send
+        self._wake = asyncio.Event()
+        self._closing: tuple[int, str] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def closing(self) -> bool:
+        return self._closing is not None
+
+    def start(self) -> None:
+        self._writer = asyncio.get_running_loop().create_task(
+            self._write_loop(), name=f"writer:{self.session_id}"
+        )
+
+    def send(self, frame: str | bytes) -> bool:
+        """Queue an encoded frame without waiting. False if the session is (now) closing."""
+        if self._closing is not None:
+            return False
+        if len(self._outbox) >= self.outbox_limit:
+            self._outbox.clear()
+            self.close(CLOSE_CODES["too_slow"], "too far behind; reconnect and resume")
+            if self.on_evicted is not None:
+                self.on_evicted(self)
+            return False
+        if not self._outbox and not self._busy and self._writer is not None:
+            coro = self._send_frame(frame)
+            try:
+                waiting = coro.send(None)
+            except StopIteration:
+                return True  # written without suspending: the common case
+            except Exception as exc:  # the peer is gone; the reader will notice too
+                log.debug("send failed: %s", type(exc).__name__)
+                self._closing = self._closing or (CLOSE_CODES["going_away"], "")
+                return False
+            self._outbox.append(_Unfinished(coro, waiting))
+            self._wake.set()
+            return True
+        self._outbox.append(frame)
+        self._wake.set()
+        return True
+
+    def send_message(self, message: object) -> bool:
+        return self.send(self.codec.encode(message))
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the frames already queued (an error frame before a close arrives)."""
+        if self._closing is None:
+            self._closing = (code, reason[:120])
+            self._wake.set()
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                self._busy = True
+                while self._outbox:
+                    item = self._outbox.popleft()
+                    if isinstance(item, _Unfinished):
+                        await _finish(item)
+                    else:
+                        await self._send_frame(item)
+                self._busy = False
+                if self._closing is not None:
+                    code, reason = self._closing
+                    with contextlib.suppress(Exception):
+                        await self._close_sock(code, reason)
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the peer went away mid-write; the reader will notice too
+            log.debug("writer stopped: %s", type(exc).__name__)
+            self._closing = self._closing or (CLOSE_CODES["going_away"], "")
+
+    async def stop(self) -> None:
+        for item in self._outbox:
+            if isinstance(item, _Unfinished):
+                item.coro.close()
+        self._outbox.clear()
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writer
+
+    async def drain_and_wait(self, timeout: float) -> None:
+        """Wait (bounded) for the writer to flush and close — used when the server kicks."""
+        if self._writer is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._writer), timeout)
+
+
+async def _finish(item: _Unfinished) -> None:
+    """Resume a send coroutine that suspended outside any task, as a task would.
+
+    It yielded either a future (await it to completion, then resume: the coroutine's own
+    ``await`` then returns the result or raises the error) or None (a bare yield: let the loop
+    run once, then resume).
+    """
+    waiting = item.waiting
+    while True:
+        if isinstance(waiting, asyncio.Future):
+            await asyncio.wait([waiting])
+        else:
+            await asyncio.sleep(0)
+        try:
+            waiting = item.coro.send(None)
+        except StopIteration:
+            return

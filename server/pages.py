@@ -1,0 +1,290 @@
+"""HTML pages of the browser client, rendered from ``templates/`` (autoescape, StrictUndefined).
+
+Pages: the landing page (create a demo room), the join page (display name, the invite link and its
+QR code), the room page (everything happens there, driven by ``static/js/room.js`` over the
+WebSocket), a printable store page with a room's QR code, and the QR code itself as SVG.
+
+Pages that may be framed (join and room, for the embeddable widget) send a CSP
+``frame-ancestors`` built from the room's merchant's registered origins; every other page may only
+be framed by coshop itself. Pages carry no secrets: member tokens live in the browser's storage and
+travel in the WebSocket hello frame, never in a URL or cookie. This module must not hold room rules
+and must not write anything: it reads the registry and renders.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import segno
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from server.auth import AuthError, TokenSigner
+from server.settings import Settings
+from server.storage import Registry, RoomRecord
+
+__all__ = [
+    "frame_ancestors",
+    "page_routes",
+    "qr_svg",
+    "render_message",
+    "templates",
+]
+
+_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_BASE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "media-src 'self' https: blob:; frame-src https:; connect-src 'self' ws: wss:; "
+    "base-uri 'none'; form-action 'self'"
+)
+
+
+def templates() -> Environment:
+    """The page environment: autoescaping on, undefined names are errors."""
+    return Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=select_autoescape(("html", "xml")),
+        undefined=StrictUndefined,
+    )
+
+
+def qr_svg(data: str, *, scale: int = 6, title: str = "QR code") -> str:
+    """An inline SVG QR code for ``data`` (no XML declaration, sized by ``scale``)."""
+    out = io.BytesIO()
+    segno.make(data, error="m").save(
+        out, kind="svg", scale=scale, border=2, xmldecl=False, svgns=True, title=title
+    )
+    return out.getvalue().decode("utf-8")
+
+
+def frame_ancestors(origins: tuple[str, ...] | list[str]) -> str:
+    """The CSP ``frame-ancestors`` directive allowing coshop itself and ``origins`` exactly."""
+    clean = [o.rstrip("/") for o in origins if o.startswith(("http://", "https://"))]
+    return " ".join(["frame-ancestors", "'self'", *clean])
+
+
+def _env(request: Request) -> Environment:
+    state = request.app.state
+    env = getattr(state, "jinja", None)
+    if env is None:
+        env = templates()
+        state.jinja = env
+    return env
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _render(
+    request: Request,
+    name: str,
+    *,
+    status: int = 200,
+    framers: tuple[str, ...] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    html = _env(request).get_template(name).render(**context)
+    ancestors = frame_ancestors(framers or ())
+    headers = {
+        "Content-Security-Policy": f"{_BASE_CSP}; {ancestors}",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+async def _room_or_none(request: Request) -> RoomRecord | None:
+    registry: Registry = request.app.state.registry
+    record = await registry.get_room(str(request.path_params["room_id"]))
+    return None if record is None or record.closed else record
+
+
+async def _framers(request: Request, record: RoomRecord) -> tuple[str, ...]:
+    registry: Registry = request.app.state.registry
+    merchant = await registry.get_merchant(record.merchant_id)
+    return tuple(merchant.origins) if merchant is not None else ()
+
+
+def render_message(
+    request: Request,
+    title: str,
+    message: str,
+    *,
+    link: tuple[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """A plain page in the site's style: a title, a sentence and one way forward."""
+    href, label = link if link is not None else ("", "")
+    response = _render(
+        request, "message.html", status=status, title=title, message=message,
+        link_href=href, link_label=label,
+    )  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    return _render(
+        request,
+        "message.html",
+        status=404,
+        title="Room not found",
+        message="This room does not exist or has closed. Ask the host for a new link.",
+    )
+
+
+def _join_url(settings: Settings, room_id: str, invite: str) -> str:
+    base = settings.public_url.rstrip("/")
+    return f"{base}/join/{quote(room_id)}?invite={quote(invite)}"
+
+
+def _valid_invite(request: Request, room_id: str, invite: str) -> bool:
+    signer: TokenSigner = request.app.state.signer
+    try:
+        invite_room, _invite_id = signer.read_invite_token(invite)
+    except AuthError:
+        return False
+    return invite_room == room_id
+
+
+def _client_config(**values: Any) -> str:
+    # Rendered inside <script type="application/json">: escape "<" so no "</script>" can close it.
+    return json.dumps(values, separators=(",", ":")).replace("<", "\\u003c")
+
+
+async def landing(request: Request) -> HTMLResponse:
+    """GET / : create a room for the demo merchant."""
+    settings = _settings(request)
+    return _render(
+        request,
+        "index.html",
+        public_url=settings.public_url,
+        public_rooms=settings.public_rooms,
+        config=_client_config(public_rooms=settings.public_rooms),
+    )
+
+
+async def join_page(request: Request) -> HTMLResponse:
+    """GET /join/{room_id}?invite=… : pick a display name; shows the invite link and QR code."""
+    record = await _room_or_none(request)
+    if record is None:
+        return _not_found(request)
+    invite = request.query_params.get("invite", "")
+    embed = request.query_params.get("embed") == "1"
+    framers = await _framers(request, record)
+    if not invite or not _valid_invite(request, record.room_id, invite):
+        return _render(
+            request,
+            "message.html",
+            status=400,
+            framers=framers,
+            title="This invite does not work",
+            message="The invite link is incomplete, expired or for another room. "
+            "Ask the host for a fresh link.",
+        )
+    url = _join_url(_settings(request), record.room_id, invite)
+    return _render(
+        request,
+        "join.html",
+        framers=framers,
+        room=record,
+        invite_url=url,
+        qr=qr_svg(url, scale=5, title="QR code of the invite link"),
+        embed=embed,
+        config=_client_config(
+            room_id=record.room_id,
+            invite=invite,
+            embed=embed,
+            parent_origin=request.query_params.get("parent", ""),
+        ),
+    )
+
+
+async def room_page(request: Request) -> HTMLResponse:
+    """GET /r/{room_id} : the room (catalogue, cart, chat, stage, checkout)."""
+    record = await _room_or_none(request)
+    if record is None:
+        return _not_found(request)
+    framers = await _framers(request, record)
+    embed = request.query_params.get("embed") == "1"
+    parent = request.query_params.get("parent", "").rstrip("/")
+    return _render(
+        request,
+        "room.html",
+        framers=framers,
+        room=record,
+        embed=embed,
+        config=_client_config(
+            room_id=record.room_id,
+            merchant_id=record.merchant_id,
+            kind=record.kind,
+            title=record.title,
+            embed=embed,
+            # The widget's parent origin, trusted for postMessage only when registered.
+            parent_origin=parent if parent in framers else "",
+        ),
+    )
+
+
+async def print_page(request: Request) -> HTMLResponse:
+    """GET /r/{room_id}/print?invite=… : a printable sign with the room's QR code for a shop."""
+    record = await _room_or_none(request)
+    if record is None:
+        return _not_found(request)
+    invite = request.query_params.get("invite", "")
+    if not invite or not _valid_invite(request, record.room_id, invite):
+        return _render(
+            request,
+            "message.html",
+            status=400,
+            title="No valid invite",
+            message="Open this page from the room's invite panel.",
+        )
+    url = _join_url(_settings(request), record.room_id, invite)
+    return _render(
+        request,
+        "print.html",
+        room=record,
+        invite_url=url,
+        qr=qr_svg(url, scale=10, title="Scan to join the room"),
+    )
+
+
+async def qr_image(request: Request) -> Response:
+    """GET /r/{room_id}/qr.svg?invite=… : the invite link's QR code (only for a real invite)."""
+    record = await _room_or_none(request)
+    invite = request.query_params.get("invite", "")
+    if record is None or not invite or not _valid_invite(request, record.room_id, invite):
+        return Response("no such invite", status_code=404, media_type="text/plain")
+    url = _join_url(_settings(request), record.room_id, invite)
+    return Response(
+        qr_svg(url, scale=5),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def room_alias(request: Request) -> Response:
+    """GET /rooms/{room_id} : an alias of the room page (links from the checkout return page)."""
+    return RedirectResponse(f"/r/{quote(str(request.path_params['room_id']))}", status_code=302)
+
+
+def page_routes() -> list[BaseRoute]:
+    """The browser client's routes; mounted before ``/static``."""
+    return [
+        Route("/", landing),
+        Route("/join/{room_id}", join_page),
+        Route("/r/{room_id}", room_page),
+        Route("/r/{room_id}/print", print_page),
+        Route("/r/{room_id}/qr.svg", qr_image),
+        Route("/rooms/{room_id}", room_alias),
+    ]

@@ -1,0 +1,40 @@
+"""Durable storage: the room event log (source of truth) and the merchant/room/invite registries.
+
+Everything here does I/O through SQLAlchemy's async Core on SQLite or PostgreSQL; nothing here
+decides room rules. See docs/storage.md for tables, durability settings and pruning.
+"""
+
+from server.storage.errors import (
+    AlreadyExists,
+    DuplicateOp,
+    InvalidBatch,
+    InviteError,
+    NotFound,
+    SeqConflict,
+    StorageError,
+    StorageUnavailable,
+)
+from server.storage.events import Append, EventStore, NewEvent, OpKey, OpOutcome, StoredEvent
+from server.storage.registry import Invite, Merchant, Registry, RoomRecord, hash_api_key
+
+__all__ = [
+    "AlreadyExists",
+    "Append",
+    "DuplicateOp",
+    "EventStore",
+    "InvalidBatch",
+    "Invite",
+    "InviteError",
+    "Merchant",
+    "NewEvent",
+    "NotFound",
+    "OpKey",
+    "OpOutcome",
+    "Registry",
+    "RoomRecord",
+    "SeqConflict",
+    "StorageError",
+    "StorageUnavailable",
+    "StoredEvent",
+    "hash_api_key",
+]

@@ -1,0 +1,317 @@
+"""Registries: merchants (with hashed API keys), the rooms they create, and invites into rooms.
+
+This module is for: durable records the REST API and the WebSocket handshake look up.
+It must not: keep an API key in clear anywhere (only its SHA-256 is stored), decide who may do
+what (``server.auth`` and ``rooms/`` do), or read the clock — callers pass ``now`` in.
+
+API keys are high-entropy random strings (e.g. ``secrets.token_urlsafe(32)``), so an unsalted
+SHA-256 is enough: there is nothing to brute-force, and the hash can be looked up by index. The
+found hash is still compared with :func:`hmac.compare_digest`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.db.engine import begin_write
+from server.storage._sql import dump_json, load_json, translate_unavailable
+from server.storage.errors import AlreadyExists, InviteError, NotFound
+from server.storage.tables import invites, merchants, rooms
+
+__all__ = ["Invite", "Merchant", "Registry", "RoomRecord", "hash_api_key"]
+
+
+@dataclass(frozen=True)
+class Merchant:
+    """A merchant: who may create rooms, and which web origins may embed them."""
+
+    merchant_id: str
+    name: str
+    origins: tuple[str, ...]
+    created_at: int
+
+
+@dataclass(frozen=True)
+class RoomRecord:
+    """A room's registry entry; ``kind`` is ``"group"`` or ``"live"``."""
+
+    room_id: str
+    merchant_id: str
+    kind: str
+    title: str
+    created_at: int
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class Invite:
+    """An invite link: grants ``role`` in ``room_id`` until expiry or ``max_uses`` joins."""
+
+    invite_id: str
+    room_id: str
+    role: str
+    expires_at: int | None
+    max_uses: int | None
+    uses: int
+    created_at: int
+    revoked: bool = False
+
+
+def hash_api_key(api_key: str) -> str:
+    """Hex SHA-256 of an API key: what the ``merchants`` table stores instead of the key."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+class Registry:
+    """Merchants, rooms and invites on an :class:`AsyncEngine`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    # -- merchants --------------------------------------------------------------------------
+
+    async def create_merchant(
+        self, merchant_id: str, name: str, origins: Iterable[str], api_key: str, now: int
+    ) -> Merchant:
+        """Register a merchant; raises :class:`AlreadyExists` (``merchant_exists``)."""
+        merchant = Merchant(merchant_id, name, tuple(origins), now)
+        values = {
+            "merchant_id": merchant_id,
+            "name": name,
+            "origins": dump_json(list(merchant.origins)),
+            "api_key_hash": hash_api_key(api_key),
+            "created_at": now,
+        }
+        await self._insert(insert(merchants).values(values), "merchant_exists", merchant_id)
+        return merchant
+
+    async def merchant_by_api_key(self, api_key: str) -> Merchant | None:
+        """The merchant owning ``api_key``, or None."""
+        digest = hash_api_key(api_key)
+        stmt = select(merchants).where(merchants.c.api_key_hash == digest)
+        row = await self._first(stmt)
+        if row is None or not hmac.compare_digest(row.api_key_hash, digest):
+            return None
+        return _merchant(row)
+
+    async def get_merchant(self, merchant_id: str) -> Merchant | None:
+        row = await self._first(select(merchants).where(merchants.c.merchant_id == merchant_id))
+        return None if row is None else _merchant(row)
+
+    async def rotate_api_key(self, merchant_id: str, new_key: str) -> None:
+        """Replace the merchant's key; the old one stops working at once."""
+        stmt = (
+            update(merchants)
+            .where(merchants.c.merchant_id == merchant_id)
+            .values(api_key_hash=hash_api_key(new_key))
+        )
+        await self._update_one(stmt, "merchant_unknown", merchant_id)
+
+    async def set_origins(self, merchant_id: str, origins: Iterable[str]) -> None:
+        """Replace the merchant's exact origin allow-list."""
+        stmt = (
+            update(merchants)
+            .where(merchants.c.merchant_id == merchant_id)
+            .values(origins=dump_json(list(origins)))
+        )
+        await self._update_one(stmt, "merchant_unknown", merchant_id)
+
+    # -- rooms ------------------------------------------------------------------------------
+
+    async def create_room(self, record: RoomRecord) -> None:
+        """Register a room; raises ``room_exists`` or ``merchant_unknown``."""
+        if await self.get_merchant(record.merchant_id) is None:
+            raise NotFound(f"merchant {record.merchant_id!r} unknown", code="merchant_unknown")
+        values = {
+            "room_id": record.room_id,
+            "merchant_id": record.merchant_id,
+            "kind": record.kind,
+            "title": record.title,
+            "created_at": record.created_at,
+            "closed": record.closed,
+        }
+        await self._insert(insert(rooms).values(values), "room_exists", record.room_id)
+
+    async def get_room(self, room_id: str) -> RoomRecord | None:
+        row = await self._first(select(rooms).where(rooms.c.room_id == room_id))
+        return None if row is None else _room(row)
+
+    async def list_rooms(
+        self,
+        merchant_id: str,
+        limit: int = 50,
+        *,
+        include_closed: bool = True,
+        before: RoomRecord | None = None,
+    ) -> list[RoomRecord]:
+        """The merchant's rooms, newest first. Pass the last room of a page as ``before``."""
+        stmt = select(rooms).where(rooms.c.merchant_id == merchant_id)
+        if not include_closed:
+            stmt = stmt.where(rooms.c.closed.is_(False))
+        if before is not None:
+            stmt = stmt.where(
+                or_(
+                    rooms.c.created_at < before.created_at,
+                    and_(
+                        rooms.c.created_at == before.created_at,
+                        rooms.c.room_id < before.room_id,
+                    ),
+                )
+            )
+        stmt = stmt.order_by(rooms.c.created_at.desc(), rooms.c.room_id.desc()).limit(limit)
+        with translate_unavailable():
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(stmt)).all()
+        return [_room(row) for row in rows]
+
+    async def close_room(self, room_id: str) -> None:
+        """Mark a room closed (idempotent); raises ``room_unknown``."""
+        stmt = update(rooms).where(rooms.c.room_id == room_id).values(closed=True)
+        await self._update_one(stmt, "room_unknown", room_id)
+
+    # -- invites ----------------------------------------------------------------------------
+
+    async def create_invite(self, invite: Invite) -> None:
+        """Store an invite; raises ``invite_exists`` or ``room_unknown``."""
+        if await self.get_room(invite.room_id) is None:
+            raise NotFound(f"room {invite.room_id!r} unknown", code="room_unknown")
+        values = {
+            "invite_id": invite.invite_id,
+            "room_id": invite.room_id,
+            "role": invite.role,
+            "expires_at": invite.expires_at,
+            "max_uses": invite.max_uses,
+            "uses": invite.uses,
+            "created_at": invite.created_at,
+            "revoked": invite.revoked,
+        }
+        await self._insert(insert(invites).values(values), "invite_exists", invite.invite_id)
+
+    async def get_invite(self, invite_id: str) -> Invite | None:
+        row = await self._first(select(invites).where(invites.c.invite_id == invite_id))
+        return None if row is None else _invite(row)
+
+    async def list_invites(self, room_id: str) -> list[Invite]:
+        """The room's invites, oldest first."""
+        stmt = (
+            select(invites)
+            .where(invites.c.room_id == room_id)
+            .order_by(invites.c.created_at, invites.c.invite_id)
+        )
+        with translate_unavailable():
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(stmt)).all()
+        return [_invite(row) for row in rows]
+
+    async def use_invite(self, invite_id: str, now: int) -> Invite:
+        """Count one use of the invite and return it (with the new ``uses``).
+
+        One conditional ``UPDATE … RETURNING``: concurrent users can never push ``uses`` past
+        ``max_uses``. Raises :class:`InviteError` with ``invite_unknown``, ``invite_revoked``,
+        ``invite_expired`` or ``invite_exhausted``.
+        """
+        c = invites.c
+        stmt = (
+            update(invites)
+            .where(
+                c.invite_id == invite_id,
+                c.revoked.is_(False),
+                or_(c.expires_at.is_(None), c.expires_at > now),
+                or_(c.max_uses.is_(None), c.uses < c.max_uses),
+            )
+            .values(uses=c.uses + 1)
+            .returning(*invites.c)
+        )
+        with translate_unavailable():
+            async with begin_write(self._engine) as conn:
+                row = (await conn.execute(stmt)).first()
+                if row is None:
+                    found = (
+                        await conn.execute(select(invites).where(c.invite_id == invite_id))
+                    ).first()
+        if row is not None:
+            return _invite(row)
+        raise _refusal(invite_id, None if found is None else _invite(found), now)
+
+    async def revoke_invite(self, invite_id: str) -> None:
+        """Revoke an invite (idempotent); raises ``invite_unknown``."""
+        stmt = update(invites).where(invites.c.invite_id == invite_id).values(revoked=True)
+        with translate_unavailable():
+            async with begin_write(self._engine) as conn:
+                result = await conn.execute(stmt)
+        if result.rowcount == 0:
+            raise InviteError(f"invite {invite_id!r} unknown", code="invite_unknown")
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _first(self, stmt: Any) -> Row[Any] | None:
+        with translate_unavailable():
+            async with self._engine.connect() as conn:
+                row: Row[Any] | None = (await conn.execute(stmt)).first()
+        return row
+
+    async def _insert(self, stmt: Any, exists_code: str, ident: str) -> None:
+        with translate_unavailable():
+            try:
+                async with begin_write(self._engine) as conn:
+                    await conn.execute(stmt)
+            except sa_exc.IntegrityError as exc:
+                raise AlreadyExists(f"{ident!r} already exists", code=exists_code) from exc
+
+    async def _update_one(self, stmt: Any, unknown_code: str, ident: str) -> None:
+        with translate_unavailable():
+            async with begin_write(self._engine) as conn:
+                result = await conn.execute(stmt)
+        if result.rowcount == 0:
+            raise NotFound(f"{ident!r} unknown", code=unknown_code)
+
+
+def _refusal(invite_id: str, invite: Invite | None, now: int) -> InviteError:
+    if invite is None:
+        return InviteError(f"invite {invite_id!r} unknown", code="invite_unknown")
+    if invite.revoked:
+        return InviteError("invite revoked", code="invite_revoked")
+    if invite.expires_at is not None and invite.expires_at <= now:
+        return InviteError("invite expired", code="invite_expired")
+    return InviteError("invite has no uses left", code="invite_exhausted")
+
+
+def _merchant(row: Row[Any]) -> Merchant:
+    return Merchant(
+        merchant_id=row.merchant_id,
+        name=row.name,
+        origins=tuple(load_json(row.origins)),
+        created_at=int(row.created_at),
+    )
+
+
+def _room(row: Row[Any]) -> RoomRecord:
+    return RoomRecord(
+        room_id=row.room_id,
+        merchant_id=row.merchant_id,
+        kind=row.kind,
+        title=row.title,
+        created_at=int(row.created_at),
+        closed=bool(row.closed),
+    )
+
+
+def _invite(row: Row[Any]) -> Invite:
+    return Invite(
+        invite_id=row.invite_id,
+        room_id=row.room_id,
+        role=row.role,
+        expires_at=None if row.expires_at is None else int(row.expires_at),
+        max_uses=None if row.max_uses is None else int(row.max_uses),
+        uses=int(row.uses),
+        created_at=int(row.created_at),
+        revoked=bool(row.revoked),
+    )

@@ -1,0 +1,122 @@
+"""The storage tables: the room event log, op outcomes, snapshots, merchants, rooms, invites.
+
+This module only declares tables on the shared ``server.db.base.metadata``; migration
+``0001_storage`` creates exactly these (a test compares them). It must not run queries.
+
+JSON payloads (``data``, ``state``, ``origins``) are stored as TEXT, not JSONB: the same
+bytes round-trip on SQLite and PostgreSQL, and coshop never queries inside them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from server.db.base import metadata
+
+__all__ = [
+    "invites",
+    "merchants",
+    "room_events",
+    "room_ops",
+    "room_snapshots",
+    "rooms",
+]
+
+ID = 64
+"""Length of every id column (room, merchant, invite)."""
+
+room_events = Table(
+    "room_events",
+    metadata,
+    Column("room_id", String(ID), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(128), nullable=False),
+    # The primary key is the (room_id, seq) uniqueness rule *and* the index every read uses.
+    PrimaryKeyConstraint("room_id", "seq"),
+)
+"""The durable, per-room ordered log: the source of truth (DESIGN.md §3)."""
+
+room_ops = Table(
+    "room_ops",
+    metadata,
+    Column("room_id", String(ID), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("op_id", String(128), nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False, index=True),
+    PrimaryKeyConstraint("room_id", "actor", "op_id"),
+)
+"""Client op ids already applied, with the seq range they produced (for exactly-once retries)."""
+
+room_snapshots = Table(
+    "room_snapshots",
+    metadata,
+    Column("room_id", String(ID), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("state", Text, nullable=False),
+)
+"""The latest snapshot of each room's state, taken at ``seq``."""
+
+merchants = Table(
+    "merchants",
+    metadata,
+    Column("merchant_id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("origins", Text, nullable=False),
+    Column("api_key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+"""Merchants. Only a SHA-256 of the API key is kept."""
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("room_id", String(ID), primary_key=True),
+    Column(
+        "merchant_id",
+        String(ID),
+        ForeignKey("merchants.merchant_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("closed", Boolean, nullable=False),
+    Index("ix_rooms_merchant_created", "merchant_id", "created_at"),
+)
+"""Rooms a merchant created (the room's contents live in its event log)."""
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("invite_id", String(ID), primary_key=True),
+    Column(
+        "room_id",
+        String(ID),
+        ForeignKey("rooms.room_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("role", String(32), nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("max_uses", Integer, nullable=True),
+    Column("uses", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)
+"""Invite links into a room: role granted, expiry, use limit and count."""

@@ -1,0 +1,286 @@
+"""The WebSocket transport: ``/ws/rooms/{room_id}``.
+
+Handshake: the ``Origin`` header must be on the exact allow-list (browsers always send one;
+non-browser clients may omit it), the subprotocol is ``coshop.v1.json`` or
+``coshop.v1.msgpack``. The first frame must be ``hello`` with a signed member token for this
+room. After that, frames are commands (``cmd``), signals (``sig``) and ``ping``. Every refusal is
+an ``err`` frame with a code, or a documented close code (docs/protocol.md). A bad frame never
+closes the socket by itself; only a flood, a bad hello or a lost membership do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+import time
+from collections import deque
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from rooms import (
+    CLIENT_COMMANDS,
+    RoomError,
+    command_from_wire,
+    redact_card_numbers,
+    signal_from_wire,
+)
+from server.auth import AuthError, TokenSigner
+from server.hub.actor import RoomActor
+from server.hub.hub import Hub, HubFull, RoomNotFound
+from server.hub.session import CLOSE_CODES, RateLimiter, Session
+from server.settings import Settings
+from server.storage import StorageError
+from server.wire import CODECS, JSON, Codec, WireError
+
+__all__ = ["room_socket"]
+
+log = logging.getLogger("coshop.ws")
+
+_OP_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_OP_PEEK = re.compile(r'"op"\s*:\s*"([A-Za-z0-9._:-]{1,64})"')
+_DROPS_BEFORE_CLOSE = 50  # frames dropped by the limits within _DROP_WINDOW_S before closing
+_DROP_WINDOW_S = 10.0
+
+
+def _pick_codec(websocket: WebSocket) -> Codec | None:
+    offered = websocket.scope.get("subprotocols") or []
+    if not offered:
+        return JSON  # a bare client (e.g. a debugging tool) gets JSON
+    for name in offered:
+        codec = CODECS.get(name)
+        if codec is not None:
+            return codec
+    return None
+
+
+def _origin_ok(websocket: WebSocket, settings: Settings) -> bool:
+    origin = websocket.headers.get("origin")
+    return origin is None or origin.lower().rstrip("/") in settings.origins
+
+
+async def _receive_frame(websocket: WebSocket) -> str | bytes | None:
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    text = message.get("text")
+    if text is not None:
+        return str(text)
+    data = message.get("bytes")
+    return bytes(data) if data is not None else b""
+
+
+def _error(code: str, message: str, op: object = None) -> dict[str, Any]:
+    return {"t": "err", "op": op if isinstance(op, str) else None, "code": code, "message": message}
+
+
+async def room_socket(websocket: WebSocket) -> None:
+    app = websocket.app
+    settings: Settings = app.state.settings
+    hub: Hub = app.state.hub
+    signer: TokenSigner = app.state.signer
+    metrics = app.state.metrics
+    room_id = str(websocket.path_params["room_id"])
+
+    if not _origin_ok(websocket, settings):
+        metrics.rejected_frames.labels("origin_not_allowed").inc()
+        await websocket.close(CLOSE_CODES["policy"])  # before accept: an HTTP 403
+        return
+    codec = _pick_codec(websocket)
+    if codec is None:
+        await websocket.close(CLOSE_CODES["policy"])
+        return
+    await websocket.accept(subprotocol=codec.name if websocket.scope.get("subprotocols") else None)
+
+    async def send_frame(frame: str | bytes) -> None:
+        if isinstance(frame, bytes):
+            await websocket.send_bytes(frame)
+        else:
+            await websocket.send_text(frame)
+
+    async def close_now(code: int, reason: str) -> None:
+        await websocket.close(code, reason)
+
+    async def refuse(code: str, message: str, close: str) -> None:
+        log.info("websocket refused", extra={"code": code})  # the path is untrusted text
+        with contextlib.suppress(Exception):
+            await send_frame(codec.encode(_error(code, message)))
+            await websocket.close(CLOSE_CODES[close], code)
+
+    # ---- hello -----------------------------------------------------------------------------
+    try:
+        frame = await asyncio.wait_for(_receive_frame(websocket), settings.hello_timeout_s)
+    except TimeoutError:
+        await refuse("hello_timeout", "send a hello frame first", "hello_timeout")
+        return
+    except WebSocketDisconnect:
+        return
+    if frame is None:
+        return
+    try:
+        hello = codec.decode(frame)
+    except WireError as exc:
+        await refuse("bad_hello", str(exc), "bad_hello")
+        return
+    if hello.get("t") != "hello":
+        await refuse("bad_hello", "the first frame must be a hello", "bad_hello")
+        return
+    last_seq = hello.get("last_seq")
+    if last_seq is not None and (type(last_seq) is not int or last_seq < 0):
+        await refuse("bad_hello", "last_seq must be a non-negative integer or null", "bad_hello")
+        return
+    try:
+        claims = signer.read_member_token(hello.get("token"))
+    except AuthError as exc:
+        await refuse(exc.code, str(exc), "unauthorized")
+        return
+    if claims.room_id != room_id:
+        await refuse("token_invalid", "this token is for another room", "unauthorized")
+        return
+
+    session = Session(
+        session_id=secrets.token_hex(8),
+        room_id=room_id,
+        member_id=claims.member_id,
+        name=claims.name,
+        role=claims.role,
+        codec=codec,
+        send_frame=send_frame,
+        close_socket=close_now,
+        outbox_limit=settings.outbox_frames,
+        limiter=RateLimiter(settings.commands_per_second, settings.command_burst),
+    )
+    session.start()
+    try:
+        actor = await _attach(hub, session, last_seq, settings)
+    except BaseException:
+        await session.stop()
+        raise
+    if actor is None:
+        await session.drain_and_wait(2.0)
+        await session.stop()
+        return
+
+    log.debug(
+        "member connected",
+        extra={"room_id": room_id, "member_id": claims.member_id, "codec": codec.name},
+    )
+    # ---- frames ----------------------------------------------------------------------------
+    # Two budgets per connection: frames per second and bytes per second (so a flood of big
+    # frames costs the server no more than a trickle). Dropped frames are not decoded.
+    byte_budget = RateLimiter(
+        float(settings.bytes_per_second), float(max(4 * settings.max_frame_bytes, 1 << 20))
+    )
+    drops: deque[float] = deque()
+    try:
+        while not session.closing:
+            frame = await _receive_frame(websocket)
+            if frame is None:
+                break
+            if len(frame) > settings.max_frame_bytes:  # uvicorn enforces it too when configured
+                session.send_message(_error("frame_too_big", "frames are limited in size"))
+                session.close(CLOSE_CODES["too_big"], "frame_too_big")
+                break
+            now = time.monotonic()
+            if not (session.limiter.allow(now) and byte_budget.allow(now, len(frame))):
+                metrics.rejected_frames.labels("rate_limited").inc()
+                drops.append(now)
+                while drops and now - drops[0] > _DROP_WINDOW_S:
+                    drops.popleft()
+                if len(drops) >= _DROPS_BEFORE_CLOSE:
+                    session.send_message(_error("rate_limited", "too many frames; slow down"))
+                    session.close(CLOSE_CODES["rate_limited"], "rate_limited")
+                    break
+                session.send_message(
+                    _error(
+                        "rate_limited",
+                        "too many commands; this one was dropped, send it again later",
+                        _peek_op(frame),
+                    )
+                )
+                continue
+            reply = _dispatch(hub, actor, session, frame)
+            if reply is not None:
+                metrics.rejected_frames.labels(reply["code"]).inc()
+                session.send_message(reply)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        log.debug("member disconnected", extra={"room_id": room_id, "member_id": claims.member_id})
+        hub.detach(actor, session)
+        if session.closing:
+            await session.drain_and_wait(2.0)
+        await session.stop()
+
+
+async def _attach(
+    hub: Hub, session: Session, last_seq: int | None, settings: Settings
+) -> RoomActor | None:
+    """Join the session to its room; on refusal, queue an error frame and a close code."""
+    refusal: tuple[str, str, str] | None = None
+    try:
+        if hub.connection_count >= settings.max_connections:
+            refusal = ("server_full", "this server has as many connections as it may", "too_slow")
+        else:
+            return await hub.attach(session, last_seq)
+    except RoomNotFound as exc:
+        refusal = (exc.code, str(exc), "room_not_found")
+    except HubFull as exc:
+        refusal = (exc.code, str(exc), "too_slow")
+    except StorageError as exc:
+        log.warning("attach failed", extra={"room_id": session.room_id, "code": exc.code})
+        refusal = (exc.code, "the room could not be loaded; reconnect", "server_error")
+    code, message, close = refusal
+    session.send_message(_error(code, message))
+    session.close(CLOSE_CODES[close], code)
+    return None
+
+
+def _peek_op(frame: str | bytes) -> str | None:
+    """The op id of a dropped JSON frame, found without decoding it (None for msgpack)."""
+    if isinstance(frame, bytes):
+        return None
+    found = _OP_PEEK.search(frame, 0, 256)
+    return found.group(1) if found else None
+
+
+def _dispatch(hub: Hub, actor: Any, session: Session, frame: str | bytes) -> dict[str, Any] | None:
+    """Route one frame; returns an error message for the client, or None."""
+    try:
+        msg = session.codec.decode(frame)
+    except WireError as exc:
+        return _error(exc.code, str(exc))
+    kind = msg.get("t")
+    op = msg.get("op")
+    if kind == "cmd":
+        if not isinstance(op, str) or not _OP_ID.fullmatch(op) or redact_card_numbers(op)[1]:
+            # op ids are stored with the op's outcome: no free text, never a card number
+            return _error("bad_op", "op must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+        name, args = msg.get("name"), msg.get("args", {})
+        if not isinstance(name, str) or not isinstance(args, dict):
+            return _error("bad_command", "cmd needs a string name and an args map", op)
+        if name not in CLIENT_COMMANDS:
+            return _error("unknown_command", f"no client command {name[:40]!r}", op)
+        try:
+            command = command_from_wire(name, args)
+        except RoomError as exc:
+            return _error(exc.code, exc.message, op)
+        hub.submit(actor, session, op, command, msg.get("retry") is True)
+        return None
+    if kind == "sig":
+        name, args = msg.get("name"), msg.get("args", {})
+        if not isinstance(name, str) or not isinstance(args, dict):
+            return _error("bad_signal", "sig needs a string name and an args map")
+        try:
+            signal = signal_from_wire(name, args)
+        except RoomError as exc:
+            return _error(exc.code, exc.message)
+        hub.relay(actor, session, signal)
+        return None
+    if kind == "ping":
+        session.send_message({"t": "pong", "seq": actor.seq})
+        return None
+    return _error("unknown_type", "frame type must be cmd, sig or ping")
