@@ -1,0 +1,155 @@
+/*! coshop embed loader: adds a launcher button and the room in an iframe panel.
+ *
+ * <script src="https://coshop.example/static/embed.js" async
+ *         data-room="r_…" data-invite="…" data-label="Shop with friends"
+ *         data-position="right"></script>
+ *
+ * Reads the page's schema.org Product JSON-LD to offer "share this product with the room".
+ * postMessage is exchanged only with the coshop origin (the script's own origin), both ways.
+ * Checkout pages are opened by navigating the top window (popup fallback): never inside a frame.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || script.dataset.coshopLoaded) return;
+  script.dataset.coshopLoaded = "1";
+  var origin = new URL(script.src, location.href).origin;
+  var room = script.dataset.room;
+  var invite = script.dataset.invite || "";
+  if (!room) { console.warn("coshop: data-room is required"); return; }
+  var label = script.dataset.label || "Shop together";
+  var side = script.dataset.position === "left" ? "left" : "right";
+
+  function findProduct() {
+    var nodes = document.querySelectorAll('script[type="application/ld+json"]');
+    for (var i = 0; i < nodes.length; i++) {
+      var data;
+      try { data = JSON.parse(nodes[i].textContent || ""); } catch (e) { continue; }
+      var items = Array.isArray(data) ? data : (data && data["@graph"]) ? data["@graph"] : [data];
+      for (var j = 0; j < items.length; j++) {
+        var it = items[j];
+        if (!it || typeof it !== "object") continue;
+        var t = it["@type"];
+        if (t === "Product" || (Array.isArray(t) && t.indexOf("Product") >= 0)) {
+          var offer = Array.isArray(it.offers) ? it.offers[0] : it.offers || {};
+          return {
+            sku: String(it.sku || it.productID || ""), name: String(it.name || ""),
+            url: String(it.url || location.href.split("#")[0]),
+            image: typeof it.image === "string" ? it.image : "",
+            price: offer && offer.price != null ? String(offer.price) : "",
+            currency: offer && offer.priceCurrency ? String(offer.priceCurrency) : ""
+          };
+        }
+      }
+    }
+    return null;
+  }
+
+  var css = "" +
+    ".coshop-launcher{position:fixed;bottom:20px;" + side + ":20px;z-index:2147483000;font:600 16px/1 system-ui,sans-serif;" +
+    "background:#0b5cad;color:#fff;border:0;border-radius:999px;padding:14px 20px;box-shadow:0 4px 16px rgba(0,0,0,.25);cursor:pointer}" +
+    ".coshop-launcher:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}" +
+    ".coshop-panel{position:fixed;bottom:80px;" + side + ":20px;z-index:2147483000;width:min(420px,calc(100vw - 24px));" +
+    "height:min(640px,calc(100vh - 110px));background:#fff;border-radius:12px;box-shadow:0 8px 32px rgba(0,0,0,.3);" +
+    "display:flex;flex-direction:column;overflow:hidden}" +
+    ".coshop-panel[hidden]{display:none}" +
+    ".coshop-bar{display:flex;gap:8px;align-items:center;padding:8px;background:#f2f4f7;font:14px system-ui,sans-serif}" +
+    ".coshop-bar button{font:inherit;padding:6px 10px;border-radius:6px;border:1px solid #8a94a6;background:#fff;color:#1d2433;cursor:pointer}" +
+    ".coshop-bar .coshop-close{margin-left:auto}" +
+    ".coshop-panel iframe{border:0;flex:1;width:100%}" +
+    "@media (max-width:520px){.coshop-panel{bottom:0;" + side + ":0;width:100vw;height:calc(100vh - 70px);border-radius:12px 12px 0 0}}";
+  var style = document.createElement("style");
+  style.textContent = css;
+  document.head.appendChild(style);
+
+  var launcher = document.createElement("button");
+  launcher.type = "button";
+  launcher.className = "coshop-launcher";
+  launcher.textContent = label;
+  launcher.setAttribute("aria-expanded", "false");
+  launcher.setAttribute("aria-controls", "coshop-panel");
+
+  var panel = document.createElement("div");
+  panel.className = "coshop-panel";
+  panel.id = "coshop-panel";
+  panel.hidden = true;
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", label);
+
+  var bar = document.createElement("div");
+  bar.className = "coshop-bar";
+  var share = document.createElement("button");
+  share.type = "button";
+  share.className = "coshop-share";
+  share.disabled = true;
+  var product = findProduct();
+  share.textContent = product ? "Share this product with the room" : "No product on this page";
+  var close = document.createElement("button");
+  close.type = "button";
+  close.className = "coshop-close";
+  close.textContent = "Close";
+  close.setAttribute("aria-label", "Close the shopping room");
+  bar.appendChild(share);
+  bar.appendChild(close);
+  panel.appendChild(bar);
+
+  var frame = null;
+  var ready = false;
+
+  function src() {
+    var parent = encodeURIComponent(location.origin);
+    var key = "coshop.member." + room;
+    // The room page knows whether this browser already joined (its own storage); the join page
+    // forwards there. Start at the join page when we have an invite, else at the room.
+    if (invite) return origin + "/join/" + encodeURIComponent(room) + "?invite=" + encodeURIComponent(invite) + "&embed=1&parent=" + parent;
+    return origin + "/r/" + encodeURIComponent(room) + "?embed=1&parent=" + parent + "#" + key;
+  }
+
+  function open() {
+    if (!frame) {
+      frame = document.createElement("iframe");
+      frame.title = label;
+      frame.src = src();
+      frame.allow = "clipboard-write";
+      panel.appendChild(frame);
+    }
+    panel.hidden = false;
+    launcher.setAttribute("aria-expanded", "true");
+    close.focus();
+  }
+
+  function hide() {
+    panel.hidden = true;
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", function () { if (panel.hidden) open(); else hide(); });
+  close.addEventListener("click", hide);
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") hide(); });
+  share.addEventListener("click", function () {
+    if (!frame || !ready || !product) return;
+    frame.contentWindow.postMessage({ type: "coshop:share", product: product }, origin);
+    share.textContent = "Shared ✓";
+    setTimeout(function () { share.textContent = "Share this product with the room"; }, 2500);
+  });
+
+  window.addEventListener("message", function (event) {
+    if (event.origin !== origin || !frame || event.source !== frame.contentWindow) return;
+    var data = event.data;
+    if (!data || typeof data !== "object") return;
+    if (data.type === "coshop:ready") {
+      ready = true;
+      share.disabled = !product;
+    } else if (data.type === "coshop:navigate" && typeof data.url === "string" && /^https?:\/\//.test(data.url)) {
+      try { window.top.location.assign(data.url); }
+      catch (e) { window.open(data.url, "_blank", "noopener"); }
+    }
+  });
+
+  function mount() {
+    document.body.appendChild(launcher);
+    document.body.appendChild(panel);
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();

@@ -1,0 +1,2 @@
+const button = document.getElementById("print-btn");
+if (button) button.addEventListener("click", () => window.print());
