@@ -1,0 +1,116 @@
+"""The embeddable widget on a merchant page served from another origin (another port)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import Browser, expect
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from tests.browser.conftest import js_errors, new_page, shot
+from tests.server.conftest import LiveServer, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
+
+PRODUCT = {
+    "@context": "https://schema.org",
+    "@type": "Product",
+    "sku": "tent-2p",
+    "name": "Ridgeline 2-Person Tent",
+    "offers": {"@type": "Offer", "price": "289.00", "priceCurrency": "USD"},
+}
+
+
+def merchant_app(coshop: str, room_id: str, invite: str) -> Starlette:
+    async def product_page(request: Request) -> HTMLResponse:
+        ld = json.dumps(PRODUCT).replace("<", "\\u003c")
+        return HTMLResponse(
+            f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Ridgeline tent · Trailhead</title>
+<script type="application/ld+json">{ld}</script></head>
+<body><h1>Ridgeline 2-Person Tent</h1><p>$289.00</p>
+<script src="{coshop}/static/embed.js" data-room="{room_id}" data-invite="{invite}"
+        data-label="Shop with friends" async></script>
+</body></html>"""
+        )
+
+    return Starlette(routes=[Route("/tent", product_page)])
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Starlette, port: int) -> AsyncIterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.get_running_loop().create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+async def test_widget_on_a_merchant_page(browser: Browser, server: LiveServer) -> None:
+    port = free_port()
+    shop_origin = f"http://127.0.0.1:{port}"
+    await server.app_state.registry.set_origins("demo", [shop_origin])
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        created = (
+            await http.post(
+                "/api/v1/rooms", json={"kind": "group", "title": "Tent shopping", "host_name": "H"}
+            )
+        ).json()
+        room_id = created["room_id"]
+        page_headers = (await http.get(f"/r/{room_id}")).headers
+        assert f"frame-ancestors 'self' {shop_origin}" in page_headers["content-security-policy"]
+
+    app = merchant_app(server.base_url, room_id, created["invite"]["token"])
+    async with serve(app, port) as shop:
+        ctx, page = await new_page(browser)
+        await page.goto(f"{shop}/tent")
+        launcher = page.get_by_role("button", name="Shop with friends")
+        await launcher.click()
+        await expect(launcher).to_have_attribute("aria-expanded", "true")
+        frame = page.frame_locator(".coshop-panel iframe")
+        await frame.get_by_label("Display name").fill("Wendy")
+        await frame.get_by_role("button", name="Join room").click()
+        await expect(frame.locator("#conn")).to_have_attribute("data-state", "online")
+
+        # share the page's JSON-LD product with the room
+        share = page.get_by_role("button", name="Share this product with the room")
+        await expect(share).to_be_enabled()
+        await share.click()
+        await expect(frame.locator("#messages .msg .text").last).to_contain_text(
+            "Ridgeline 2-Person Tent"
+        )
+        await expect(frame.locator("#product-detail h3")).to_have_text(re.compile("Ridgeline"))
+        await shot(page, "embed-widget", full=False)
+
+        # the page itself cannot make the widget navigate: only the coshop frame may
+        await page.evaluate(
+            "() => window.postMessage({type: 'coshop:navigate', url: 'https://evil.example/'}, '*')"
+        )
+        await asyncio.sleep(0.2)  # let a (wrong) navigation start, if the check were missing
+        assert page.url == f"{shop}/tent"
+
+        # checkout navigates the top window when the coshop frame asks
+        target = f"{server.base_url}/healthz"
+        inner = page.frames[-1]
+        await inner.evaluate(
+            "([url, origin]) => window.parent.postMessage({type: 'coshop:navigate', url}, origin)",
+            [target, shop_origin],
+        )
+        await page.wait_for_url(target)
+        assert js_errors(page) == []
+        await ctx.close()

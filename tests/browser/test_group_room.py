@@ -1,0 +1,96 @@
+"""Two people co-browse a group room: presence, votes, polls, one cart, chat with redaction."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.browser.conftest import js_errors, new_page, shot
+from tests.browser.helpers import create_room, invite_url, join
+from tests.server.conftest import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
+
+
+async def test_two_people_shop_together(browser: Browser, server: LiveServer) -> None:
+    ctx_a, ada = await new_page(browser)
+    ctx_b, bob = await new_page(browser, phone=True)
+
+    room_id = await create_room(ada, server, kind="group", title="Weekend trip", name="Ada")
+    url = await invite_url(ada)
+    assert f"/join/{room_id}?invite=" in url
+
+    # the join page shows the invite link and its QR code
+    await bob.goto(url)
+    await expect(bob.locator(".qr svg")).to_be_visible()
+    await shot(bob, "join-phone")
+    await join(bob, url, "Bob <b>")
+
+    # presence: each sees the other's avatar
+    await expect(ada.locator("#avatars li")).to_have_count(2)
+    await expect(bob.locator("#avatars li")).to_have_count(2)
+
+    # co-browse: Ada opens a product, Bob sees her avatar on it
+    tent = ada.locator('.product[data-sku="tent-2p"]')
+    await tent.get_by_role("button", name=re.compile("^View")).click()
+    await expect(ada.locator("#product-detail h3")).to_have_text(re.compile("Tent"))
+    await expect(bob.locator('.product[data-sku="tent-2p"] .viewers-of .avatar')).to_have_count(1)
+
+    # bring everyone here: Bob's page opens the same product
+    await ada.get_by_role("button", name="Bring everyone here").click()
+    await expect(bob.locator("#product-detail h3")).to_have_text(re.compile("Tent"))
+
+    # votes
+    await bob.locator('.product[data-sku="tent-2p"] .vote.up').click()
+    await expect(ada.locator('.product[data-sku="tent-2p"] .vote.up .n')).to_have_text("1")
+
+    # a poll over two products
+    await ada.locator('.product[data-sku="tent-2p"] .pick').click()
+    await ada.locator('.product[data-sku="tent-4p"] .pick').click()
+    await ada.get_by_label("Ask the room").fill("Which tent?")
+    await ada.get_by_role("button", name="Open poll").click()
+    await expect(bob.locator(".poll legend")).to_have_text("Which tent?")
+    await bob.locator(".poll .option").nth(1).click()
+    await expect(ada.locator(".poll .option").nth(1).locator(".count")).to_have_text("1")
+
+    # one cart: both add, both see both lines, who added, totals
+    await ada.locator('.product[data-sku="tent-2p"] .add').click()
+    await bob.locator('.product[data-sku="tent-4p"] .add').click()
+    await expect(ada.locator("#cart .line")).to_have_count(2)
+    await expect(bob.locator("#cart .line")).to_have_count(2)
+    await expect(ada.locator("#cart")).to_contain_text("Added by Bob <b>")
+    first_line = bob.locator("#cart .line").first
+    await first_line.get_by_role("button", name=re.compile("^One more")).click()
+    await expect(ada.locator("#cart .line").first.locator(".q")).to_have_text("2")
+    await expect(ada.locator("#cart-total")).to_contain_text("Total")
+
+    # checkout: the host locks the cart; everyone sees it; starting says clearly what happens
+    await ada.get_by_role("button", name="Lock cart", exact=True).click()
+    await expect(bob.locator("#checkout-phase")).to_have_text("Cart locked for checkout")
+    await expect(bob.locator('.product[data-sku="tent-2p"] .add')).to_be_disabled()
+    await ada.get_by_label("Payment").select_option("own_lines")
+    await ada.get_by_role("button", name="Check out", exact=True).click()
+    # this server has no payment provider: the host is told so in words
+    await expect(ada.locator("#toasts")).to_contain_text("Payments are not set up")
+    await ada.get_by_role("button", name="Unlock to edit").click()
+    await expect(bob.locator("#checkout-phase")).to_have_text("Cart open")
+
+    # chat as text; a card number is redacted and the sender is told
+    markup = "<img src=x onerror=alert(1)> hi"
+    await bob.get_by_label("Message", exact=True).fill(markup)
+    await bob.get_by_role("button", name="Send").click()
+    await expect(ada.locator("#messages .msg .text").last).to_have_text(markup)
+    await ada.get_by_label("Message", exact=True).fill("my card 4242 4242 4242 4242 ok?")
+    await ada.keyboard.press("Enter")
+    await expect(bob.locator("#messages .msg .text").last).to_contain_text("[card number removed]")
+    await expect(bob.locator("#messages")).not_to_contain_text("4242 4242")
+    await expect(ada.locator("#toasts")).to_contain_text("card")
+    assert await ada.locator("#messages img").count() == 0
+
+    await shot(ada, "group-room-desktop", full=False)
+    await shot(bob, "group-room-phone")
+    assert js_errors(ada) == [] and js_errors(bob) == []
+    await ctx_a.close()
+    await ctx_b.close()

@@ -1,0 +1,104 @@
+"""A live room: the host's stage and controls, an audience of viewers, moderation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.browser.conftest import js_errors, new_page, shot
+from tests.browser.helpers import create_room, invite_url, join
+from tests.server.conftest import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
+
+
+async def test_live_room_host_and_audience(browser: Browser, server: LiveServer) -> None:
+    ctx_h, host = await new_page(browser)
+    await create_room(host, server, kind="live", title="Gear drop", name="Hana")
+    url = await invite_url(host)
+
+    # the host attaches a stream, pins a product and announces
+    await host.get_by_label("Stream URL (HLS .m3u8 or embed URL)").fill(
+        "https://video.example/live/gear.m3u8"
+    )
+    await host.get_by_role("button", name="Set stream").click()
+    await expect(host.locator("#stream video")).to_have_attribute("src", re.compile(r"\.m3u8$"))
+    await (
+        host.locator('.product[data-sku="tent-2p"]')
+        .get_by_role("button", name=re.compile("^View"))
+        .click()
+    )
+    await host.get_by_role("button", name="Pin to stage").click()
+    await expect(host.locator('#pins .pin[data-sku="tent-2p"]')).to_be_visible()
+
+    viewers = []
+    for name in ("Vic", "Val", "Vera"):
+        ctx, page = await new_page(browser, phone=name == "Vera")
+        await join(page, url, name)
+        viewers.append((ctx, page))
+    vic, val, vera = (p for _c, p in viewers)
+
+    await expect(host.locator("#viewer-count")).to_contain_text("4 watching")
+    for page in (vic, val, vera):
+        await expect(page.locator('#pins .pin[data-sku="tent-2p"]')).to_be_visible()
+        await expect(page.locator("#stream video")).to_be_attached()
+        await expect(page.locator("#host-tools")).to_be_hidden()
+
+    await host.get_by_label("Announcement").fill("20% off tents for the next hour")
+    await host.get_by_role("button", name="Announce").click()
+    await expect(vera.locator("#announcements")).to_contain_text("20% off tents")
+
+    # a viewer adds the pinned product to their own cart; others do not see that line
+    await (
+        vic.locator('#pins .pin[data-sku="tent-2p"]')
+        .get_by_role("button", name=re.compile("to my cart"))
+        .click()
+    )
+    await expect(vic.locator("#cart .line")).to_have_count(1)
+    await expect(host.locator("#cart .line")).to_have_count(1)  # staff see all lines
+    assert await val.locator("#cart .line").count() == 0
+
+    # chat and reactions
+    await val.get_by_label("Message", exact=True).fill("love it")
+    await val.keyboard.press("Enter")
+    await vic.get_by_label("Message", exact=True).fill("buy buy buy")
+    await vic.keyboard.press("Enter")
+    await expect(host.locator("#messages .msg")).to_have_count(2)
+    await expect(host.locator("#messages .msg").first.locator(".author")).to_have_text("Val")
+    await vera.get_by_role("button", name="React 🔥").click()
+    await expect(host.locator("#reaction-burst .bubble").first).to_be_attached()
+
+    # slow mode: the audience is told
+    await host.get_by_label("Slow mode").select_option("15")
+    await expect(vera.locator("#slow-notice")).to_contain_text("one message every 15 s")
+
+    # moderation: delete a message, mute one viewer, ban another
+    msg = host.locator("#messages .msg", has_text="buy buy buy")
+    await msg.get_by_role("button", name="Delete message").click()
+    await expect(val.locator("#messages")).not_to_contain_text("buy buy buy")
+    await (
+        host.locator("#messages .msg", has_text="love it")
+        .get_by_role("button", name="Mute Val")
+        .click()
+    )
+    await expect(val.locator("#slow-notice")).to_contain_text("You are muted")
+    await val.get_by_label("Message", exact=True).fill("hello?")
+    await val.keyboard.press("Enter")
+    await expect(val.locator("#toasts")).to_contain_text("muted")
+    host.once("dialog", lambda d: d.accept())
+    await (
+        host.locator("#messages .msg", has_text="love it")
+        .get_by_role("button", name="Ban Val")
+        .click()
+    )
+    await expect(val.locator("#conn")).to_have_attribute("data-state", "closed")
+
+    await shot(host, "live-host", full=False)
+    await shot(vera, "live-viewer-phone", full=False)
+    for page in (host, vic, vera):
+        assert js_errors(page) == []
+    for ctx, _page in viewers:
+        await ctx.close()
+    await ctx_h.close()

@@ -1,0 +1,89 @@
+"""Connection resilience: visible state, commands queued while offline, resume, no duplicates."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.browser.conftest import js_errors, new_page, shot
+from tests.browser.helpers import create_room, invite_url, join
+from tests.server.conftest import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
+
+
+async def test_offline_commands_are_queued_and_applied_once(
+    browser: Browser, server: LiveServer
+) -> None:
+    ctx_a, ada = await new_page(browser)
+    ctx_b, bob = await new_page(browser)
+    await create_room(ada, server, kind="group", title="Resilience", name="Ada")
+    await join(bob, await invite_url(ada), "Bob")
+
+    await bob.get_by_label("Message", exact=True).fill("before")
+    await bob.keyboard.press("Enter")
+    await expect(ada.locator("#messages .msg")).to_have_count(1)
+
+    # Bob loses the network: the page says so and keeps his changes
+    await ctx_b.set_offline(True)
+    await expect(bob.locator("#conn")).not_to_have_attribute("data-state", "online")
+    for text in ("one", "two"):
+        await bob.get_by_label("Message", exact=True).fill(text)
+        await bob.keyboard.press("Enter")
+    await bob.locator('.product[data-sku="tent-2p"] .add').click()
+    await expect(bob.locator("#conn")).to_contain_text("3 changes waiting")
+    await shot(bob, "offline", full=False)
+
+    # meanwhile Ada keeps chatting: Bob must catch up on resume
+    await ada.get_by_label("Message", exact=True).fill("while you were away")
+    await ada.keyboard.press("Enter")
+
+    await ctx_b.set_offline(False)
+    await expect(bob.locator("#conn")).to_have_attribute("data-state", "online", timeout=15_000)
+    for page in (ada, bob):
+        await expect(page.locator("#messages .msg")).to_have_count(4)
+        await expect(page.locator("#cart .line")).to_have_count(1)
+    texts = await bob.locator("#messages .msg .text").all_text_contents()
+    assert sorted(texts) == sorted(["before", "while you were away", "one", "two"])
+
+    # a reload resumes from a fresh snapshot with the same state
+    await bob.reload()
+    await expect(bob.locator("#conn")).to_have_attribute("data-state", "online")
+    await expect(bob.locator("#messages .msg")).to_have_count(4)
+    await expect(bob.locator("#cart .line")).to_have_count(1)
+    assert js_errors(ada) == [] and js_errors(bob) == []
+    await ctx_a.close()
+    await ctx_b.close()
+
+
+async def test_a_command_whose_ack_was_lost_is_retried_not_repeated(
+    browser: Browser, server: LiveServer
+) -> None:
+    ctx, ada = await new_page(browser)
+    await create_room(ada, server, kind="group", title="Retry", name="Ada")
+    # send a command and drop the socket at once: the ack is lost, the op stays in the outbox,
+    # and after the reconnect it is sent again with retry:true under the same op id
+    sent = await ada.evaluate(
+        """() => {
+            const conn = window.coshopRoom.conn;
+            const frames = [];
+            const original = WebSocket.prototype.send;
+            WebSocket.prototype.send = function (data) {
+                frames.push(String(data));
+                return original.call(this, data);
+            };
+            conn.command("PostMessage", { text: "exactly once" });
+            conn.ws.close();
+            window.sentFrames = frames;
+            return frames.length;
+        }"""
+    )
+    assert sent == 1
+    await expect(ada.locator("#conn")).to_have_attribute("data-state", "online")
+    await expect(ada.locator("#messages .msg")).to_have_count(1)
+    frames = await ada.evaluate("() => window.sentFrames.filter((f) => f.includes('exactly once'))")
+    assert len(frames) == 2 and '"retry":true' in frames[1]
+    await ada.reload()
+    await expect(ada.locator("#messages .msg")).to_have_count(1)
+    assert js_errors(ada) == []
+    await ctx.close()

@@ -1,0 +1,109 @@
+"""Fixtures that run the real coshop app: in the test's own event loop, on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from server.app import create_app
+from server.cli import uvicorn_config
+from server.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    settings: Settings
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.public_url
+
+    @property
+    def ws_base(self) -> str:
+        return self.base_url.replace("http", "ws", 1)
+
+    app: Starlette
+
+    @property
+    def app_state(self) -> Any:
+        return self.app.state
+
+    def ws_url(self, room_id: str) -> str:
+        return f"{self.ws_base}/ws/rooms/{room_id}"
+
+
+def server_settings(tmp_path: Path, **changes: object) -> Settings:
+    port = free_port()
+    base = Settings(
+        host="127.0.0.1",
+        port=port,
+        data_dir=tmp_path / "data",
+        secret_key="t" * 48,
+        demo=True,
+        public_rooms=True,
+        live_tick_ms=20,
+        hello_timeout_s=2.0,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]  # test-only field overrides
+
+
+async def wait_ready(base: str) -> None:
+    """Wait until a coshop process started elsewhere answers /healthz (20 s at most)."""
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(400):
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{base} did not become ready")
+
+
+@contextlib.asynccontextmanager
+async def run_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn_config(app, settings))
+    task = asyncio.get_running_loop().create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    else:  # pragma: no cover - a server that never starts fails the test here
+        raise RuntimeError("server did not start")
+    try:
+        yield LiveServer(settings, server, task, app)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def live_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with run_server(server_settings(tmp_path)) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as client:
+        yield client

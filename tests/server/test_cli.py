@@ -1,0 +1,88 @@
+"""The ``coshop`` command line: database, merchants, catalogue import, configuration errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server.catalog.demo import DEMO_FEED
+from server.cli import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_merchants_are_created_updated_and_keys_shown_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    code, out, _ = _run(capsys, "db", "upgrade", *data)
+    assert code == 0
+    assert "newest schema" in out
+    code, out, _ = _run(
+        capsys, "merchant", "create", "--id", "acme", "--name", "Acme",
+        "--origin", "https://shop.example/", *data,
+    )  # fmt: skip
+    assert code == 0
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("ck_")
+    code, _, err = _run(capsys, "merchant", "create", "--id", "acme", "--name", "Again", *data)
+    assert code == 1
+    assert "merchant_exists" in err
+    code, out, _ = _run(
+        capsys, "merchant", "update", "--id", "acme", "--origin", "https://a.example",
+        "--origin", "https://b.example", "--rotate-key", *data,
+    )  # fmt: skip
+    assert code == 0
+    assert "https://a.example, https://b.example" in out
+    new_key = out.strip().splitlines()[-1]
+    assert new_key.startswith("ck_")
+    assert new_key != key
+    code, _, err = _run(capsys, "merchant", "update", "--id", "nobody", "--rotate-key", *data)
+    assert code == 2
+    assert "no merchant" in err
+
+
+def test_catalog_import_reports_bad_rows_and_loads_good_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    code, out, _ = _run(capsys, "catalog", "import", str(DEMO_FEED), "--merchant", "demo", *data)
+    assert code == 0
+    assert "26" in out
+    feed = tmp_path / "feed.tsv"
+    feed.write_text(
+        "id\ttitle\tlink\timage_link\tprice\tavailability\n"
+        "mug-1\tBlue mug\thttps://s.example/mug\thttps://s.example/mug.png\t12.50 USD\tin_stock\n"
+        "bad-1\tNo price\thttps://s.example/x\thttps://s.example/x.png\t\tin_stock\n"
+        "bad-2\tEvil link\tjavascript:alert(1)\thttps://s.example/x.png\t3.00 USD\tin_stock\n"
+    )
+    code, out, _ = _run(capsys, "catalog", "import", str(feed), "--merchant", "shop", *data)
+    assert code == 0
+    assert "row 3" in out
+    assert "row 4" in out
+    code, _, err = _run(capsys, "catalog", "import", str(tmp_path / "missing.json"), *data)
+    assert code == 1
+    assert "missing.json" in err
+
+
+def test_production_refuses_to_start_without_a_secret_and_origins(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COSHOP_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve", "--production", "--data-dir", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "COSHOP_SECRET_KEY" in proc.stderr
+    assert "COSHOP_ALLOWED_ORIGINS" in proc.stderr
