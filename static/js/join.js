@@ -1,5 +1,5 @@
 // Join page: pick a display name, trade the invite for a member token, go to the room.
-import { api, config, el, loadMember, saveMember, toast } from "./util.js";
+import { api, config, el, formsReady, loadMember, saveMember, toast } from "./util.js";
 
 const cfg = config();
 
@@ -22,8 +22,9 @@ else if (known) {
 const form = document.getElementById("join-form");
 const error = document.getElementById("join-error");
 const input = document.getElementById("display-name");
-input.value = localStorage.getItem("coshop.name") || "";
-input.focus();
+// never overwrite what someone typed while this module was loading
+if (!input.value) input.value = localStorage.getItem("coshop.name") || "";
+if (document.activeElement !== input) input.focus();
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -56,6 +57,7 @@ form.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+formsReady(form);
 
 const copy = document.getElementById("copy-invite");
 if (copy) {

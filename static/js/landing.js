@@ -1,11 +1,11 @@
 // Landing page: create a room for the demo merchant, keep the host token, go to the room.
-import { api, saveInvite, saveMember } from "./util.js";
+import { api, formsReady, saveInvite, saveMember } from "./util.js";
 
 const form = document.getElementById("create-form");
 if (form) {
   const error = document.getElementById("create-error");
   const name = document.getElementById("host-name");
-  name.value = localStorage.getItem("coshop.name") || "";
+  if (!name.value) name.value = localStorage.getItem("coshop.name") || "";
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.hidden = true;
@@ -34,4 +34,5 @@ if (form) {
       button.disabled = false;
     }
   });
+  formsReady(form);
 }

@@ -3,7 +3,7 @@
 // copy of the server's room view (state.js). All user text goes through textContent (util.el).
 import { RoomConnection } from "./connection.js";
 import { applyEvent, isStaff } from "./state.js";
-import { api, clear, colourFor, config, el, initials, loadInvite, loadMember, money, toast } from "./util.js";
+import { api, clear, colourFor, config, el, formsReady, initials, loadInvite, loadMember, money, toast } from "./util.js";
 import { Embed } from "./embedded.js";
 
 const cfg = config();
@@ -932,6 +932,7 @@ function wireForms() {
   }
   document.addEventListener("keydown", (e) => { if (e.key === "Escape" && ui.detail && !$("invite-dialog").open) closeDetail(); });
   renderReactionBar();
+  formsReady();
 }
 
 function renderMe() {

@@ -1,6 +1,18 @@
 // Small DOM and storage helpers shared by the pages. Text is always set with textContent:
 // chat, names and product titles are never parsed as HTML.
 
+/**
+ * Submit buttons are rendered disabled (``data-needs-js``) so that nothing typed before the page's
+ * module has wired its forms is submitted natively: that would put chat text, names or anything
+ * pasted into a query string. A page calls this once its submit handlers are attached.
+ */
+export function formsReady(root = document) {
+  for (const button of root.querySelectorAll("button[data-needs-js]")) {
+    button.disabled = false;
+    button.removeAttribute("data-needs-js");
+  }
+}
+
 export function config() {
   const node = document.getElementById("coshop-config");
   return node ? JSON.parse(node.textContent || "{}") : {};

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Route, expect
 
 from tests.browser.conftest import js_errors, new_page, shot
 from tests.browser.helpers import create_room, invite_url, join
@@ -87,3 +89,45 @@ async def test_a_command_whose_ack_was_lost_is_retried_not_repeated(
     await expect(ada.locator("#messages .msg")).to_have_count(1)
     assert js_errors(ada) == []
     await ctx.close()
+
+
+async def test_nothing_typed_before_the_scripts_load_is_lost_or_sent_natively(
+    browser: Browser, server: LiveServer
+) -> None:
+    """A slow network: the visitor types before the page's module has run.
+
+    The submit buttons wait for the module (so Enter cannot submit the form natively and put the
+    text into a query string), and a name typed meanwhile is not replaced by the remembered one.
+    """
+    ctx_a, ada = await new_page(browser)
+    await create_room(ada, server, kind="group", title="Slow network", name="Ada")
+    url = await invite_url(ada)
+
+    ctx_b, bob = await new_page(browser)
+    # a remembered name from an earlier visit must not replace what Bob types now
+    await bob.goto(server.base_url + "/healthz")
+    await bob.evaluate("() => localStorage.setItem('coshop.name', 'Old name')")
+    release = asyncio.Event()
+
+    async def slow_module(route: Route) -> None:
+        await release.wait()
+        await route.continue_()
+
+    await bob.route("**/static/js/join.js", slow_module)
+    await bob.goto(url, wait_until="commit")  # module scripts hold DOMContentLoaded back
+    join_button = bob.get_by_role("button", name="Join room")
+    await expect(join_button).to_be_disabled()
+    await bob.get_by_label("Display name").fill("Bob")
+    await bob.keyboard.press("Enter")  # implicit submission is blocked while the button waits
+    await asyncio.sleep(0.2)
+    assert bob.url == url  # no native GET with ?name=Bob
+    release.set()
+    await expect(join_button).to_be_enabled()
+    await expect(bob.get_by_label("Display name")).to_have_value("Bob")
+    await join_button.click()
+    await bob.wait_for_url("**/r/*")
+    await expect(bob.locator("#conn")).to_have_attribute("data-state", "online")
+    await expect(bob.locator("#me-name")).to_have_text("You: Bob")
+    assert js_errors(ada) == [] and js_errors(bob) == []
+    await ctx_a.close()
+    await ctx_b.close()
