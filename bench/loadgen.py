@@ -151,6 +151,9 @@ class _Worker:
         async def one(spec: ConnSpec) -> None:
             async with gate:
                 try:
+                    ready: asyncio.Future[None] = loop.create_future()
+                    if spec.dialect == Dialect.PLAIN:
+                        ready.set_result(None)
                     conn = await open_ws(
                         "127.0.0.1",
                         spec.port,
@@ -158,12 +161,9 @@ class _Worker:
                         self.on_receiver,
                         subprotocol=Dialect.SUBPROTOCOL[spec.dialect],
                         rcvbuf=4096 if spec.slow else None,
+                        # the server's first frame may come with the 101: be ready for it
+                        state=None if ready.done() else ready,
                     )
-                    ready: asyncio.Future[None] = loop.create_future()
-                    if spec.dialect == Dialect.PLAIN:
-                        ready.set_result(None)
-                    else:
-                        conn.state = ready
                     if spec.hello is not None:
                         conn.send(spec.hello)
                     await asyncio.wait_for(ready, 30)
@@ -240,15 +240,15 @@ class _Worker:
         async def one(spec: ConnSpec) -> None:
             async with gate:
                 try:
+                    c = _Cmdr(spec, ready=loop.create_future())
                     conn = await open_ws(
                         "127.0.0.1",
                         spec.port,
                         spec.path,
                         self.on_commander,
                         subprotocol=Dialect.SUBPROTOCOL[spec.dialect],
+                        state=c,
                     )
-                    c = _Cmdr(spec, ready=loop.create_future())
-                    conn.state = c
                     assert spec.hello is not None
                     conn.send(spec.hello)
                     assert c.ready is not None

@@ -50,6 +50,7 @@ class WsConn(asyncio.Protocol):
         on_message: OnMessage,
         *,
         rcvbuf: int | None = None,
+        state: object = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         self.host = host
@@ -61,7 +62,9 @@ class WsConn(asyncio.Protocol):
         self.closed: asyncio.Future[None] = loop.create_future()
         self.close_code: int | None = None
         self.transport: asyncio.Transport | None = None
-        self.state: object = None  # free slot for the benchmark using this connection
+        # free slot for the benchmark using this connection; set before the upgrade, because
+        # frames that arrive with the 101 response are handled in the same callback
+        self.state: object = state
         self._buf = bytearray()
         self._upgraded = False
         self._frag: bytearray | None = None
@@ -205,6 +208,7 @@ async def open_ws(
     subprotocol: str | None = None,
     rcvbuf: int | None = None,
     timeout: float = 20.0,
+    state: object = None,
 ) -> WsConn:
     """Connect and upgrade; raises ConnectionError/TimeoutError/OSError on failure."""
     loop = asyncio.get_running_loop()
@@ -216,13 +220,17 @@ async def open_ws(
         sock.setblocking(False)
         await asyncio.wait_for(loop.sock_connect(sock, (host, port)), timeout)
         _, conn = await loop.create_connection(
-            lambda: WsConn(f"{host}:{port}", path, subprotocol, on_message, rcvbuf=rcvbuf),
+            lambda: WsConn(
+                f"{host}:{port}", path, subprotocol, on_message, rcvbuf=rcvbuf, state=state
+            ),
             sock=sock,
         )
     else:
         _, conn = await asyncio.wait_for(
             loop.create_connection(
-                lambda: WsConn(f"{host}:{port}", path, subprotocol, on_message), host, port
+                lambda: WsConn(f"{host}:{port}", path, subprotocol, on_message, state=state),
+                host,
+                port,
             ),
             timeout,
         )

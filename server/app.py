@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -29,6 +30,7 @@ from server.catalog.demo import load_demo_catalog
 from server.catalog.repository import CatalogRepository
 from server.checkout import CheckoutService, checkout_routes, provider_from_settings
 from server.db.engine import create_engine, upgrade_engine
+from server.direct import RawSendMiddleware
 from server.http.problem import ProblemError, problem_response
 from server.hub.catalogs import CatalogCache
 from server.hub.hub import Hub
@@ -158,6 +160,8 @@ def create_app(settings: Settings) -> Starlette:
     ]
     return Starlette(
         routes=routes,
+        # the server's own send for WebSocket scopes: the fan-out's direct writes (direct.py)
+        middleware=[Middleware(RawSendMiddleware)],
         lifespan=lifespan,
         exception_handlers={ProblemError: _problem, 404: _not_found, 405: _not_found},
     )

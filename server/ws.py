@@ -29,6 +29,7 @@ from rooms import (
     signal_from_wire,
 )
 from server.auth import AuthError, TokenSigner
+from server.direct import SCOPE_KEY, direct_writer
 from server.hub.actor import RoomActor
 from server.hub.hub import Hub, HubFull, RoomNotFound
 from server.hub.session import CLOSE_CODES, RateLimiter, Session
@@ -152,6 +153,7 @@ async def room_socket(websocket: WebSocket) -> None:
         close_socket=close_now,
         outbox_limit=settings.outbox_frames,
         limiter=RateLimiter(settings.commands_per_second, settings.command_burst),
+        write_now=direct_writer(websocket.scope.get(SCOPE_KEY)),
     )
     session.start()
     try:

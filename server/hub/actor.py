@@ -71,6 +71,7 @@ _MAX_CONFLICT_RETRIES = 20
 _RECENT_EVENTS = 512  # kept in memory to resume clients without reading the log
 _RECENT_OPS = 2_048
 _BIG_ROOM = 50  # above this many sessions, rosters become counts
+_COUNT_INTERVAL_S = 1.0  # big rooms: viewer counts at most this often
 _SESSIONS_PER_MEMBER = 5  # tabs and devices of one member; more replace the oldest
 
 
@@ -94,6 +95,9 @@ class RoomActor:
         self.room: Room | None = None
         self.seq = 0
         self.sessions: dict[str, Session] = {}  # session id -> session
+        self._by_member: dict[
+            str, dict[str, Session]
+        ] = {}  # member -> their sessions, oldest first
         self.queue: asyncio.Queue[Work] = asyncio.Queue()
         self._recent: deque[StoredEvent] = deque(maxlen=_RECENT_EVENTS)
         self._ops: dict[tuple[str, str], tuple[int, int]] = {}
@@ -103,6 +107,7 @@ class RoomActor:
         self._tick_after: list[tuple[Session, dict[str, Any]]] = []
         self._reactions: dict[str, int] = {}
         self._last_count = -1
+        self._count_at = float("-inf")
         self._snapshot_seq = 0
         self.idle_since: float | None = time.monotonic()
         self.catalog: Catalog = _NO_CATALOG
@@ -208,17 +213,21 @@ class RoomActor:
             self._checkpoint = None
 
     async def _handle(self, items: list[Work]) -> None:
+        # Consecutive commands share one commit, and so do consecutive joins; order is kept.
         commands: list[Submit | SystemSubmit] = []
+        attaches: list[Attach] = []
         for item in items:
-            if isinstance(item, Submit | SystemSubmit):
-                commands.append(item)
-                continue
-            if commands:
+            if commands and not isinstance(item, Submit | SystemSubmit):
                 await self._run_commands(commands)
                 commands = []
+            if attaches and not isinstance(item, Attach):
+                await self._attach_group(attaches)
+                attaches = []
             match item:
+                case Submit() | SystemSubmit():
+                    commands.append(item)
                 case Attach():
-                    await self._attach(item)
+                    attaches.append(item)
                 case Detach():
                     self._detach(item.session)
                 case Relay():
@@ -235,6 +244,8 @@ class RoomActor:
                         self.hub.unloaded(self)
         if commands:
             await self._run_commands(commands)
+        if attaches:
+            await self._attach_group(attaches)
 
     # ---- commands --------------------------------------------------------------------------
 
@@ -396,7 +407,7 @@ class RoomActor:
         msg: dict[str, Any] = {"t": "ack", "op": item.op_id, "seq": list(rng)}
         if duplicate:
             msg["dup"] = True
-        if self.is_live and self._tick_handle is not None:
+        if self.is_live and self._tick_msgs:  # its events may wait for the tick: follow them
             self._tick_after.append((item.session, msg))
         else:
             item.session.send_message(msg)
@@ -409,7 +420,11 @@ class RoomActor:
         messages = [event_message(e) for e in events]
         if self.is_live:
             self._tick_msgs.extend(messages)
-            self._schedule_tick()
+            if self._tick_handle is None:
+                # a quiet room sends at once and opens a tick window: what arrives within it
+                # is coalesced into the next batch (docs/performance.md)
+                self._flush_events()
+                self._schedule_tick()
             return
         for msg in messages:
             self._broadcast(msg)
@@ -441,11 +456,17 @@ class RoomActor:
             loop = asyncio.get_running_loop()
             self._tick_handle = loop.call_later(self.hub.settings.live_tick_ms / 1000, self._tick)
 
+    def _flush_events(self) -> bool:
+        if not self._tick_msgs:
+            return False
+        msgs, self._tick_msgs = self._tick_msgs, []
+        self._broadcast({"t": "batch", "evs": msgs})
+        return True
+
     def _tick(self) -> None:
         self._tick_handle = None
-        if self._tick_msgs:
-            msgs, self._tick_msgs = self._tick_msgs, []
-            self._broadcast({"t": "batch", "evs": msgs})
+        if self._flush_events():
+            self._schedule_tick()  # still busy: keep coalescing
         if self._reactions:
             counts, self._reactions = self._reactions, {}
             self._broadcast({"t": "reactions", "counts": counts})
@@ -454,13 +475,15 @@ class RoomActor:
             session.send_message(msg)
         count = self._member_count()
         if count != self._last_count:
-            self._last_count = count
-            self._broadcast({"t": "count", "online": count})
+            now = time.monotonic()
+            if now - self._count_at >= _COUNT_INTERVAL_S:
+                self._last_count, self._count_at = count, now
+                self._broadcast({"t": "count", "online": count})
+            else:  # at most one count a second to everyone, whatever the churn
+                self._schedule_tick()
 
     def _member_count(self) -> int:
-        return len({s.member_id for s in self.sessions.values()}) + self.hub.remote_count(
-            self.room_id
-        )
+        return len(self._by_member) + self.hub.remote_count(self.room_id)
 
     def _notify_redactions(self, events: Sequence[StoredEvent]) -> None:
         for e in events:
@@ -490,7 +513,7 @@ class RoomActor:
                 s.close(CLOSE_CODES["forbidden"], "you are no longer a member of this room")
 
     def _sessions_of(self, member_id: str) -> list[Session]:
-        return [s for s in self.sessions.values() if s.member_id == member_id]
+        return list(self._by_member.get(member_id, {}).values())
 
     async def _maybe_snapshot(self) -> None:
         every = self.hub.settings.snapshot_every
@@ -503,26 +526,54 @@ class RoomActor:
 
     # ---- membership and presence ------------------------------------------------------------
 
-    async def _attach(self, item: Attach) -> None:
-        session = item.session
+    async def _attach_group(self, items: Sequence[Attach]) -> None:
+        """Attach sessions in arrival order; the new members among them join in one commit.
+
+        A newcomer is welcomed first (their own ``MemberJoined`` follows the welcome), and told
+        and closed if the join cannot be committed. Two sockets of one newcomer share its join.
+        """
         room = self.room
         assert room is not None
-        if session.closing:
-            item.done.set_result(False)
-            return
-        join: Join | None = None
-        if not room.is_member(session.member_id):
-            join = Join(session.name, _role(session.role))
-            ctx = Context(session.member_id, now_ms(), new_id(), await self._catalog())
-            try:
-                room.decide(join, ctx)  # a dry run: decide never changes the room
-            except RoomError as exc:
-                session.send_message(
-                    {"t": "err", "op": None, "code": exc.code, "message": exc.message}
-                )
-                session.close(CLOSE_CODES["forbidden"], exc.code)
+        joining: dict[str, tuple[SystemSubmit, list[Attach]]] = {}
+        for item in items:
+            session = item.session
+            if session.closing:
                 item.done.set_result(False)
-                return
+                continue
+            pending = joining.get(session.member_id)
+            if pending is None and not room.is_member(session.member_id):
+                join = Join(session.name, _role(session.role))
+                ctx = Context(session.member_id, now_ms(), new_id(), await self._catalog())
+                try:
+                    room.decide(join, ctx)  # a dry run: decide never changes the room
+                except RoomError as exc:
+                    session.send_message(
+                        {"t": "err", "op": None, "code": exc.code, "message": exc.message}
+                    )
+                    session.close(CLOSE_CODES["forbidden"], exc.code)
+                    item.done.set_result(False)
+                    continue
+                done: asyncio.Future[tuple[StoredEvent, ...]] = (
+                    asyncio.get_running_loop().create_future()
+                )
+                pending = (SystemSubmit(join, done, actor=session.member_id), [])
+                joining[session.member_id] = pending
+            self._register(item)
+            if pending is None:
+                item.done.set_result(True)
+            else:
+                pending[1].append(item)
+        if joining:
+            # Committed like any commands (with conflict retries); the sessions are registered,
+            # so they receive their own MemberJoined after their welcome.
+            await self._run_commands([submit for submit, _ in joining.values()])
+            for submit, waiting in joining.values():
+                self._joined(submit.done, waiting)
+        self._presence_changed()
+        self.hub.presence_changed(self)
+
+    def _register(self, item: Attach) -> None:
+        session = item.session
         self._adopt_identity(session)
         if self._tick_handle is not None:
             # what is waiting for the tick is older than the welcome: send it first
@@ -530,33 +581,28 @@ class RoomActor:
             self._tick()
         self._welcome(session, item.last_seq)
         self.sessions[session.session_id] = session
+        self._by_member.setdefault(session.member_id, {})[session.session_id] = session
         self.idle_since = None
         session.on_evicted = self._evicted
         self.hub.metrics.connections.inc()
         self._limit_sessions_of(session)
-        if join is not None:
-            # Committed like any command (with conflict retries); the session is registered,
-            # so it receives its own MemberJoined after the welcome.
-            done: asyncio.Future[tuple[StoredEvent, ...]] = (
-                asyncio.get_running_loop().create_future()
+
+    def _joined(self, done: asyncio.Future[tuple[StoredEvent, ...]], waiting: list[Attach]) -> None:
+        error = done.exception() if done.done() else None
+        for item in waiting:
+            session = item.session
+            if error is None and done.done():
+                self._adopt_identity(session)
+                item.done.set_result(True)
+                continue
+            code = getattr(error, "code", "storage_unavailable")
+            message = getattr(error, "message", "could not join; reconnect")
+            self._detach(session)
+            session.send_message({"t": "err", "op": None, "code": code, "message": message})
+            session.close(
+                CLOSE_CODES["forbidden" if isinstance(error, RoomError) else "server_error"], code
             )
-            await self._run_commands([SystemSubmit(join, done, actor=session.member_id)])
-            error = done.exception() if done.done() else None
-            if error is not None or not done.done():
-                code = getattr(error, "code", "storage_unavailable")
-                message = getattr(error, "message", "could not join; reconnect")
-                self._detach(session)
-                session.send_message({"t": "err", "op": None, "code": code, "message": message})
-                session.close(
-                    CLOSE_CODES["forbidden" if isinstance(error, RoomError) else "server_error"],
-                    code,
-                )
-                item.done.set_result(False)
-                return
-            self._adopt_identity(session)
-        item.done.set_result(True)
-        self._presence_changed()
-        self.hub.presence_changed(self)
+            item.done.set_result(False)
 
     def _adopt_identity(self, session: Session) -> None:
         """The room's record of a member wins over the token's (promotions, cleaned names)."""
@@ -605,6 +651,11 @@ class RoomActor:
     def _detach(self, session: Session) -> None:
         if self.sessions.pop(session.session_id, None) is not None:
             self.hub.metrics.connections.dec()
+            mine = self._by_member.get(session.member_id)
+            if mine is not None:
+                mine.pop(session.session_id, None)
+                if not mine:
+                    del self._by_member[session.member_id]
         if not self.sessions:
             self.idle_since = time.monotonic()
         self._presence_changed()

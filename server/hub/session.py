@@ -78,11 +78,17 @@ class _Unfinished:
 class Session:
     """A member's socket as the hub sees it. Created by the transport after the hello frame.
 
-    Fast path: when nothing is queued and the writer is idle, ``send`` drives the transport's
-    send coroutine synchronously — almost always it completes without suspending (the frame
-    goes straight into the transport buffer), which saves a task switch per frame per socket.
-    If it suspends (the transport applies back-pressure), the half-done send is queued first
-    and the writer task finishes it; order is kept and nothing ever waits on a client.
+    Fast paths, fastest first, used only while nothing is queued and the writer is idle (so
+    order is kept):
+
+    1. ``write_now`` — a direct, synchronous write of the pre-serialised frame to the socket
+       (``server/direct.py``); it declines when the socket is flow-controlled or closing.
+    2. Drive the transport's ASGI send coroutine synchronously: almost always it completes
+       without suspending. If it suspends (back-pressure), the half-done send is queued and the
+       writer task finishes it.
+
+    The writer task (and its wake-up event) exist only once something had to be queued, so an
+    idle member costs no task.
     """
 
     __slots__ = (
@@ -91,7 +97,9 @@ class Session:
         "_closing",
         "_outbox",
         "_send_frame",
+        "_started",
         "_wake",
+        "_write_now",
         "_writer",
         "codec",
         "limiter",
@@ -118,6 +126,7 @@ class Session:
         close_socket: CloseSocket,
         outbox_limit: int,
         limiter: RateLimiter,
+        write_now: Callable[[str | bytes], bool] | None = None,
     ) -> None:
         self.session_id = session_id
         self.room_id = room_id
@@ -130,10 +139,12 @@ class Session:
         self.viewing: str | None = None
         self.on_evicted: Callable[[Session], None] | None = None
         self._send_frame = send_frame
+        self._write_now = write_now
         self._close_sock = close_socket
         self._outbox: deque[str | bytes | _Unfinished] = deque()
         self._busy = False  # the writer is in the middle of a send
-        self._wake = asyncio.Event()
+        self._started = False
+        self._wake: asyncio.Event | None = None
         self._closing: tuple[int, str] | None = None
         self._writer: asyncio.Task[None] | None = None
 
@@ -142,9 +153,20 @@ class Session:
         return self._closing is not None
 
     def start(self) -> None:
-        self._writer = asyncio.get_running_loop().create_task(
-            self._write_loop(), name=f"writer:{self.session_id}"
-        )
+        """Allow sending (the socket is accepted). The writer task starts when first needed."""
+        self._started = True
+        if self._outbox:
+            self._kick()
+
+    def _kick(self) -> None:
+        """Wake the writer, creating it on first use."""
+        if self._writer is None:
+            self._wake = asyncio.Event()
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_loop(self._wake), name=f"writer:{self.session_id}"
+            )
+        assert self._wake is not None
+        self._wake.set()
 
     def send(self, frame: str | bytes) -> bool:
         """Queue an encoded frame without waiting. False if the session is (now) closing."""
@@ -156,21 +178,25 @@ class Session:
             if self.on_evicted is not None:
                 self.on_evicted(self)
             return False
-        if not self._outbox and not self._busy and self._writer is not None:
+        if not self._outbox and not self._busy and self._started:
+            write_now = self._write_now
+            if write_now is not None and write_now(frame):
+                return True  # the common case on uvicorn: straight into the transport
             coro = self._send_frame(frame)
             try:
                 waiting = coro.send(None)
             except StopIteration:
-                return True  # written without suspending: the common case
+                return True  # written without suspending
             except Exception as exc:  # the peer is gone; the reader will notice too
                 log.debug("send failed: %s", type(exc).__name__)
                 self._closing = self._closing or (CLOSE_CODES["going_away"], "")
                 return False
             self._outbox.append(_Unfinished(coro, waiting))
-            self._wake.set()
+            self._kick()
             return True
         self._outbox.append(frame)
-        self._wake.set()
+        if self._started:
+            self._kick()
         return True
 
     def send_message(self, message: object) -> bool:
@@ -180,13 +206,13 @@ class Session:
         """Close after the frames already queued (an error frame before a close arrives)."""
         if self._closing is None:
             self._closing = (code, reason[:120])
-            self._wake.set()
+            self._kick()
 
-    async def _write_loop(self) -> None:
+    async def _write_loop(self, wake: asyncio.Event) -> None:
         try:
             while True:
-                await self._wake.wait()
-                self._wake.clear()
+                await wake.wait()
+                wake.clear()
                 self._busy = True
                 while self._outbox:
                     item = self._outbox.popleft()

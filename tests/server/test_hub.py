@@ -256,3 +256,43 @@ async def test_a_client_too_far_behind_is_closed_with_1013_and_others_are_unaffe
         assert welcome["seq"] == last["seq"][1]
         await back.close()
         await host.close()
+
+
+async def test_a_crowd_arriving_at_once_joins_once_each_with_shared_commits(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    room = await create_room(http, kind="live", title="Launch")
+    url = live_server.ws_url(room["room_id"])
+    host = await Peer.open(url)
+    await host.hello(room["host"]["token"])
+    members = [await join(http, room, f"Viewer {i}") for i in range(40)]
+    peers = [await Peer.open(url) for _ in members]
+    twin = await Peer.open(url)  # a second tab of the first viewer, opened at the same moment
+
+    def commits() -> float:
+        for family in live_server.app_state.metrics.commit_latency.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_count"):
+                    return float(sample.value)
+        raise AssertionError("no commit histogram")
+
+    before = commits()
+    for peer, member in zip(peers, members, strict=True):
+        await peer.send({"t": "hello", "token": member["token"], "last_seq": None})
+    await twin.send({"t": "hello", "token": members[0]["token"], "last_seq": None})
+    welcomes = [await p.recv_until("welcome") for p in [*peers, twin]]
+    assert {w["member"]["id"] for w in welcomes} == {m["member_id"] for m in members}
+
+    joined = [e for e in await host.events(40, timeout=10) if e["ev"]["type"] == "MemberJoined"]
+    assert sorted(e["ev"]["member_id"] for e in joined) == sorted(m["member_id"] for m in members)
+    assert [e["seq"] for e in joined] == list(range(joined[0]["seq"], joined[0]["seq"] + 40))
+    # the joins that arrived together shared commits: fewer commits than joins
+    assert commits() - before < 40
+    # both tabs of the first viewer stay connected and see the room go on
+    await host.send({"t": "cmd", "op": "a1", "name": "Announce", "args": {"text": "Hello all"}})
+    for peer in (peers[0], twin, peers[-1]):
+        seen: list[str] = []
+        while "Announced" not in seen:
+            seen.extend(e["ev"]["type"] for e in await peer.events(1))
+    for peer in [host, *peers, twin]:
+        await peer.close()

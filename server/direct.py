@@ -1,0 +1,114 @@
+"""Direct frame writes for the fan-out hot path (docs/performance.md, "the send path").
+
+A live room sends the same frame to thousands of sockets. Through ASGI every copy costs a
+coroutine, Starlette's state checks, uvicorn's ``send`` and a fresh WebSocket frame header — about
+two thirds of coshop's CPU per delivered frame. Server-to-client frames are never masked and
+coshop negotiates no extensions (compression is off), so the bytes on the wire are the same for
+every recipient: :class:`FrameCache` builds them once with websockets' own ``Frame.serialize``
+and :func:`direct_writer` hands them to the socket's transport, as ``websockets.broadcast()``
+does, minus the per-socket serialisation.
+
+This is only used when coshop runs on uvicorn's ``websockets-sansio`` implementation (what
+``coshop serve`` configures); anything else (another ASGI server, the test client) keeps the
+plain ASGI path. A direct write is refused — and the caller falls back to ASGI, which waits and
+keeps order — whenever the socket is not open or not writable (flow control), and never used for
+the handshake or the close.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+__all__ = ["SCOPE_KEY", "DirectWriter", "FrameCache", "RawSendMiddleware", "direct_writer"]
+
+log = logging.getLogger("coshop.direct")
+
+SCOPE_KEY = "coshop.asgi_send"
+
+DirectWriter = Callable[[str | bytes], bool]
+
+
+class RawSendMiddleware:
+    """Keeps the server's own ASGI ``send`` in a WebSocket scope, for :func:`direct_writer`."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    async def __call__(
+        self, scope: MutableMapping[str, Any], receive: Callable[..., Any], send: Any
+    ) -> None:
+        if scope["type"] == "websocket":
+            scope[SCOPE_KEY] = send
+        await self.app(scope, receive, send)
+
+
+class FrameCache:
+    """The serialised WebSocket frame of the payloads being fanned out right now.
+
+    Keyed by the payload object's identity: a fan-out passes one encoded object to every
+    session, so all but the first recipient hit. One slot per frame type (text for JSON,
+    binary for msgpack), because sessions of both subprotocols interleave. The cache holds a
+    reference to the payload, so its id cannot be reused while it is cached.
+    """
+
+    __slots__ = ("_bin", "_bin_frame", "_text", "_text_frame")
+
+    def __init__(self) -> None:
+        self._text: str | None = None
+        self._text_frame = b""
+        self._bin: bytes | None = None
+        self._bin_frame = b""
+
+    def frame(self, payload: str | bytes) -> bytes:
+        if isinstance(payload, str):
+            if payload is not self._text:
+                self._text_frame = Frame(Opcode.TEXT, payload.encode()).serialize(mask=False)
+                self._text = payload
+            return self._text_frame
+        if payload is not self._bin:
+            self._bin_frame = Frame(Opcode.BINARY, payload).serialize(mask=False)
+            self._bin = payload
+        return self._bin_frame
+
+
+FRAMES = FrameCache()
+
+
+def direct_writer(asgi_send: object, cache: FrameCache = FRAMES) -> DirectWriter | None:
+    """A synchronous writer for this socket, or None when the server is not the one we know.
+
+    The writer returns False (nothing written) when the socket is closing, closed or applying
+    back-pressure; the caller then uses the ordinary ASGI send, which waits for the socket.
+    """
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import (
+            WebSocketsSansIOProtocol,
+        )
+    except ImportError:  # pragma: no cover - uvicorn is a dependency; another server may host us
+        return None
+    proto = getattr(asgi_send, "__self__", None)
+    if not isinstance(proto, WebSocketsSansIOProtocol) or proto.config.ws_per_message_deflate:
+        return None
+    conn = proto.conn
+    writable = proto.writable
+    transport = proto.transport
+    frame = cache.frame
+
+    def write(payload: str | bytes) -> bool:
+        if (
+            conn.state is not State.OPEN
+            or proto.close_sent
+            or proto.disconnected
+            or not writable.is_set()
+            or conn.expect_continuation_frame
+        ):
+            return False
+        transport.write(frame(payload))
+        return True
+
+    return write

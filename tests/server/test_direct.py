@@ -1,0 +1,118 @@
+"""The fan-out's direct writes (server/direct.py) on the real uvicorn server and their fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+
+from server.direct import FrameCache, direct_writer
+from server.hub.session import Session
+from tests.server.conftest import LiveServer
+from tests.server.peers import JSON, MSGPACK, Peer, create_room, join
+
+
+def test_the_frame_cache_serialises_each_payload_once_per_type() -> None:
+    cache = FrameCache()
+    text, binary = '{"t":"count","online":3}', b"\x82\xa1t\xa5count"
+    first = cache.frame(text)
+    assert first == Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+    assert cache.frame(binary) == Frame(Opcode.BINARY, binary).serialize(mask=False)
+    assert cache.frame(text) is first  # interleaved subprotocols keep their own slot
+    # an equal but distinct payload is serialised again (identity, not equality, is the key)
+    other = "".join(['{"t":"count",', '"online":3}'])
+    assert cache.frame(other) == first and cache.frame(other) is not first
+    big = "x" * 70_000  # 64-bit length header
+    assert cache.frame(big) == Frame(Opcode.TEXT, big.encode()).serialize(mask=False)
+
+
+def test_other_servers_keep_the_asgi_path() -> None:
+    async def send(message: object) -> None:
+        return None
+
+    assert direct_writer(None) is None
+    assert direct_writer(send) is None
+
+
+def _sessions(server: LiveServer, room_id: str) -> list[Session]:
+    hub = server.app_state.hub
+    return list(hub._actors[room_id].sessions.values())
+
+
+def _protocols(server: LiveServer) -> list[WebSocketsSansIOProtocol]:
+    connections = server.server.server_state.connections
+    return [p for p in connections if isinstance(p, WebSocketsSansIOProtocol)]
+
+
+async def test_fan_out_to_healthy_sockets_needs_no_writer_task(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    room = await create_room(http)
+    url = live_server.ws_url(room["room_id"])
+    host = await Peer.open(url, codec=JSON)
+    await host.hello(room["host"]["token"])
+    guest = await Peer.open(url, codec=MSGPACK)
+    await guest.hello((await join(http, room, "Bea"))["token"])
+    await host.events(1)  # Bea joined
+    await guest.events(1)  # her own join, after the welcome
+    for i in range(20):
+        await host.send(
+            {"t": "cmd", "op": f"m{i}", "name": "PostMessage", "args": {"text": f"{i}"}}
+        )
+    for peer in (host, guest):
+        texts = [e["ev"]["text"] for e in await peer.events(20)]
+        assert texts == [str(i) for i in range(20)]  # complete and in order, both subprotocols
+    sessions = _sessions(live_server, room["room_id"])
+    assert len(sessions) == 2
+    # every frame went straight to the transport: no writer task was ever needed
+    assert all(s._writer is None for s in sessions)
+    await host.close()
+    await guest.close()
+
+
+async def test_a_socket_under_back_pressure_is_written_in_order_by_the_writer(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    room = await create_room(http)
+    url = live_server.ws_url(room["room_id"])
+    host = await Peer.open(url)
+    await host.hello(room["host"]["token"])
+    [session] = _sessions(live_server, room["room_id"])
+    [proto] = _protocols(live_server)
+    write_now = session._write_now
+    assert write_now is not None
+    assert write_now('{"t":"pong","seq":0}') is True
+    assert (await host.recv_until("pong"))["seq"] == 0
+
+    # the transport asks for a pause (its buffer is above the high-water mark)
+    proto.pause_writing()
+    assert write_now('{"t":"pong","seq":0}') is False
+    for i in range(3):
+        await host.send(
+            {"t": "cmd", "op": f"p{i}", "name": "PostMessage", "args": {"text": f"{i}"}}
+        )
+    await asyncio.sleep(0.3)  # committed and fanned out: queued behind the paused socket
+    assert session._writer is not None and not session._writer.done()
+    proto.resume_writing()
+    texts = [e["ev"]["text"] for e in await host.events(3)]
+    assert texts == ["0", "1", "2"]
+    await host.close()
+
+
+async def test_a_closing_socket_is_never_written_directly(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    room = await create_room(http)
+    host = await Peer.open(live_server.ws_url(room["room_id"]))
+    await host.hello(room["host"]["token"])
+    [session] = _sessions(live_server, room["room_id"])
+    write_now = session._write_now
+    assert write_now is not None
+    await host.close()
+    for _ in range(100):
+        if not write_now("{}"):
+            break
+        await asyncio.sleep(0.01)
+    assert write_now("{}") is False
