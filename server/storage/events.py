@@ -44,6 +44,7 @@ __all__ = [
 
 # Rooms per "last seq" statement: keeps bind parameters far below every backend's limit.
 _ROOMS_PER_QUERY = 200
+_KNOWN_HEADS = 100_000  # rooms whose head a store remembers (about 10 MB at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,11 @@ class EventStore:
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], int] = wall_clock_ms) -> None:
         self._engine = engine
         self._clock = clock
+        # Each room's last seq as this store committed it. A batch that continues exactly from
+        # there needs no read before its insert: if another process wrote meanwhile, it took
+        # ``after_seq + 1`` and the primary key refuses ours (then _check explains why). Any
+        # other batch — first write here, or after other processes' events — is checked first.
+        self._heads: dict[str, int] = {}
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -118,17 +124,32 @@ class EventStore:
         with translate_unavailable():
             try:
                 async with begin_write(self._engine) as conn:
-                    await self._check(conn, batch)
+                    if not self._continues_known_heads(batch):
+                        await self._check(conn, batch)
                     if event_rows:
                         await conn.execute(insert(room_events), event_rows)
                     if op_rows:
                         await conn.execute(insert(room_ops), op_rows)
             except sa_exc.IntegrityError as exc:
                 # Another process committed between our check and our insert (PostgreSQL).
+                self._heads.clear()
                 async with self._engine.connect() as conn:
                     await self._check(conn, batch)
                 raise StorageError("integrity error the store cannot explain") from exc
+        if len(self._heads) > _KNOWN_HEADS:
+            self._heads.clear()  # a bound, not a policy: forgotten rooms are simply checked
+        for append in batch:
+            self._heads[append.room_id] = append.after_seq + len(append.events)
         return stored
+
+    def _continues_known_heads(self, batch: Sequence[Append]) -> bool:
+        expected: dict[str, int] = {}
+        for append in batch:
+            head = expected.get(append.room_id, self._heads.get(append.room_id))
+            if head is None or append.after_seq != head:
+                return False
+            expected[append.room_id] = append.after_seq + len(append.events)
+        return True
 
     def _prepare(
         self, batch: Sequence[Append]

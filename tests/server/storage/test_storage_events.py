@@ -141,6 +141,29 @@ async def test_two_processes_racing_on_one_room_exactly_one_wins(backend: Backen
     assert seqs == list(range(1, len(seqs) + 1))
 
 
+async def test_a_known_head_skips_the_read_but_never_a_conflict(backend: Backend) -> None:
+    """A store that wrote a room's head appends without reading it first (the hot path); when
+    another process wrote meanwhile, the primary key still refuses it and the refusal is the
+    usual SeqConflict or DuplicateOp with nothing committed."""
+    mine, theirs = EventStore(backend.engine()), EventStore(backend.engine())
+    key = OpKey("hot", "ann", "op-1")
+    await mine.append_batch([append("hot", 0, ev("a"), op=key)])
+    await mine.append_batch([append("hot", 1, ev("b"))])  # continues its own head: no read
+    await theirs.append_batch([append("hot", 2, ev("c"), ev("d"))])
+
+    with pytest.raises(SeqConflict) as caught:
+        await mine.append_batch([append("hot", 2, ev("stale"), op=OpKey("hot", "ann", "op-2"))])
+    assert caught.value.rooms == {"hot": 4}
+    assert await mine.find_op(OpKey("hot", "ann", "op-2")) is None
+    # after a refusal the store reads again, and appends from the real head
+    [stored] = await mine.append_batch([append("hot", 4, ev("e"))])
+    assert [e.seq for e in stored] == [5]
+    with pytest.raises(DuplicateOp) as dup:
+        await mine.append_batch([append("hot", 5, ev("again"), op=key)])
+    assert dup.value.outcome == OpOutcome(1, 1)
+    assert [e.type for e in await theirs.read("hot")] == ["a", "b", "c", "d", "e"]
+
+
 async def test_a_retried_op_is_refused_with_its_original_outcome(engine: AsyncEngine) -> None:
     store = EventStore(engine)
     key = OpKey("r1", "ann", "op-7")
