@@ -95,9 +95,8 @@ class RoomActor:
         self.room: Room | None = None
         self.seq = 0
         self.sessions: dict[str, Session] = {}  # session id -> session
-        self._by_member: dict[
-            str, dict[str, Session]
-        ] = {}  # member -> their sessions, oldest first
+        # member id -> that member's sessions by session id, oldest first
+        self._by_member: dict[str, dict[str, Session]] = {}
         self.queue: asyncio.Queue[Work] = asyncio.Queue()
         self._recent: deque[StoredEvent] = deque(maxlen=_RECENT_EVENTS)
         self._ops: dict[tuple[str, str], tuple[int, int]] = {}

@@ -88,7 +88,7 @@ class Session:
        writer task finishes it.
 
     The writer task (and its wake-up event) exist only once something had to be queued, so an
-    idle member costs no task.
+    idle member costs no writer task.
     """
 
     __slots__ = (
