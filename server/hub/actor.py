@@ -72,6 +72,7 @@ _RECENT_EVENTS = 512  # kept in memory to resume clients without reading the log
 _RECENT_OPS = 2_048
 _BIG_ROOM = 50  # above this many sessions, rosters become counts
 _COUNT_INTERVAL_S = 1.0  # big rooms: viewer counts at most this often
+_BUSY_EVENTS_PER_S = 40.0  # a live room this busy coalesces over live_busy_tick_ms
 _SESSIONS_PER_MEMBER = 5  # tabs and devices of one member; more replace the oldest
 
 
@@ -106,6 +107,7 @@ class RoomActor:
         self._tick_after: list[tuple[Session, dict[str, Any]]] = []
         self._reactions: dict[str, int] = {}
         self._last_count = -1
+        self._window_ms = 0  # the tick window now open (0: none yet)
         self._count_at = float("-inf")
         self._snapshot_seq = 0
         self.idle_since: float | None = time.monotonic()
@@ -450,22 +452,29 @@ class RoomActor:
                 sent += 1
         self.hub.metrics.frames_out.inc(sent)
 
-    def _schedule_tick(self) -> None:
+    def _schedule_tick(self, window_ms: int | None = None) -> None:
         if self._tick_handle is None:
+            self._window_ms = window_ms or self.hub.settings.live_tick_ms
             loop = asyncio.get_running_loop()
-            self._tick_handle = loop.call_later(self.hub.settings.live_tick_ms / 1000, self._tick)
+            self._tick_handle = loop.call_later(self._window_ms / 1000, self._tick)
 
-    def _flush_events(self) -> bool:
-        if not self._tick_msgs:
-            return False
-        msgs, self._tick_msgs = self._tick_msgs, []
-        self._broadcast({"t": "batch", "evs": msgs})
-        return True
+    def _flush_events(self) -> int:
+        msgs = self._tick_msgs
+        if msgs:
+            self._tick_msgs = []
+            self._broadcast({"t": "batch", "evs": msgs})
+        return len(msgs)
 
     def _tick(self) -> None:
         self._tick_handle = None
-        if self._flush_events():
-            self._schedule_tick()  # still busy: keep coalescing
+        flushed = self._flush_events()
+        if flushed:
+            # Still busy: keep coalescing. A room receiving many events a second coalesces
+            # over a longer window (fewer, fuller frames: docs/performance.md); it returns to
+            # the short one as soon as a window sees fewer.
+            settings = self.hub.settings
+            busy = flushed * 1000 >= _BUSY_EVENTS_PER_S * max(self._window_ms, 1)
+            self._schedule_tick(settings.live_busy_tick_ms if busy else settings.live_tick_ms)
         if self._reactions:
             counts, self._reactions = self._reactions, {}
             self._broadcast({"t": "reactions", "counts": counts})
