@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from checkout_bridge.providers import CartPermalinkProvider
@@ -30,7 +30,6 @@ from server.catalog.demo import load_demo_catalog
 from server.catalog.repository import CatalogRepository
 from server.checkout import CheckoutService, checkout_routes, provider_from_settings
 from server.db.engine import create_engine, upgrade_engine
-from server.direct import RawSendMiddleware
 from server.http.problem import ProblemError, problem_response
 from server.hub.catalogs import CatalogCache
 from server.hub.hub import Hub
@@ -39,7 +38,7 @@ from server.metrics import Metrics
 from server.pages import page_routes
 from server.settings import Settings
 from server.storage import AlreadyExists, EventStore, Registry
-from server.ws import room_socket
+from server.ws import RoomSockets
 
 __all__ = ["ROOT", "create_app"]
 
@@ -154,14 +153,13 @@ def create_app(settings: Settings) -> Starlette:
         *merchant_routes(),
         *catalog_routes(),
         *checkout_routes(),
-        WebSocketRoute("/ws/rooms/{room_id}", room_socket),
         *page_routes(),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
     ]
     return Starlette(
         routes=routes,
-        # the server's own send for WebSocket scopes: the fan-out's direct writes (direct.py)
-        middleware=[Middleware(RawSendMiddleware)],
+        # /ws/rooms/{room_id} is served by RoomSockets, ahead of the router (server/ws.py)
+        middleware=[Middleware(RoomSockets)],
         lifespan=lifespan,
         exception_handlers={ProblemError: _problem, 404: _not_found, 405: _not_found},
     )

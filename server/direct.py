@@ -18,33 +18,16 @@ the handshake or the close.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
 
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-__all__ = ["SCOPE_KEY", "DirectWriter", "FrameCache", "RawSendMiddleware", "direct_writer"]
+__all__ = ["DirectWriter", "FrameCache", "direct_writer"]
 
 log = logging.getLogger("coshop.direct")
 
-SCOPE_KEY = "coshop.asgi_send"
-
 DirectWriter = Callable[[str | bytes], bool]
-
-
-class RawSendMiddleware:
-    """Keeps the server's own ASGI ``send`` in a WebSocket scope, for :func:`direct_writer`."""
-
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self.app = app
-
-    async def __call__(
-        self, scope: MutableMapping[str, Any], receive: Callable[..., Any], send: Any
-    ) -> None:
-        if scope["type"] == "websocket":
-            scope[SCOPE_KEY] = send
-        await self.app(scope, receive, send)
 
 
 class FrameCache:

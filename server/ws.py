@@ -17,6 +17,7 @@ import re
 import secrets
 import time
 from collections import deque
+from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -29,7 +30,7 @@ from rooms import (
     signal_from_wire,
 )
 from server.auth import AuthError, TokenSigner
-from server.direct import SCOPE_KEY, direct_writer
+from server.direct import direct_writer
 from server.hub.actor import RoomActor
 from server.hub.hub import Hub, HubFull, RoomNotFound
 from server.hub.session import CLOSE_CODES, RateLimiter, Session
@@ -37,10 +38,11 @@ from server.settings import Settings
 from server.storage import StorageError
 from server.wire import CODECS, JSON, Codec, WireError
 
-__all__ = ["room_socket"]
+__all__ = ["RoomSockets", "room_socket"]
 
 log = logging.getLogger("coshop.ws")
 
+_ROOM_PATH = re.compile(r"/ws/rooms/([^/]+)")
 _OP_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _OP_PEEK = re.compile(r'"op"\s*:\s*"([A-Za-z0-9._:-]{1,64})"')
 _DROPS_BEFORE_CLOSE = 50  # frames dropped by the limits within _DROP_WINDOW_S before closing
@@ -78,7 +80,29 @@ def _error(code: str, message: str, op: object = None) -> dict[str, Any]:
     return {"t": "err", "op": op if isinstance(op, str) else None, "code": code, "message": message}
 
 
-async def room_socket(websocket: WebSocket) -> None:
+class RoomSockets:
+    """ASGI middleware: ``/ws/rooms/{room_id}`` WebSockets go straight to :func:`room_socket`.
+
+    Straight from the server rather than through Starlette's exception middleware and router:
+    a room connection lives for hours, and every wrapper layer keeps a coroutine alive for all
+    of it (about 4 KiB per connection in all, docs/performance.md). It also gives the fan-out
+    the server's own ``send`` for its direct writes (``server/direct.py``).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            found = _ROOM_PATH.fullmatch(scope["path"])
+            if found is not None:
+                scope["path_params"] = {"room_id": found.group(1)}
+                await room_socket(WebSocket(scope, receive, send), asgi_send=send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def room_socket(websocket: WebSocket, asgi_send: object = None) -> None:
     app = websocket.app
     settings: Settings = app.state.settings
     hub: Hub = app.state.hub
@@ -141,6 +165,7 @@ async def room_socket(websocket: WebSocket) -> None:
     if claims.room_id != room_id:
         await refuse("token_invalid", "this token is for another room", "unauthorized")
         return
+    del hello, frame  # this coroutine lives as long as the connection: keep nothing it needs not
 
     session = Session(
         session_id=secrets.token_hex(8),
@@ -153,7 +178,7 @@ async def room_socket(websocket: WebSocket) -> None:
         close_socket=close_now,
         outbox_limit=settings.outbox_frames,
         limiter=RateLimiter(settings.commands_per_second, settings.command_burst),
-        write_now=direct_writer(websocket.scope.get(SCOPE_KEY)),
+        write_now=direct_writer(asgi_send),
     )
     session.start()
     try:
@@ -176,7 +201,7 @@ async def room_socket(websocket: WebSocket) -> None:
     byte_budget = RateLimiter(
         float(settings.bytes_per_second), float(max(4 * settings.max_frame_bytes, 1 << 20))
     )
-    drops: deque[float] = deque()
+    drops: deque[float] | None = None  # when frames were dropped (made on the first drop)
     try:
         while not session.closing:
             frame = await _receive_frame(websocket)
@@ -189,6 +214,8 @@ async def room_socket(websocket: WebSocket) -> None:
             now = time.monotonic()
             if not (session.limiter.allow(now) and byte_budget.allow(now, len(frame))):
                 metrics.rejected_frames.labels("rate_limited").inc()
+                if drops is None:
+                    drops = deque()
                 drops.append(now)
                 while drops and now - drops[0] > _DROP_WINDOW_S:
                     drops.popleft()

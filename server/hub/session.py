@@ -141,7 +141,8 @@ class Session:
         self._send_frame = send_frame
         self._write_now = write_now
         self._close_sock = close_socket
-        self._outbox: deque[str | bytes | _Unfinished] = deque()
+        # made when something has to wait, dropped when drained: idle members hold none
+        self._outbox: deque[str | bytes | _Unfinished] | None = None
         self._busy = False  # the writer is in the middle of a send
         self._started = False
         self._wake: asyncio.Event | None = None
@@ -172,13 +173,14 @@ class Session:
         """Queue an encoded frame without waiting. False if the session is (now) closing."""
         if self._closing is not None:
             return False
-        if len(self._outbox) >= self.outbox_limit:
-            self._outbox.clear()
+        outbox = self._outbox
+        if outbox is not None and len(outbox) >= self.outbox_limit:
+            outbox.clear()
             self.close(CLOSE_CODES["too_slow"], "too far behind; reconnect and resume")
             if self.on_evicted is not None:
                 self.on_evicted(self)
             return False
-        if not self._outbox and not self._busy and self._started:
+        if not outbox and not self._busy and self._started:
             write_now = self._write_now
             if write_now is not None and write_now(frame):
                 return True  # the common case on uvicorn: straight into the transport
@@ -191,13 +193,18 @@ class Session:
                 log.debug("send failed: %s", type(exc).__name__)
                 self._closing = self._closing or (CLOSE_CODES["going_away"], "")
                 return False
-            self._outbox.append(_Unfinished(coro, waiting))
+            self._enqueue(_Unfinished(coro, waiting))
             self._kick()
             return True
-        self._outbox.append(frame)
+        self._enqueue(frame)
         if self._started:
             self._kick()
         return True
+
+    def _enqueue(self, item: str | bytes | _Unfinished) -> None:
+        if self._outbox is None:
+            self._outbox = deque()
+        self._outbox.append(item)
 
     def send_message(self, message: object) -> bool:
         return self.send(self.codec.encode(message))
@@ -216,6 +223,8 @@ class Session:
                 self._busy = True
                 while self._outbox:
                     item = self._outbox.popleft()
+                    if not self._outbox:
+                        self._outbox = None
                     if isinstance(item, _Unfinished):
                         await _finish(item)
                     else:
@@ -233,10 +242,10 @@ class Session:
             self._closing = self._closing or (CLOSE_CODES["going_away"], "")
 
     async def stop(self) -> None:
-        for item in self._outbox:
+        for item in self._outbox or ():
             if isinstance(item, _Unfinished):
                 item.coro.close()
-        self._outbox.clear()
+        self._outbox = None
         if self._writer is not None and not self._writer.done():
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
