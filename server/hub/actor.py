@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy as _copy
 import logging
 import secrets
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, Any
 
 from rooms import (
@@ -473,7 +474,7 @@ class RoomActor:
             # over a longer window (fewer, fuller frames: docs/performance.md); it returns to
             # the short one as soon as a window sees fewer.
             settings = self.hub.settings
-            busy = flushed * 1000 >= _BUSY_EVENTS_PER_S * max(self._window_ms, 1)
+            busy = flushed >= 3 and flushed * 1000 >= _BUSY_EVENTS_PER_S * self._window_ms
             self._schedule_tick(settings.live_busy_tick_ms if busy else settings.live_tick_ms)
         if self._reactions:
             counts, self._reactions = self._reactions, {}
@@ -792,23 +793,31 @@ def encode_events(events: Sequence[StoredEvent]) -> bytes:
     return encode_msgpack([[e.seq, e.type, e.data, e.at, e.actor] for e in events])
 
 
+def _containers(kind: str) -> tuple[str, ...]:
+    """Room fields annotated as containers of ``kind`` (``dict[str, dict[`` for nested maps)."""
+    return tuple(f.name for f in fields(Room) if str(f.type).startswith(kind))
+
+
+_NESTED_MAPS = _containers("dict[str, dict[")
+_MAPS = tuple(name for name in _containers("dict[") if name not in _NESTED_MAPS)
+_LISTS = _containers("list[")
+
+
 def copy_room(room: Room) -> Room:
     """A copy of ``room`` that later ``apply`` calls on the original cannot change.
 
     Room state is containers of frozen values, so copying the containers (two levels for the
-    nested vote and ballot maps) is enough — far cheaper than a deep copy or a replay.
+    nested vote and ballot maps) is enough — far cheaper than a deep copy or a replay. It runs
+    before every actor turn (the turn's checkpoint), so it copies with C-level ``dict``/``list``
+    calls from field lists computed once (a test checks that no container is shared).
     """
-    copy = replace(room)
-    for f in fields(room):
-        value = getattr(room, f.name)
-        if isinstance(value, dict):
-            setattr(
-                copy,
-                f.name,
-                {k: (dict(v) if isinstance(v, dict) else v) for k, v in value.items()},
-            )
-        elif isinstance(value, list):
-            setattr(copy, f.name, list(value))
+    copy = _copy.copy(room)
+    for name in _MAPS:
+        setattr(copy, name, dict(getattr(room, name)))
+    for name in _NESTED_MAPS:
+        setattr(copy, name, {k: dict(v) for k, v in getattr(room, name).items()})
+    for name in _LISTS:
+        setattr(copy, name, list(getattr(room, name)))
     return copy
 
 

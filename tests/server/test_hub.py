@@ -298,8 +298,10 @@ async def test_a_crowd_arriving_at_once_joins_once_each_with_shared_commits(
         await peer.close()
 
 
-async def test_a_busy_live_room_coalesces_over_the_longer_window(tmp_path: Path) -> None:
-    # exaggerated windows so that the structure, not the timing, decides the frame count
+async def test_a_burst_in_a_live_room_arrives_complete_in_order_and_in_few_frames(
+    tmp_path: Path,
+) -> None:
+    # the pacing itself is unit-tested in test_live_ticks.py; this is the real server end to end
     settings = server_settings(
         tmp_path,
         live_tick_ms=20,
@@ -319,7 +321,7 @@ async def test_a_busy_live_room_coalesces_over_the_longer_window(tmp_path: Path)
             await host.send(
                 {"t": "cmd", "op": f"b{i}", "name": "PostMessage", "args": {"text": f"m{i}"}}
             )
-            await asyncio.sleep(0.01)  # ~100 events/s: a short window sees one or two each
+            await asyncio.sleep(0.004)  # ~200 events/s: a short window sees several
         texts: list[str] = []
         frames = 0
         while len(texts) < 20:
@@ -330,8 +332,6 @@ async def test_a_busy_live_room_coalesces_over_the_longer_window(tmp_path: Path)
                     e["ev"]["text"] for e in msg["evs"] if e["ev"]["type"] == "MessagePosted"
                 )
         assert texts == [f"m{i}" for i in range(20)]
-        # at once, one short window, then everything else in one busy window (a slow machine
-        # may need one more): 20 events never cost 20 frames per viewer
-        assert frames <= 5, frames
+        assert frames <= 10, frames  # coalesced: 20 events never cost 20 frames per viewer
         await host.close()
         await viewer.close()

@@ -1,0 +1,80 @@
+"""How a live room's actor paces its batch frames: at once when quiet, coalesced when busy."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from rooms import RoomKind
+from server.hub.actor import RoomActor
+from server.metrics import Metrics
+from server.settings import Settings
+from server.storage import StoredEvent
+from tests.rooms.support import Driver
+
+_seq = itertools.count(1)
+
+
+class _Hub:
+    """What the actor's tick reads from its hub: settings, metrics, other processes' counts."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.settings = Settings(data_dir=tmp_path, live_tick_ms=50, live_busy_tick_ms=100)
+        self.metrics = Metrics()
+
+    def remote_count(self, room_id: str) -> int:
+        return 0
+
+
+def _events(n: int) -> list[StoredEvent]:
+    return [
+        StoredEvent("r1", next(_seq), "MessagePosted", {"type": "MessagePosted"}, 0, "host")
+        for _ in range(n)
+    ]
+
+
+def _actor(tmp_path: Path) -> RoomActor:
+    hub: Any = _Hub(tmp_path)
+    actor = RoomActor(hub, "r1", "demo")
+    actor.room = Driver(RoomKind.LIVE).room
+    return actor
+
+
+def _tick(actor: RoomActor) -> None:
+    """Fire the pending tick now (instead of waiting for the loop's timer)."""
+    assert actor._tick_handle is not None
+    actor._tick_handle.cancel()
+    actor._tick()
+
+
+async def test_a_quiet_room_sends_at_once_and_a_busy_one_coalesces_longer(
+    tmp_path: Path,
+) -> None:
+    actor = _actor(tmp_path)
+    actor._fan_out(_events(1))
+    assert actor._tick_msgs == []  # sent at once
+    assert actor._window_ms == 50  # and a short window is open
+
+    actor._fan_out(_events(2))  # two more within the window: they wait for the tick
+    assert len(actor._tick_msgs) == 2
+    _tick(actor)
+    assert actor._tick_msgs == [] and actor._window_ms == 50  # 40 ev/s: not busy
+
+    actor._fan_out(_events(3))  # 3 in 50 ms = 60 ev/s: busy
+    _tick(actor)
+    assert actor._window_ms == 100
+
+    actor._fan_out(_events(5))  # 50 ev/s over the long window: still busy
+    _tick(actor)
+    assert actor._window_ms == 100
+
+    actor._fan_out(_events(3))  # 30 ev/s: back to the short window
+    _tick(actor)
+    assert actor._window_ms == 50
+
+    _tick(actor)  # an empty window closes: the next event goes out at once again
+    assert actor._tick_handle is None
+    actor._fan_out(_events(1))
+    assert actor._tick_msgs == []
+    _tick(actor)
