@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from server.catalog.demo import DEMO_FEED
-from server.cli import main
+from server.cli import GC_THRESHOLDS, main, tune_gc
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -86,3 +87,14 @@ def test_production_refuses_to_start_without_a_secret_and_origins(tmp_path: Path
     assert proc.returncode == 2
     assert "COSHOP_SECRET_KEY" in proc.stderr
     assert "COSHOP_ALLOWED_ORIGINS" in proc.stderr
+
+
+def test_serve_tunes_the_garbage_collector_for_a_long_running_process() -> None:
+    thresholds = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0  # what was imported is out of the collector's way
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
