@@ -396,6 +396,9 @@ async def run_fanout(
     return [table], results
 
 
+SLOW_SNDBUF = 16_384
+
+
 async def run_slow(
     members: int,
     slow: int,
@@ -408,7 +411,9 @@ async def run_slow(
     baseline: bool = True,
 ) -> tuple[list[Table], list[FanoutResult]]:
     """coshop with and without clients that never read; bare websockets with them, for contrast."""
-    env = (("COSHOP_OUTBOX_FRAMES", str(outbox)),)
+    # a small kernel send buffer (COSHOP_SOCKET_SEND_BUFFER) so that a client that stops
+    # reading fills its outbox within the measured window instead of after a minute
+    env = (("COSHOP_OUTBOX_FRAMES", str(outbox)), ("COSHOP_SOCKET_SEND_BUFFER", str(SLOW_SNDBUF)))
     pad = 440  # chat text is capped at 500 characters; the marker needs the rest
     cases = [
         FanoutCase("coshop", members, rate, seconds, 0, pad, env, warmup),
@@ -459,7 +464,8 @@ async def run_slow(
     table.notes += [
         f"Slow clients read nothing after their welcome and have a 4 KiB receive buffer; "
         f"messages carry {pad} extra characters; coshop runs with COSHOP_OUTBOX_FRAMES={outbox} "
-        "so an outbox fills within the run (the default is 2,000 frames).",
+        f"and COSHOP_SOCKET_SEND_BUFFER={SLOW_SNDBUF} so that an outbox fills within the run "
+        "(the defaults are 2,000 frames and 262,144 bytes).",
         "evicted = coshop_outbox_evictions_total during the measured window. "
         "Close codes are what the slow clients find once they read again at the end "
         "('dropped' = the TCP connection was gone; 'open' = still connected).",

@@ -18,12 +18,14 @@ the handshake or the close.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
+from typing import Any
 
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-__all__ = ["DirectWriter", "FrameCache", "direct_writer"]
+__all__ = ["DirectWriter", "FrameCache", "direct_writer", "limit_send_buffer"]
 
 log = logging.getLogger("coshop.direct")
 
@@ -62,12 +64,7 @@ class FrameCache:
 FRAMES = FrameCache()
 
 
-def direct_writer(asgi_send: object, cache: FrameCache = FRAMES) -> DirectWriter | None:
-    """A synchronous writer for this socket, or None when the server is not the one we know.
-
-    The writer returns False (nothing written) when the socket is closing, closed or applying
-    back-pressure; the caller then uses the ordinary ASGI send, which waits for the socket.
-    """
+def _protocol(asgi_send: object) -> Any:
     try:
         from uvicorn.protocols.websockets.websockets_sansio_impl import (
             WebSocketsSansIOProtocol,
@@ -75,7 +72,34 @@ def direct_writer(asgi_send: object, cache: FrameCache = FRAMES) -> DirectWriter
     except ImportError:  # pragma: no cover - uvicorn is a dependency; another server may host us
         return None
     proto = getattr(asgi_send, "__self__", None)
-    if not isinstance(proto, WebSocketsSansIOProtocol) or proto.config.ws_per_message_deflate:
+    return proto if isinstance(proto, WebSocketsSansIOProtocol) else None
+
+
+def limit_send_buffer(asgi_send: object, nbytes: int) -> bool:
+    """Cap the kernel's send buffer of this socket (``SO_SNDBUF``); False if not possible.
+
+    Linux autotunes a TCP send buffer up to 4 MiB: a client that stops reading would hold that
+    much kernel memory and take minutes to show up in the session's outbox (and be closed with
+    1013). A live room needs tens of KB/s per socket, so a few hundred KiB are plenty.
+    """
+    proto = _protocol(asgi_send)
+    if proto is None or nbytes <= 0:
+        return False
+    sock = proto.transport.get_extra_info("socket")
+    if sock is None:  # pragma: no cover - a TCP transport always has one
+        return False
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, nbytes)
+    return True
+
+
+def direct_writer(asgi_send: object, cache: FrameCache = FRAMES) -> DirectWriter | None:
+    """A synchronous writer for this socket, or None when the server is not the one we know.
+
+    The writer returns False (nothing written) when the socket is closing, closed or applying
+    back-pressure; the caller then uses the ordinary ASGI send, which waits for the socket.
+    """
+    proto = _protocol(asgi_send)
+    if proto is None or proto.config.ws_per_message_deflate:
         return None
     conn = proto.conn
     writable = proto.writable

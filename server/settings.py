@@ -46,6 +46,8 @@ class Settings:
     command_burst: int = 40
     bytes_per_second: int = 262_144  # inbound bytes per connection (bursts of 4 frames)
     outbox_frames: int = 2_000
+    # kernel send buffer per socket (bytes; 0 = the kernel's autotuning, up to 4 MiB on Linux)
+    socket_send_buffer: int = 262_144
     max_rooms: int = 10_000
     max_connections: int = 50_000  # sockets per process; more are refused with server_full
     token_ttl_s: int = 86_400

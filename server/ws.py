@@ -30,7 +30,7 @@ from rooms import (
     signal_from_wire,
 )
 from server.auth import AuthError, TokenSigner
-from server.direct import direct_writer
+from server.direct import direct_writer, limit_send_buffer
 from server.hub.actor import RoomActor
 from server.hub.hub import Hub, HubFull, RoomNotFound
 from server.hub.session import CLOSE_CODES, RateLimiter, Session
@@ -119,6 +119,7 @@ async def room_socket(websocket: WebSocket, asgi_send: object = None) -> None:
         await websocket.close(CLOSE_CODES["policy"])
         return
     await websocket.accept(subprotocol=codec.name if websocket.scope.get("subprotocols") else None)
+    limit_send_buffer(asgi_send, settings.socket_send_buffer)
 
     async def send_frame(frame: str | bytes) -> None:
         if isinstance(frame, bytes):

@@ -8,7 +8,7 @@ import httpx
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
-from server.direct import FrameCache, direct_writer
+from server.direct import FrameCache, direct_writer, limit_send_buffer
 from server.hub.session import Session
 from tests.server.conftest import LiveServer
 from tests.server.peers import JSON, MSGPACK, Peer, create_room, join
@@ -116,3 +116,21 @@ async def test_a_closing_socket_is_never_written_directly(
             break
         await asyncio.sleep(0.01)
     assert write_now("{}") is False
+
+
+async def test_each_room_socket_gets_a_bounded_kernel_send_buffer(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    import socket
+
+    room = await create_room(http)
+    host = await Peer.open(live_server.ws_url(room["room_id"]))
+    await host.hello(room["host"]["token"])
+    [proto] = _protocols(live_server)
+    sock = proto.transport.get_extra_info("socket")
+    wanted = live_server.settings.socket_send_buffer
+    # Linux reports twice the value set (it adds room for its own bookkeeping)
+    assert wanted <= sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) <= 2 * wanted
+    assert limit_send_buffer(None, wanted) is False  # not uvicorn: nothing to do
+    assert limit_send_buffer(proto.send, 0) is False  # 0 leaves the kernel's autotuning
+    await host.close()
