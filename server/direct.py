@@ -88,7 +88,10 @@ def limit_send_buffer(asgi_send: object, nbytes: int) -> bool:
     sock = proto.transport.get_extra_info("socket")
     if sock is None:  # pragma: no cover - a TCP transport always has one
         return False
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, nbytes)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, nbytes)
+    except OSError:  # the peer is already gone: nothing to bound
+        return False
     return True
 
 

@@ -108,6 +108,7 @@ async def test_a_closing_socket_is_never_written_directly(
     host = await Peer.open(live_server.ws_url(room["room_id"]))
     await host.hello(room["host"]["token"])
     [session] = _sessions(live_server, room["room_id"])
+    [proto] = _protocols(live_server)
     write_now = session._write_now
     assert write_now is not None
     await host.close()
@@ -116,6 +117,11 @@ async def test_a_closing_socket_is_never_written_directly(
             break
         await asyncio.sleep(0.01)
     assert write_now("{}") is False
+    for _ in range(100):  # and once the socket itself is gone, its buffer cannot be bounded
+        if not limit_send_buffer(proto.send, 65_536):
+            break
+        await asyncio.sleep(0.01)
+    assert limit_send_buffer(proto.send, 65_536) is False
 
 
 async def test_each_room_socket_gets_a_bounded_kernel_send_buffer(
