@@ -65,27 +65,13 @@ SendFrame = Callable[[str | bytes], Coroutine[Any, Any, None]]
 CloseSocket = Callable[[int, str], Awaitable[None]]
 
 
-class _Unfinished:
-    """A send that started synchronously and suspended: the writer finishes it, in order."""
-
-    __slots__ = ("coro", "waiting")
-
-    def __init__(self, coro: Coroutine[Any, Any, None], waiting: object) -> None:
-        self.coro = coro
-        self.waiting = waiting
-
-
 class Session:
     """A member's socket as the hub sees it. Created by the transport after the hello frame.
 
-    Fast paths, fastest first, used only while nothing is queued and the writer is idle (so
-    order is kept):
-
-    1. ``write_now`` — a direct, synchronous write of the pre-serialised frame to the socket
-       (``server/direct.py``); it declines when the socket is flow-controlled or closing.
-    2. Drive the transport's ASGI send coroutine synchronously: almost always it completes
-       without suspending. If it suspends (back-pressure), the half-done send is queued and the
-       writer task finishes it.
+    Fast path: while nothing is queued and the writer is idle (so order is kept), ``write_now``
+    writes the frame straight to the socket (``server/direct.py``). It declines when the socket
+    is flow-controlled or closing, and does not exist on other ASGI servers; then the frame is
+    queued and the writer task sends it through ASGI.
 
     The writer task (and its wake-up event) exist only once something had to be queued, so an
     idle member costs no writer task.
@@ -142,7 +128,7 @@ class Session:
         self._write_now = write_now
         self._close_sock = close_socket
         # made when something has to wait, dropped when drained: idle members hold none
-        self._outbox: deque[str | bytes | _Unfinished] | None = None
+        self._outbox: deque[str | bytes] | None = None
         self._busy = False  # the writer is in the middle of a send
         self._started = False
         self._wake: asyncio.Event | None = None
@@ -184,27 +170,12 @@ class Session:
             write_now = self._write_now
             if write_now is not None and write_now(frame):
                 return True  # the common case on uvicorn: straight into the transport
-            coro = self._send_frame(frame)
-            try:
-                waiting = coro.send(None)
-            except StopIteration:
-                return True  # written without suspending
-            except Exception as exc:  # the peer is gone; the reader will notice too
-                log.debug("send failed: %s", type(exc).__name__)
-                self._closing = self._closing or (CLOSE_CODES["going_away"], "")
-                return False
-            self._enqueue(_Unfinished(coro, waiting))
-            self._kick()
-            return True
-        self._enqueue(frame)
+        if outbox is None:
+            outbox = self._outbox = deque()
+        outbox.append(frame)
         if self._started:
             self._kick()
         return True
-
-    def _enqueue(self, item: str | bytes | _Unfinished) -> None:
-        if self._outbox is None:
-            self._outbox = deque()
-        self._outbox.append(item)
 
     def send_message(self, message: object) -> bool:
         return self.send(self.codec.encode(message))
@@ -222,13 +193,10 @@ class Session:
                 wake.clear()
                 self._busy = True
                 while self._outbox:
-                    item = self._outbox.popleft()
+                    frame = self._outbox.popleft()
                     if not self._outbox:
                         self._outbox = None
-                    if isinstance(item, _Unfinished):
-                        await _finish(item)
-                    else:
-                        await self._send_frame(item)
+                    await self._send_frame(frame)
                 self._busy = False
                 if self._closing is not None:
                     code, reason = self._closing
@@ -242,9 +210,6 @@ class Session:
             self._closing = self._closing or (CLOSE_CODES["going_away"], "")
 
     async def stop(self) -> None:
-        for item in self._outbox or ():
-            if isinstance(item, _Unfinished):
-                item.coro.close()
         self._outbox = None
         if self._writer is not None and not self._writer.done():
             self._writer.cancel()
@@ -256,22 +221,3 @@ class Session:
         if self._writer is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(self._writer), timeout)
-
-
-async def _finish(item: _Unfinished) -> None:
-    """Resume a send coroutine that suspended outside any task, as a task would.
-
-    It yielded either a future (await it to completion, then resume: the coroutine's own
-    ``await`` then returns the result or raises the error) or None (a bare yield: let the loop
-    run once, then resume).
-    """
-    waiting = item.waiting
-    while True:
-        if isinstance(waiting, asyncio.Future):
-            await asyncio.wait([waiting])
-        else:
-            await asyncio.sleep(0)
-        try:
-            waiting = item.coro.send(None)
-        except StopIteration:
-            return
