@@ -23,6 +23,7 @@ import re
 import resource
 import time
 from array import array
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, ClassVar
@@ -97,6 +98,24 @@ class _Cmdr:
     ready: asyncio.Future[None] | None = None
 
 
+async def _open_each(
+    specs: list[ConnSpec], concurrency: int, one: Callable[[ConnSpec], Awaitable[None]]
+) -> tuple[int, list[str]]:
+    """Run ``one`` for every spec, ``concurrency`` at a time; (opened, first errors)."""
+    gate = asyncio.Semaphore(concurrency)
+    errors: list[str] = []
+
+    async def guarded(spec: ConnSpec) -> None:
+        async with gate:
+            try:
+                await one(spec)
+            except (OSError, ConnectionError, TimeoutError) as exc:
+                errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
+    await asyncio.gather(*(guarded(s) for s in specs))
+    return len(specs) - len(errors), errors[:5]
+
+
 class _Worker:
     def __init__(self) -> None:
         self.conns: list[WsConn] = []
@@ -145,37 +164,30 @@ class _Worker:
         self, specs: list[ConnSpec], concurrency: int
     ) -> tuple[int, list[str]]:
         loop = asyncio.get_running_loop()
-        gate = asyncio.Semaphore(concurrency)
-        errors: list[str] = []
 
         async def one(spec: ConnSpec) -> None:
-            async with gate:
-                try:
-                    ready: asyncio.Future[None] = loop.create_future()
-                    if spec.dialect == Dialect.PLAIN:
-                        ready.set_result(None)
-                    conn = await open_ws(
-                        "127.0.0.1",
-                        spec.port,
-                        spec.path,
-                        self.on_receiver,
-                        subprotocol=Dialect.SUBPROTOCOL[spec.dialect],
-                        rcvbuf=4096 if spec.slow else None,
-                        # the server's first frame may come with the 101: be ready for it
-                        state=None if ready.done() else ready,
-                    )
-                    if spec.hello is not None:
-                        conn.send(spec.hello)
-                    await asyncio.wait_for(ready, 30)
-                    self.conns.append(conn)
-                    if spec.slow:
-                        conn.pause()
-                        self.slow.append(conn)
-                except (OSError, ConnectionError, TimeoutError) as exc:
-                    errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            ready: asyncio.Future[None] = loop.create_future()
+            if spec.dialect == Dialect.PLAIN:
+                ready.set_result(None)
+            conn = await open_ws(
+                "127.0.0.1",
+                spec.port,
+                spec.path,
+                self.on_receiver,
+                subprotocol=Dialect.SUBPROTOCOL[spec.dialect],
+                rcvbuf=4096 if spec.slow else None,
+                # the server's first frame may come with the 101: be ready for it
+                state=None if ready.done() else ready,
+            )
+            if spec.hello is not None:
+                conn.send(spec.hello)
+            await asyncio.wait_for(ready, 30)
+            self.conns.append(conn)
+            if spec.slow:
+                conn.pause()
+                self.slow.append(conn)
 
-        await asyncio.gather(*(one(s) for s in specs))
-        return len(specs) - len(errors), errors[:5]
+        return await _open_each(specs, concurrency, one)
 
     async def resume_slow(self, wait: float) -> list[int | None]:
         for c in self.slow:
@@ -234,31 +246,24 @@ class _Worker:
         self, specs: list[ConnSpec], concurrency: int
     ) -> tuple[int, list[str]]:
         loop = asyncio.get_running_loop()
-        gate = asyncio.Semaphore(concurrency)
-        errors: list[str] = []
 
         async def one(spec: ConnSpec) -> None:
-            async with gate:
-                try:
-                    c = _Cmdr(spec, ready=loop.create_future())
-                    conn = await open_ws(
-                        "127.0.0.1",
-                        spec.port,
-                        spec.path,
-                        self.on_commander,
-                        subprotocol=Dialect.SUBPROTOCOL[spec.dialect],
-                        state=c,
-                    )
-                    assert spec.hello is not None
-                    conn.send(spec.hello)
-                    assert c.ready is not None
-                    await asyncio.wait_for(c.ready, 30)
-                    self.conns.append(conn)
-                except (OSError, ConnectionError, TimeoutError) as exc:
-                    errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            c = _Cmdr(spec, ready=loop.create_future())
+            conn = await open_ws(
+                "127.0.0.1",
+                spec.port,
+                spec.path,
+                self.on_commander,
+                subprotocol=Dialect.SUBPROTOCOL[spec.dialect],
+                state=c,
+            )
+            assert spec.hello is not None
+            conn.send(spec.hello)
+            assert c.ready is not None
+            await asyncio.wait_for(c.ready, 30)
+            self.conns.append(conn)
 
-        await asyncio.gather(*(one(s) for s in specs))
-        return len(specs) - len(errors), errors[:5]
+        return await _open_each(specs, concurrency, one)
 
     async def run_commanders(self, window: int, rate: float, seconds: float) -> None:
         """Closed loop (``window`` ops in flight each) or open loop (``rate`` ops/s in all)."""
