@@ -110,9 +110,10 @@ def create_app(settings: Settings) -> Starlette:
             process_id=settings.process_id or None,
         )
         await broker.start()
+        store = EventStore(engine)
         hub = Hub(
             settings=settings,
-            store=EventStore(engine),
+            store=store,
             registry=registry,
             catalogs=CatalogCache(catalog),
             broker=broker,
@@ -142,6 +143,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await checkout.close()
             await hub.close()
+            await store.close()
             await broker.close()
             await engine.dispose()
 

@@ -17,28 +17,36 @@ SQLite notes (docs/storage.md explains the choices):
   event emits ``BEGIN`` itself. Write transactions (:func:`begin_write`) emit
   ``BEGIN IMMEDIATE`` so the write lock is taken before the first read: two processes racing
   on one room then serialise cleanly instead of failing with ``SQLITE_BUSY`` on lock upgrade.
+* :func:`sqlite_file` tells a caller that wants its own ``sqlite3`` connection to the same file
+  (the event log's append path, see ``server/storage/sqlite_append.py``) where the file is and
+  which pragmas to apply (:func:`apply_sqlite_pragmas`), so both connections behave alike.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "SqliteFile",
     "SqliteSynchronous",
     "alembic_config",
+    "apply_sqlite_pragmas",
     "begin_write",
     "create_engine",
     "database_url_for_data_dir",
+    "sqlite_file",
     "upgrade_database",
     "upgrade_engine",
 ]
@@ -51,6 +59,17 @@ SqliteSynchronous = Literal["FULL", "NORMAL", "EXTRA"]
 _BEGIN_OPTION = "coshop_begin"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 _MIGRATION_LOCK = 0x636F73686F70  # "coshop": the advisory lock id held while migrating
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteFile:
+    """A SQLite database file behind an engine, and the ``synchronous`` mode it runs with."""
+
+    path: str
+    synchronous: SqliteSynchronous
+
+
+_SQLITE_FILES: weakref.WeakKeyDictionary[Engine, SqliteFile] = weakref.WeakKeyDictionary()
 
 
 def database_url_for_data_dir(data_dir: Path) -> str:
@@ -75,10 +94,12 @@ def create_engine(
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     kwargs: dict[str, Any] = {"echo": echo, "connect_args": dict(connect_args or {})}
+    database_file: Path | None = None
     if backend == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            database_file = Path(database).expanduser()
+            database_file.parent.mkdir(parents=True, exist_ok=True)
     elif backend == "postgresql":
         # pre_ping survives a restarted PostgreSQL; recycle stays under typical idle cut-offs.
         kwargs.update(
@@ -91,7 +112,36 @@ def create_engine(
     engine = create_async_engine(url, **kwargs)
     if backend == "sqlite":
         _install_sqlite_hooks(engine, sqlite_synchronous)
+        if database_file is not None:
+            _SQLITE_FILES[engine.sync_engine] = SqliteFile(str(database_file), sqlite_synchronous)
     return engine
+
+
+def sqlite_file(engine: AsyncEngine) -> SqliteFile | None:
+    """The SQLite file behind ``engine`` (built by :func:`create_engine`), or None.
+
+    None for PostgreSQL, for in-memory or ``file:`` URI databases, and for engines built
+    elsewhere: a second connection could not reach the same data, or not with known settings.
+    """
+    return _SQLITE_FILES.get(engine.sync_engine)
+
+
+def apply_sqlite_pragmas(dbapi_connection: Any, synchronous: SqliteSynchronous) -> None:
+    """Put a ``sqlite3``-compatible connection into coshop's mode (module docstring).
+
+    Python's own transaction handling is switched off: the caller emits ``BEGIN``.
+    """
+    if synchronous not in ("FULL", "NORMAL", "EXTRA"):  # never interpolate anything else
+        raise ValueError(f"unsupported sqlite synchronous mode {synchronous!r}")
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
 
 
 def _install_sqlite_hooks(engine: AsyncEngine, synchronous: SqliteSynchronous) -> None:
@@ -101,15 +151,7 @@ def _install_sqlite_hooks(engine: AsyncEngine, synchronous: SqliteSynchronous) -
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN away from the driver; _on_begin below emits it.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-        finally:
-            cursor.close()
+        apply_sqlite_pragmas(dbapi_connection, synchronous)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:

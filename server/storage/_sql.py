@@ -6,6 +6,7 @@ Must not hold state or know any table.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,7 +42,12 @@ def translate_unavailable() -> Iterator[None]:
     """
     try:
         yield
-    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
+    except (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
+        sqlite3.OperationalError,  # the log's own SQLite connection (sqlite_append.py)
+    ) as exc:
         raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from exc
     except (OSError, TimeoutError) as exc:
         raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from exc
