@@ -525,6 +525,13 @@ class CoshopClient:
                 for pending in list(self._pending.values()):
                     if not pending.future.done() and pending.conn == self._conn:
                         await self._send_op(pending, again=True)
+                # A dropped frame may have been a ping (its refusal names no op): ask again for
+                # every ping still unanswered. A spare pong finds no ping waiting and is ignored.
+                ws = self._ws
+                if ws is not None:
+                    for _ in range(sum(1 for future in self._pings if not future.done())):
+                        with contextlib.suppress(ConnectionClosed):  # the reader fails the pings
+                            await ws.send(self.codec.encode({"t": "ping"}))
         finally:
             self._resend = None
 

@@ -328,3 +328,21 @@ async def test_the_client_resumes_across_a_server_restart(tmp_path: Path) -> Non
         assert client.events[-1].seq == ack.first_seq
         await client.close()
     assert client.state == "closed"
+
+
+async def test_a_ping_dropped_by_the_rate_limit_is_asked_again(tmp_path: Path) -> None:
+    settings = server_settings(tmp_path, commands_per_second=5.0, command_burst=5)
+    async with run_server(settings) as srv:
+        room = await create_room(srv.base_url, "group", "Tight budget", "Ana")
+        async with _client(room) as host:
+            # spend the whole budget, and ask for the room's seq while it is still spent
+            sends = [
+                asyncio.create_task(host.command("PostMessage", {"text": f"m{i}"}))
+                for i in range(8)
+            ]
+            await asyncio.sleep(0)  # let them go out first
+            seq = await host.sync(timeout=15)
+            assert any(e.code == "rate_limited" and e.op is None for e in host.errors)
+            acks = await asyncio.gather(*sends)
+            assert seq >= 1
+            assert len({a.first_seq for a in acks}) == 8  # each applied once, none lost
