@@ -6,6 +6,11 @@ committed in one group; their events reach clients only after the commit, and th
 follows its events. Other processes' events arrive through the broker and are applied in seq
 order; a gap is filled from the log (the log, not the broker, is the truth).
 
+A busy live room (see ``_tick``) sends its events once per tick anyway, so it also *decides*
+them once per tick: commands that arrive while such a tick is pending are held and decided
+together when it fires — one turn, one commit, one fsync for the whole window instead of one
+per command, and no later for anyone (their events would have waited for that tick).
+
 It must not: await a client (sessions have outboxes), or keep state the log cannot rebuild.
 """
 
@@ -46,6 +51,7 @@ from server.hub.work import (
     Remote,
     Submit,
     SystemSubmit,
+    Tick,
     Unload,
     Work,
 )
@@ -85,6 +91,21 @@ def new_id() -> str:
     return secrets.token_urlsafe(9)
 
 
+async def _settled(
+    futures: list[asyncio.Future[tuple[StoredEvent, ...]]],
+) -> list[tuple[StoredEvent, ...] | BaseException]:
+    """Each future's result or exception, in order (``gather(return_exceptions=True)``).
+
+    One future, the common case, is awaited as it is: no gather future, no extra loop turn.
+    """
+    if len(futures) == 1:
+        try:
+            return [await futures[0]]
+        except Exception as exc:
+            return [exc]
+    return await asyncio.gather(*futures, return_exceptions=True)
+
+
 def event_message(stored: StoredEvent) -> dict[str, Any]:
     return {"t": "ev", "seq": stored.seq, "at": stored.at, "actor": stored.actor, "ev": stored.data}
 
@@ -109,6 +130,9 @@ class RoomActor:
         self._reactions: dict[str, int] = {}
         self._last_count = -1
         self._window_ms = 0  # the tick window now open (0: none yet)
+        self._busy = False  # the open window is a busy one: commands wait for its tick
+        self._held: list[Submit | SystemSubmit] = []  # commands waiting for that tick
+        self._in_tick = False  # deciding held commands: their events join the tick's frame
         self._count_at = float("-inf")
         self._snapshot_seq = 0
         self.idle_since: float | None = time.monotonic()
@@ -153,7 +177,8 @@ class RoomActor:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        left: list[Work] = []
+        left: list[Work] = [*self._held]
+        self._held = []
         while not self.queue.empty():
             left.append(self.queue.get_nowait())
         self._fail_unanswered(left, "shutting_down", "the server is stopping; reconnect")
@@ -180,6 +205,8 @@ class RoomActor:
                 await self._handle(items)
             except asyncio.CancelledError:
                 self._fail_unanswered(items, "shutting_down", "the server is stopping")
+                self._fail_unanswered(self._held, "shutting_down", "the server is stopping")
+                self._held = []
                 raise
             except Exception as exc:
                 # Never leave a turn half done: roll the room back to what was committed
@@ -206,6 +233,8 @@ class RoomActor:
                     item.done.set_result(False)
                 case Inspect() if not item.done.done():
                     item.done.set_exception(StorageError(message, code=code))
+                case Tick():
+                    self._fail_unanswered(item.held, code, message)
                 case _:
                     pass
 
@@ -226,8 +255,17 @@ class RoomActor:
                 await self._attach_group(attaches)
                 attaches = []
             match item:
+                case Submit() | SystemSubmit() if self._busy and self._tick_handle is not None:
+                    self._held.append(item)  # decided when the pending tick fires
                 case Submit() | SystemSubmit():
                     commands.append(item)
+                case Tick():
+                    self._in_tick = True
+                    try:
+                        await self._run_commands(item.held)
+                    finally:
+                        self._in_tick = False
+                    self._tick()
                 case Attach():
                     attaches.append(item)
                 case Detach():
@@ -241,7 +279,7 @@ class RoomActor:
                     if not item.done.done():
                         item.done.set_result(item.fn(self.room, self.seq))
                 case Unload():
-                    if not self.sessions and self.queue.empty():
+                    if not self.sessions and self.queue.empty() and not self._held:
                         self._stopped = True
                         self.hub.unloaded(self)
         if commands:
@@ -310,10 +348,7 @@ class RoomActor:
             new = tuple(NewEvent(type(e).__name__, event_to_wire(e), at, actor) for e in events)
             appends.append(Append(self.room_id, after, new, op))
             after += len(new)
-        results = await asyncio.gather(
-            *(self.hub.committer.commit(a) for a in appends if a is not None),
-            return_exceptions=True,
-        )
+        results = await _settled([self.hub.committer.submit(a) for a in appends if a is not None])
         outcomes: list[tuple[StoredEvent, ...] | BaseException | None] = []
         it = iter(results)
         for a in appends:
@@ -422,7 +457,7 @@ class RoomActor:
         messages = [event_message(e) for e in events]
         if self.is_live:
             self._tick_msgs.extend(messages)
-            if self._tick_handle is None:
+            if self._tick_handle is None and not self._in_tick:
                 # a quiet room sends at once and opens a tick window: what arrives within it
                 # is coalesced into the next batch (docs/performance.md)
                 self._flush_events()
@@ -457,7 +492,16 @@ class RoomActor:
         if self._tick_handle is None:
             self._window_ms = window_ms or self.hub.settings.live_tick_ms
             loop = asyncio.get_running_loop()
-            self._tick_handle = loop.call_later(self._window_ms / 1000, self._tick)
+            self._tick_handle = loop.call_later(self._window_ms / 1000, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._tick_handle = None
+        if self._held:
+            # commands wait for this tick: decide them in the actor's turn, which then ticks
+            held, self._held = self._held, []
+            self.queue.put_nowait(Tick(held))
+        else:
+            self._tick()
 
     def _flush_events(self) -> int:
         msgs = self._tick_msgs
@@ -467,7 +511,9 @@ class RoomActor:
         return len(msgs)
 
     def _tick(self) -> None:
-        self._tick_handle = None
+        if self._tick_handle is not None:  # ticking early (held commands): this one is it
+            self._tick_handle.cancel()
+            self._tick_handle = None
         flushed = self._flush_events()
         if flushed:
             # Still busy: keep coalescing. A room receiving many events a second coalesces
@@ -476,6 +522,9 @@ class RoomActor:
             settings = self.hub.settings
             busy = flushed >= 3 and flushed * 1000 >= _BUSY_EVENTS_PER_S * self._window_ms
             self._schedule_tick(settings.live_busy_tick_ms if busy else settings.live_tick_ms)
+            self._busy = busy
+        else:
+            self._busy = False
         if self._reactions:
             counts, self._reactions = self._reactions, {}
             self._broadcast({"t": "reactions", "counts": counts})

@@ -59,10 +59,17 @@ class Committer:
 
     async def commit(self, append: Append) -> tuple[StoredEvent, ...]:
         """Commit one room's append in the next group; raises SeqConflict, DuplicateOp, …"""
+        return await self.submit(append)
+
+    def submit(self, append: Append) -> asyncio.Future[tuple[StoredEvent, ...]]:
+        """Queue ``append`` for the next group; its future resolves when that group commits.
+
+        No task per append: a room actor awaits the futures of its turn directly.
+        """
         future: asyncio.Future[tuple[StoredEvent, ...]] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(append, future))
         self._wake.set()
-        return await future
+        return future
 
     async def _run(self) -> None:
         while True:

@@ -24,6 +24,7 @@ __all__ = [
     "Remote",
     "Submit",
     "SystemSubmit",
+    "Tick",
     "Unload",
     "Work",
 ]
@@ -94,8 +95,15 @@ class Inspect:
 
 
 @dataclass(slots=True)
+class Tick:
+    """A busy live room's tick came while commands were held for it: decide them, then flush."""
+
+    held: list[Submit | SystemSubmit]
+
+
+@dataclass(slots=True)
 class Unload:
     """The hub wants this idle room unloaded; the actor checks it is still idle first."""
 
 
-Work = Attach | Detach | Submit | SystemSubmit | Relay | Remote | Inspect | Unload
+Work = Attach | Detach | Submit | SystemSubmit | Relay | Remote | Inspect | Tick | Unload

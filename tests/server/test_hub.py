@@ -335,3 +335,67 @@ async def test_a_burst_in_a_live_room_arrives_complete_in_order_and_in_few_frame
         assert frames <= 10, frames  # coalesced: 20 events never cost 20 frames per viewer
         await host.close()
         await viewer.close()
+
+
+async def test_a_busy_live_room_decides_a_windows_commands_in_one_commit(tmp_path: Path) -> None:
+    settings = server_settings(
+        tmp_path,
+        live_tick_ms=20,
+        live_busy_tick_ms=1_000,
+        commands_per_second=1_000.0,
+        command_burst=1_000,
+    )
+    async with run_server(settings) as srv, httpx.AsyncClient(base_url=srv.base_url) as http:
+        room = await create_room(http, kind="live", title="Flash sale")
+        url = srv.ws_url(room["room_id"])
+        host = await Peer.open(url)
+        await host.hello(room["host"]["token"])
+        viewer = await Peer.open(url)
+        await viewer.hello((await join(http, room, "Vi"))["token"])
+        await viewer.events(1)  # her own join
+
+        def commits() -> float:
+            for family in srv.app_state.metrics.commit_latency.collect():
+                for sample in family.samples:
+                    if sample.name.endswith("_count"):
+                        return float(sample.value)
+            raise AssertionError("no commit histogram")
+
+        async def post(op: str, text: str) -> None:
+            await host.send({"t": "cmd", "op": op, "name": "PostMessage", "args": {"text": text}})
+
+        # five at once: the first goes out alone, the other four fill a 20 ms window -> busy
+        for i in range(5):
+            await post(f"warm{i}", f"w{i}")
+        assert len(await viewer.events(5)) == 5
+        while (await host.recv_until("ack")).get("op") != "warm4":
+            pass
+
+        before = commits()
+        for i in range(10):  # one by one, all within the busy window (1 s): held for its tick
+            await post(f"b{i}", f"m{i}")
+            await asyncio.sleep(0.01)
+        await post("bad", "")  # refused when the window's commands are decided
+        host_seen: list[dict[str, object]] = []
+        while not any(m.get("op") == "b9" for m in host_seen if m["t"] == "ack"):
+            host_seen.append(await host.recv(timeout=5))
+        frames: list[dict[str, object]] = []
+        texts: list[str] = []
+        while len(texts) < 10:
+            frame = await viewer.recv(timeout=5)
+            frames.append(frame)
+            if frame["t"] == "batch":
+                texts.extend(e["ev"]["text"] for e in frame["evs"])
+        assert texts == [f"m{i}" for i in range(10)]
+        assert [f["t"] for f in frames].count("batch") == 1  # one frame for the window
+        assert commits() - before == 1  # ten commands, one transaction
+        # the host got its events before their acks, acks in order, and the refusal
+        kinds = [(m["t"], m.get("op")) for m in host_seen if m["t"] in ("batch", "ack")]
+        assert kinds[0] == ("batch", None)
+        assert [op for t, op in kinds if t == "ack"] == [f"b{i}" for i in range(10)]
+        while not any(m["t"] == "err" for m in host_seen):
+            host_seen.append(await host.recv(timeout=5))
+        [refusal] = [m for m in host_seen if m["t"] == "err"]
+        assert refusal["op"] == "bad"
+        await host.close()
+        await viewer.close()

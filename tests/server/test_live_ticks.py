@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from rooms import RoomKind
+from rooms.commands import PostMessage
 from server.hub.actor import RoomActor
+from server.hub.work import Submit, SystemSubmit, Tick
 from server.metrics import Metrics
 from server.settings import Settings
 from server.storage import StoredEvent
@@ -78,3 +80,75 @@ async def test_a_quiet_room_sends_at_once_and_a_busy_one_coalesces_longer(
     actor._fan_out(_events(1))
     assert actor._tick_msgs == []
     _tick(actor)
+
+
+class _Session:
+    """What answering a held command touches on its session."""
+
+    member_id = "host"
+    closing = False
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def send_message(self, message: dict[str, Any]) -> bool:
+        self.sent.append(message)
+        return True
+
+
+def _busy(actor: RoomActor) -> bool:
+    return actor._busy
+
+
+def _pending(actor: RoomActor) -> bool:
+    return actor._tick_handle is not None
+
+
+def _cancel(actor: RoomActor) -> None:
+    assert actor._tick_handle is not None
+    actor._tick_handle.cancel()
+
+
+def _ops(items: list[Submit | SystemSubmit]) -> list[str]:
+    return [item.op_id for item in items if isinstance(item, Submit)]
+
+
+def _submit(session: _Session, op: str) -> Submit:
+    return Submit(session, op, PostMessage("hi"))  # type: ignore[arg-type]
+
+
+async def test_a_busy_window_holds_commands_only_while_its_tick_is_pending(
+    tmp_path: Path,
+) -> None:
+    actor = _actor(tmp_path)
+    session = _Session()
+    actor._fan_out(_events(1))
+    actor._fan_out(_events(3))
+    _tick(actor)
+    assert _busy(actor) and _pending(actor)
+    await actor._handle([_submit(session, "a"), _submit(session, "b")])
+    assert _ops(actor._held) == ["a", "b"]  # nothing decided yet
+
+    # the tick's timer hands the held commands to the actor's own turn, in order
+    _cancel(actor)
+    actor._on_timer()
+    assert actor._held == [] and not _pending(actor)
+    [tick] = [actor.queue.get_nowait()]
+    assert isinstance(tick, Tick) and _ops(tick.held) == ["a", "b"]
+
+    # an empty window ends the busy spell: commands are decided as they come again
+    actor._fan_out(_events(1))  # went out at once and opened a window
+    _tick(actor)  # which stays empty
+    assert not _busy(actor) and not _pending(actor)
+
+
+async def test_held_commands_are_answered_when_the_room_stops(tmp_path: Path) -> None:
+    actor = _actor(tmp_path)
+    session = _Session()
+    actor._held = [_submit(session, "held")]
+    actor.queue.put_nowait(Tick([_submit(session, "ticking")]))  # the timer fired already
+    await actor.stop()
+    assert [(m["op"], m["code"]) for m in session.sent] == [
+        ("held", "shutting_down"),
+        ("ticking", "shutting_down"),
+    ]
