@@ -27,7 +27,9 @@ __all__ = ["PLACEHOLDER", "luhn_valid", "redact_card_numbers"]
 PLACEHOLDER = "[card number removed]"
 _MIN_DIGITS = 13
 _MAX_DIGITS = 19
-_RUN = re.compile(r"\d(?:[ -]?\d)*")
+# Digit runs with single spaces or dashes between digits, only those long enough to hold a card
+# number: most text has no such run, and short ones (prices, op ids) need no Luhn work at all.
+_RUN = re.compile(rf"\d(?:[ -]?\d){{{_MIN_DIGITS - 1},}}")
 _GROUP = re.compile(r"\d+")
 
 

@@ -183,3 +183,22 @@ def test_event_round_trip(event: e.Event) -> None:
 def test_malformed_events_are_refused(data: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"."):
         event_from_wire(data)
+
+
+def test_to_json_keeps_plain_values_and_converts_containers() -> None:
+    import dataclasses
+    from enum import Enum
+
+    from rooms._json import to_json
+
+    class Tag(str):  # a str subclass that is not an enum passes as it is
+        pass
+
+    class Colour(Enum):
+        RED = "red"
+
+    tag = Tag("x")
+    assert to_json(tag) is tag
+    converted = to_json({"k": (Colour.RED, [1, None, 2.5, True])})
+    assert converted == {"k": ["red", [1, None, 2.5, True]]}
+    assert to_json(RoomLimits()) == dataclasses.asdict(RoomLimits())
