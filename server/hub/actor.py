@@ -186,6 +186,17 @@ class RoomActor:
     def post(self, work: Work) -> None:
         self.queue.put_nowait(work)
 
+    def hold(self, item: Submit) -> bool:
+        """Hold ``item`` for the pending busy tick without a turn of its own, if it may be.
+
+        Only when nothing waits in the queue before it, so this is what the actor would do
+        on its next turn anyway; False means: post it.
+        """
+        if self._busy and self._tick_handle is not None and self.queue.empty():
+            self._held.append(item)
+            return True
+        return False
+
     @property
     def is_live(self) -> bool:
         return self.room is not None and self.room.kind is RoomKind.LIVE

@@ -180,7 +180,9 @@ class Hub:
     def submit(
         actor: RoomActor, session: Session, op_id: str, command: Command, retry: bool
     ) -> None:
-        actor.post(Submit(session, op_id, command, retry))
+        item = Submit(session, op_id, command, retry)
+        if not actor.hold(item):
+            actor.post(item)
 
     @staticmethod
     def relay(actor: RoomActor, session: Session, signal: object) -> None:

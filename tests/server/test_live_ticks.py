@@ -128,18 +128,25 @@ async def test_a_busy_window_holds_commands_only_while_its_tick_is_pending(
     assert _busy(actor) and _pending(actor)
     await actor._handle([_submit(session, "a"), _submit(session, "b")])
     assert _ops(actor._held) == ["a", "b"]  # nothing decided yet
+    # the socket's reader may hold a command itself, unless other work waits before it
+    assert actor.hold(_submit(session, "c"))
+    actor.post(_submit(session, "d"))
+    assert not actor.hold(_submit(session, "e"))
+    assert _ops(actor._held) == ["a", "b", "c"]
+    actor.queue.get_nowait()
 
     # the tick's timer hands the held commands to the actor's own turn, in order
     _cancel(actor)
     actor._on_timer()
     assert actor._held == [] and not _pending(actor)
     [tick] = [actor.queue.get_nowait()]
-    assert isinstance(tick, Tick) and _ops(tick.held) == ["a", "b"]
+    assert isinstance(tick, Tick) and _ops(tick.held) == ["a", "b", "c"]
 
     # an empty window ends the busy spell: commands are decided as they come again
     actor._fan_out(_events(1))  # went out at once and opened a window
     _tick(actor)  # which stays empty
     assert not _busy(actor) and not _pending(actor)
+    assert not actor.hold(_submit(session, "f"))
 
 
 async def test_held_commands_are_answered_when_the_room_stops(tmp_path: Path) -> None:
