@@ -62,6 +62,13 @@ class Broker(Protocol):
     async def publish(self, room_id: str, kind: str, payload: bytes) -> None:
         """Send to every *other* process subscribed to the room; raises ``BrokerUnavailable``."""
 
+    def others_may_listen(self, room_id: str) -> bool:
+        """False only when no other process can be subscribed to the room right now.
+
+        Lets a process skip encoding and publishing what nobody would receive (one process on
+        the in-memory broker: the default deployment). A broker that cannot tell cheaply
+        says True."""
+
     async def set_presence(self, room_id: str, member_ids: Mapping[str, str], ttl_s: int) -> None:
         """Replace this process's present members of a room (member_id -> display name).
 

@@ -45,6 +45,10 @@ class InMemoryBus:
             if not room:
                 del self._subscribers[room_id]
 
+    def has_other_subscribers(self, room_id: str, process_id: str) -> bool:
+        room = self._subscribers.get(room_id)
+        return room is not None and any(other != process_id for other in room)
+
     def publish(self, message: BrokerMessage) -> None:
         # Copy: a handler may (indirectly) subscribe or unsubscribe while we iterate.
         for process_id, handler in list(self._subscribers.get(message.room_id, {}).items()):
@@ -126,6 +130,9 @@ class InMemoryBroker:
             payload=bytes(payload),
         )
         self._bus.publish(message)
+
+    def others_may_listen(self, room_id: str) -> bool:
+        return self._bus.has_other_subscribers(room_id, self.process_id)
 
     async def set_presence(self, room_id: str, member_ids: Mapping[str, str], ttl_s: int) -> None:
         self._require_started()

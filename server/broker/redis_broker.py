@@ -218,6 +218,9 @@ class RedisBroker:
 
     # -- publishing ------------------------------------------------------------------------
 
+    def others_may_listen(self, room_id: str) -> bool:
+        return True  # other processes subscribe on the server; asking would cost a round trip
+
     async def publish(self, room_id: str, kind: str, payload: bytes) -> None:
         client = self._require_started()
         channel = room_channel(self.prefix, check_room_id(room_id))

@@ -235,12 +235,14 @@ class Hub:
     # ---- broker ----------------------------------------------------------------------------
 
     def publish_events(self, room_id: str, events: Sequence[StoredEvent]) -> None:
-        self._publish(room_id, "events", encode_events(events))
+        if self.broker.others_may_listen(room_id):  # nobody else: nothing to encode or send
+            self._publish(room_id, "events", encode_events(events))
 
     def publish_signal(
         self, room_id: str, member_id: str, name: str, wire: dict[str, object]
     ) -> None:
-        self._publish(room_id, "signal", encode_msgpack({"m": member_id, "n": name, "s": wire}))
+        if self.broker.others_may_listen(room_id):
+            self._publish(room_id, "signal", encode_msgpack({"m": member_id, "n": name, "s": wire}))
 
     def _publish(self, room_id: str, kind: str, payload: bytes) -> None:
         # One publisher task keeps notifications in commit order; a full queue drops the

@@ -399,3 +399,27 @@ async def test_a_busy_live_room_decides_a_windows_commands_in_one_commit(tmp_pat
         assert refusal["op"] == "bad"
         await host.close()
         await viewer.close()
+
+
+async def test_one_process_on_the_in_memory_broker_publishes_nothing(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    broker = live_server.app_state.broker
+    published: list[str] = []
+    real_publish = broker.publish
+
+    async def counting_publish(room_id: str, kind: str, payload: bytes) -> None:
+        published.append(kind)
+        await real_publish(room_id, kind, payload)
+
+    broker.publish = counting_publish
+    room = await create_room(http, kind="live", title="Solo")
+    host = await Peer.open(live_server.ws_url(room["room_id"]))
+    await host.hello(room["host"]["token"])
+    await host.send({"t": "cmd", "op": "c1", "name": "PostMessage", "args": {"text": "hi"}})
+    await host.recv_until("ack")
+    await host.send({"t": "sig", "name": "React", "args": {"emoji": "🔥"}})
+    await host.send({"t": "ping"})
+    await host.recv_until("pong")
+    assert published == []  # no other process could receive it: nothing encoded or sent
+    await host.close()

@@ -44,6 +44,22 @@ async def test_publish_reaches_other_process_but_not_its_own(make_broker: MakeBr
     assert inbox_b.empty()
 
 
+async def test_others_may_listen_is_never_false_while_another_process_is_subscribed(
+    make_broker: MakeBroker,
+) -> None:
+    a, b = await make_broker(), await make_broker()
+    await a.subscribe("room-1", Inbox())  # its own subscription does not count
+    memory = isinstance(a, InMemoryBroker)
+    if memory:  # the bus knows nobody else listens; Redis may always say yes
+        assert not a.others_may_listen("room-1")
+    await b.subscribe("room-1", Inbox())
+    assert a.others_may_listen("room-1") and b.others_may_listen("room-1")
+    await b.unsubscribe("room-1")
+    if memory:
+        assert not a.others_may_listen("room-1")
+        assert b.others_may_listen("room-1")  # a still listens
+
+
 async def test_only_subscribed_rooms_receive(make_broker: MakeBroker) -> None:
     a, b = await make_broker(), await make_broker()
     inbox = Inbox()
