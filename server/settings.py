@@ -53,7 +53,7 @@ class Settings:
     token_ttl_s: int = 86_400
     hello_timeout_s: float = 10.0
     live_tick_ms: int = 50
-    live_busy_tick_ms: int = 100  # a live room receiving >= 40 events/s coalesces this long
+    live_busy_tick_ms: int = 150  # a live room receiving >= 40 events/s coalesces this long
     snapshot_every: int = 500
     replay_limit: int = 2_000
     presence_ttl_s: int = 30
