@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,41 @@ from pythonjsonlogger.json import JsonFormatter
 
 from tests.server.conftest import LiveServer, run_server, server_settings
 from tests.server.peers import JSON, MSGPACK, Peer, create_room, join
+
+
+def _commits(srv: LiveServer) -> float:
+    """How many group commits the server has made (its commit-latency histogram's count)."""
+    for family in srv.app_state.metrics.commit_latency.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_count"):
+                return float(sample.value)
+    raise AssertionError("no commit histogram")
+
+
+@contextlib.asynccontextmanager
+async def _live_room_with_a_viewer(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, Peer, Peer]]:
+    """A live room on its own server (20 ms tick, 1 s busy tick, no command limit in the
+    way), its host and one viewer who has seen her own join."""
+    settings = server_settings(
+        tmp_path,
+        live_tick_ms=20,
+        live_busy_tick_ms=1_000,
+        commands_per_second=1_000.0,
+        command_burst=1_000,
+    )
+    async with run_server(settings) as srv, httpx.AsyncClient(base_url=srv.base_url) as http:
+        room = await create_room(http, kind="live", title="Flash sale")
+        url = srv.ws_url(room["room_id"])
+        host = await Peer.open(url)
+        await host.hello(room["host"]["token"])
+        viewer = await Peer.open(url)
+        await viewer.hello((await join(http, room, "Vi"))["token"])
+        await viewer.events(1)  # her own join
+        try:
+            yield srv, host, viewer
+        finally:
+            await host.close()
+            await viewer.close()
 
 
 async def test_commands_are_acked_after_their_events_and_reach_every_member(
@@ -269,14 +306,7 @@ async def test_a_crowd_arriving_at_once_joins_once_each_with_shared_commits(
     peers = [await Peer.open(url) for _ in members]
     twin = await Peer.open(url)  # a second tab of the first viewer, opened at the same moment
 
-    def commits() -> float:
-        for family in live_server.app_state.metrics.commit_latency.collect():
-            for sample in family.samples:
-                if sample.name.endswith("_count"):
-                    return float(sample.value)
-        raise AssertionError("no commit histogram")
-
-    before = commits()
+    before = _commits(live_server)
     for peer, member in zip(peers, members, strict=True):
         await peer.send({"t": "hello", "token": member["token"], "last_seq": None})
     await twin.send({"t": "hello", "token": members[0]["token"], "last_seq": None})
@@ -287,7 +317,7 @@ async def test_a_crowd_arriving_at_once_joins_once_each_with_shared_commits(
     assert sorted(e["ev"]["member_id"] for e in joined) == sorted(m["member_id"] for m in members)
     assert [e["seq"] for e in joined] == list(range(joined[0]["seq"], joined[0]["seq"] + 40))
     # the joins that arrived together shared commits: fewer commits than joins
-    assert commits() - before < 40
+    assert _commits(live_server) - before < 40
     # both tabs of the first viewer stay connected and see the room go on
     await host.send({"t": "cmd", "op": "a1", "name": "Announce", "args": {"text": "Hello all"}})
     for peer in (peers[0], twin, peers[-1]):
@@ -302,21 +332,7 @@ async def test_a_burst_in_a_live_room_arrives_complete_in_order_and_in_few_frame
     tmp_path: Path,
 ) -> None:
     # the pacing itself is unit-tested in test_live_ticks.py; this is the real server end to end
-    settings = server_settings(
-        tmp_path,
-        live_tick_ms=20,
-        live_busy_tick_ms=1_000,
-        commands_per_second=1_000.0,
-        command_burst=1_000,
-    )
-    async with run_server(settings) as srv, httpx.AsyncClient(base_url=srv.base_url) as http:
-        room = await create_room(http, kind="live", title="Flash sale")
-        url = srv.ws_url(room["room_id"])
-        host = await Peer.open(url)
-        await host.hello(room["host"]["token"])
-        viewer = await Peer.open(url)
-        await viewer.hello((await join(http, room, "Vi"))["token"])
-        await viewer.events(1)  # her own join
+    async with _live_room_with_a_viewer(tmp_path) as (_srv, host, viewer):
         for i in range(20):
             await host.send(
                 {"t": "cmd", "op": f"b{i}", "name": "PostMessage", "args": {"text": f"m{i}"}}
@@ -333,33 +349,10 @@ async def test_a_burst_in_a_live_room_arrives_complete_in_order_and_in_few_frame
                 )
         assert texts == [f"m{i}" for i in range(20)]
         assert frames <= 10, frames  # coalesced: 20 events never cost 20 frames per viewer
-        await host.close()
-        await viewer.close()
 
 
 async def test_a_busy_live_room_decides_a_windows_commands_in_one_commit(tmp_path: Path) -> None:
-    settings = server_settings(
-        tmp_path,
-        live_tick_ms=20,
-        live_busy_tick_ms=1_000,
-        commands_per_second=1_000.0,
-        command_burst=1_000,
-    )
-    async with run_server(settings) as srv, httpx.AsyncClient(base_url=srv.base_url) as http:
-        room = await create_room(http, kind="live", title="Flash sale")
-        url = srv.ws_url(room["room_id"])
-        host = await Peer.open(url)
-        await host.hello(room["host"]["token"])
-        viewer = await Peer.open(url)
-        await viewer.hello((await join(http, room, "Vi"))["token"])
-        await viewer.events(1)  # her own join
-
-        def commits() -> float:
-            for family in srv.app_state.metrics.commit_latency.collect():
-                for sample in family.samples:
-                    if sample.name.endswith("_count"):
-                        return float(sample.value)
-            raise AssertionError("no commit histogram")
+    async with _live_room_with_a_viewer(tmp_path) as (srv, host, viewer):
 
         async def post(op: str, text: str) -> None:
             await host.send({"t": "cmd", "op": op, "name": "PostMessage", "args": {"text": text}})
@@ -371,7 +364,7 @@ async def test_a_busy_live_room_decides_a_windows_commands_in_one_commit(tmp_pat
         while (await host.recv_until("ack")).get("op") != "warm4":
             pass
 
-        before = commits()
+        before = _commits(srv)
         for i in range(10):  # one by one, all within the busy window (1 s): held for its tick
             await post(f"b{i}", f"m{i}")
             await asyncio.sleep(0.01)
@@ -388,7 +381,7 @@ async def test_a_busy_live_room_decides_a_windows_commands_in_one_commit(tmp_pat
                 texts.extend(e["ev"]["text"] for e in frame["evs"])
         assert texts == [f"m{i}" for i in range(10)]
         assert [f["t"] for f in frames].count("batch") == 1  # one frame for the window
-        assert commits() - before == 1  # ten commands, one transaction
+        assert _commits(srv) - before == 1  # ten commands, one transaction
         # the host got its events before their acks, acks in order, and the refusal
         kinds = [(m["t"], m.get("op")) for m in host_seen if m["t"] in ("batch", "ack")]
         assert kinds[0] == ("batch", None)
@@ -397,8 +390,6 @@ async def test_a_busy_live_room_decides_a_windows_commands_in_one_commit(tmp_pat
             host_seen.append(await host.recv(timeout=5))
         [refusal] = [m for m in host_seen if m["t"] == "err"]
         assert refusal["op"] == "bad"
-        await host.close()
-        await viewer.close()
 
 
 async def test_one_process_on_the_in_memory_broker_publishes_nothing(

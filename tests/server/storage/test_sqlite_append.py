@@ -89,12 +89,19 @@ async def test_a_locked_database_is_unavailable_and_nothing_is_half_written(
     await store.close()
 
 
-async def test_close_ends_the_thread_and_a_closed_store_still_appends(engine: AsyncEngine) -> None:
+async def store_using_its_thread(engine: AsyncEngine) -> EventStore:
+    """A store that has written twice: the second append went through its own thread."""
     before = len(appender_threads())
     store = EventStore(engine)
     await store.append_batch([Append("r1", 0, (ev(1),))])
     await store.append_batch([Append("r1", 1, (ev(2),))])
     assert len(appender_threads()) == before + 1
+    return store
+
+
+async def test_close_ends_the_thread_and_a_closed_store_still_appends(engine: AsyncEngine) -> None:
+    before = len(appender_threads())
+    store = await store_using_its_thread(engine)
     await store.close()
     await store.close()  # twice is fine
     for thread in appender_threads():
@@ -106,10 +113,7 @@ async def test_close_ends_the_thread_and_a_closed_store_still_appends(engine: As
 
 async def test_a_store_dropped_without_close_lets_its_thread_go(engine: AsyncEngine) -> None:
     before = len(appender_threads())
-    store = EventStore(engine)
-    await store.append_batch([Append("r1", 0, (ev(1),))])
-    await store.append_batch([Append("r1", 1, (ev(2),))])
-    assert len(appender_threads()) == before + 1
+    store = await store_using_its_thread(engine)
     del store
     gc.collect()
     for thread in appender_threads():
