@@ -1,7 +1,9 @@
 """Durable storage: the room event log (source of truth) and the merchant/room/invite registries.
 
-Everything here does I/O through SQLAlchemy's async Core on SQLite or PostgreSQL; nothing here
-decides room rules. See docs/storage.md for tables, durability settings and pruning.
+Everything here does I/O through SQLAlchemy's async Core on SQLite or PostgreSQL — except the
+event log's common append on a SQLite file, which has its own ``sqlite3`` connection
+(``sqlite_append.py``); nothing here decides room rules. See docs/storage.md for tables,
+durability settings and pruning.
 """
 
 from server.storage.errors import (
