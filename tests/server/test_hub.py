@@ -27,12 +27,14 @@ def _commits(srv: LiveServer) -> float:
 
 
 @contextlib.asynccontextmanager
-async def _live_room_with_a_viewer(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, Peer, Peer]]:
-    """A live room on its own server (20 ms tick, 1 s busy tick, no command limit in the
+async def _live_room_with_a_viewer(
+    tmp_path: Path, live_tick_ms: int = 20
+) -> AsyncIterator[tuple[LiveServer, Peer, Peer]]:
+    """A live room on its own server (a short tick, a 1 s busy tick, no command limit in the
     way), its host and one viewer who has seen her own join."""
     settings = server_settings(
         tmp_path,
-        live_tick_ms=20,
+        live_tick_ms=live_tick_ms,
         live_busy_tick_ms=1_000,
         commands_per_second=1_000.0,
         command_burst=1_000,
@@ -352,16 +354,20 @@ async def test_a_burst_in_a_live_room_arrives_complete_in_order_and_in_few_frame
 
 
 async def test_a_busy_live_room_decides_a_windows_commands_in_one_commit(tmp_path: Path) -> None:
-    async with _live_room_with_a_viewer(tmp_path) as (srv, host, viewer):
+    # a 200 ms tick: the warm-up below lands in one window even on a slow machine
+    async with _live_room_with_a_viewer(tmp_path, live_tick_ms=200) as (srv, host, viewer):
 
         async def post(op: str, text: str) -> None:
             await host.send({"t": "cmd", "op": op, "name": "PostMessage", "args": {"text": text}})
 
-        # five at once: the first goes out alone, the other four fill a 20 ms window -> busy
-        for i in range(5):
+        # the first goes out alone and opens a 200 ms window; eleven more fill it (55 events/s):
+        # the room is busy, and its next window lasts a second
+        await post("warm0", "w0")
+        assert len(await viewer.events(1)) == 1
+        for i in range(1, 12):
             await post(f"warm{i}", f"w{i}")
-        assert len(await viewer.events(5)) == 5
-        while (await host.recv_until("ack")).get("op") != "warm4":
+        assert len(await viewer.events(11)) == 11
+        while (await host.recv_until("ack")).get("op") != "warm11":
             pass
 
         before = _commits(srv)
