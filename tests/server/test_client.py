@@ -331,7 +331,8 @@ async def test_the_client_resumes_across_a_server_restart(tmp_path: Path) -> Non
 
 
 async def test_a_ping_dropped_by_the_rate_limit_is_asked_again(tmp_path: Path) -> None:
-    settings = server_settings(tmp_path, commands_per_second=5.0, command_burst=5)
+    # two frames a second after a burst of five: nothing refills while the burst is refused
+    settings = server_settings(tmp_path, commands_per_second=2.0, command_burst=5)
     async with run_server(settings) as srv:
         room = await create_room(srv.base_url, "group", "Tight budget", "Ana")
         async with _client(room) as host:
