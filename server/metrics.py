@@ -41,6 +41,20 @@ class Metrics:
         self.broker_healthy = Gauge(
             "coshop_broker_healthy", "1 when the broker is connected", registry=r
         )
+        # The checkout outbox (server/checkout/outbox.py): effects not yet acknowledged.
+        self.checkout_outbox_depth = Gauge(
+            "coshop_checkout_outbox_depth", "Checkout effects not yet delivered", registry=r
+        )
+        self.checkout_outbox_oldest_age = Gauge(
+            "coshop_checkout_outbox_oldest_age_seconds",
+            "Age of the oldest checkout effect not yet delivered (0 when none)",
+            registry=r,
+        )
+        self.checkout_outbox_dead = Counter(
+            "coshop_checkout_outbox_dead",
+            "Checkout effects given up on (a permanent failure)",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
