@@ -123,19 +123,35 @@ class PaymentProvider(Protocol):
 
     async def retrieve(self, session_id: str) -> ProviderSession: ...
 
-    async def expire(self, session_id: str) -> ProviderSession:
+    # Calls that change money take an optional idempotency key: the same key twice is one
+    # call at the provider (coshop's outbox passes its row id, so a retried effect is harmless).
+    async def expire(
+        self, session_id: str, *, idempotency_key: str | None = None
+    ) -> ProviderSession:
         """Expire an open session; an already completed one comes back complete, not an error."""
         ...
 
     async def payment_intent(self, payment_intent: str) -> PaymentIntentState: ...
 
-    async def refund(self, payment_intent: str, amount_minor: int | None = None) -> Refund: ...
+    async def refund(
+        self,
+        payment_intent: str,
+        amount_minor: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Refund: ...
 
     async def capture(
-        self, payment_intent: str, amount_minor: int | None = None
+        self,
+        payment_intent: str,
+        amount_minor: int | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> PaymentIntentState: ...
 
-    async def cancel(self, payment_intent: str) -> PaymentIntentState: ...
+    async def cancel(
+        self, payment_intent: str, *, idempotency_key: str | None = None
+    ) -> PaymentIntentState: ...
 
     def verify_webhook(self, payload: bytes, header: str | None, now: int) -> ProviderEvent:
         """Verify over the raw body with a two-sided tolerance; fail closed without a secret."""

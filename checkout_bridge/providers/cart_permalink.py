@@ -117,21 +117,35 @@ class CartPermalinkProvider:
     async def retrieve(self, session_id: str) -> ProviderSession:
         self._unsupported("retrieve")
 
-    async def expire(self, session_id: str) -> ProviderSession:
+    async def expire(
+        self, session_id: str, *, idempotency_key: str | None = None
+    ) -> ProviderSession:
         self._unsupported("expire")
 
     async def payment_intent(self, payment_intent: str) -> PaymentIntentState:
         self._unsupported("payment_intent")
 
-    async def refund(self, payment_intent: str, amount_minor: int | None = None) -> Refund:
+    async def refund(
+        self,
+        payment_intent: str,
+        amount_minor: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Refund:
         self._unsupported("refund")
 
     async def capture(
-        self, payment_intent: str, amount_minor: int | None = None
+        self,
+        payment_intent: str,
+        amount_minor: int | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> PaymentIntentState:
         self._unsupported("capture")
 
-    async def cancel(self, payment_intent: str) -> PaymentIntentState:
+    async def cancel(
+        self, payment_intent: str, *, idempotency_key: str | None = None
+    ) -> PaymentIntentState:
         self._unsupported("cancel")
 
     def verify_webhook(self, payload: bytes, header: str | None, now: int) -> ProviderEvent:

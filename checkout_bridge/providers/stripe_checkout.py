@@ -78,6 +78,11 @@ def _line(currency: str, unit_amount: int, name: str, quantity: int) -> dict[str
     }
 
 
+def _options(idempotency_key: str | None) -> Any:
+    """Request options carrying ``idempotency_key`` (none: stripe makes one per call)."""
+    return None if idempotency_key is None else {"idempotency_key": idempotency_key}
+
+
 def _header_timestamp(header: str) -> int:
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
@@ -174,9 +179,15 @@ class StripeCheckoutProvider:
         session = await self._call(self._client.v1.checkout.sessions.retrieve_async(session_id))
         return session_from_dict(session.to_dict())
 
-    async def expire(self, session_id: str) -> ProviderSession:
+    async def expire(
+        self, session_id: str, *, idempotency_key: str | None = None
+    ) -> ProviderSession:
         try:
-            session = await self._call(self._client.v1.checkout.sessions.expire_async(session_id))
+            session = await self._call(
+                self._client.v1.checkout.sessions.expire_async(
+                    session_id, None, _options(idempotency_key)
+                )
+            )
         except ProviderError as exc:
             if exc.code != "provider_rejected":
                 raise
@@ -193,12 +204,21 @@ class StripeCheckoutProvider:
         intent = await self._call(self._client.v1.payment_intents.retrieve_async(payment_intent))
         return _intent_from_dict(intent.to_dict())
 
-    async def refund(self, payment_intent: str, amount_minor: int | None = None) -> Refund:
+    async def refund(
+        self,
+        payment_intent: str,
+        amount_minor: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Refund:
         params: dict[str, Any] = {"payment_intent": payment_intent}
         if amount_minor is not None:
             params["amount"] = amount_minor
         refund = await self._call(
-            self._client.v1.refunds.create_async(params)  # type: ignore[arg-type]  # plain dict
+            self._client.v1.refunds.create_async(
+                params,  # type: ignore[arg-type]  # a plain dict; stripe's TypedDict is stricter
+                _options(idempotency_key),
+            )
         )
         data = refund.to_dict()
         return Refund(
@@ -210,7 +230,11 @@ class StripeCheckoutProvider:
         )
 
     async def capture(
-        self, payment_intent: str, amount_minor: int | None = None
+        self,
+        payment_intent: str,
+        amount_minor: int | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> PaymentIntentState:
         params: dict[str, Any] = {}
         if amount_minor is not None:
@@ -219,12 +243,19 @@ class StripeCheckoutProvider:
             self._client.v1.payment_intents.capture_async(
                 payment_intent,
                 params,  # type: ignore[arg-type]  # a plain dict; stripe's TypedDict is stricter
+                _options(idempotency_key),
             )
         )
         return _intent_from_dict(intent.to_dict())
 
-    async def cancel(self, payment_intent: str) -> PaymentIntentState:
-        intent = await self._call(self._client.v1.payment_intents.cancel_async(payment_intent))
+    async def cancel(
+        self, payment_intent: str, *, idempotency_key: str | None = None
+    ) -> PaymentIntentState:
+        intent = await self._call(
+            self._client.v1.payment_intents.cancel_async(
+                payment_intent, None, _options(idempotency_key)
+            )
+        )
         return _intent_from_dict(intent.to_dict())
 
     # -- webhooks -----------------------------------------------------------------------------

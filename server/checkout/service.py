@@ -4,10 +4,14 @@ It joins the pure order core (``checkout_bridge``) to storage (:mod:`server.chec
 the payment provider and the room (through ``Hub.system_command``). Rules:
 
 1. Prices come from the catalogue at freeze time, never from a client.
-2. Every order change is one write transaction (events + webhook id); effects on the provider
-   and the room run after the commit and are safe to repeat.
+2. Every order change is one write transaction: its events, the webhook id and the outbox rows
+   of every effect the events cause (room commands, provider calls). The effects run after the
+   commit from the outbox (:mod:`server.checkout.outbox`), retried until acknowledged, and are
+   safe to repeat: the room refuses a settled order's commands (counted as delivered) and
+   provider calls carry the row id as their idempotency key.
 3. Facts come from the provider re-fetched, never from a webhook body alone.
-4. Background work (the deadline sweep) starts in :meth:`CheckoutService.start`.
+4. Background work (the deadline sweep, the outbox worker) starts in
+   :meth:`CheckoutService.start`; rows left by a previous run are picked up there.
 
 It never sees, stores or logs card data: payers pay on the provider's hosted page.
 """
@@ -25,11 +29,7 @@ from urllib.parse import urlencode
 from checkout_bridge.errors import CheckoutError, OrderError, ProviderError, WebhookError
 from checkout_bridge.orders import (
     CancelOrder,
-    CaptureDue,
     CheckDeadline,
-    CheckoutCanceled,
-    CheckoutOpened,
-    CompensationDue,
     OpenCheckout,
     Order,
     OrderEvent,
@@ -37,35 +37,32 @@ from checkout_bridge.orders import (
     OrderPaid,
     OrderVoided,
     PaymentFailed,
-    PaymentRef,
-    ShareAuthorized,
-    ShareExpired,
-    ShareFailed,
-    SharePaid,
-    ShareRefunded,
     plan_order,
 )
 from checkout_bridge.pricing import CartLineInput, CartSnapshot, freeze_cart
 from checkout_bridge.providers.base import PaymentProvider, ProviderEvent, ShareLine, ShareRequest
 from checkout_bridge.providers.cart_permalink import CartPermalinkProvider, PermalinkLine
 from checkout_bridge.splits import PaymentMode
-from rooms import Command, Phase, Role, RoomError, StaticCatalog
-from rooms.commands import (
-    BeginSettlement,
-    LockCart,
-    RecordHandoff,
-    ReportPricing,
-    SettleOrder,
-    UpdateShare,
-)
+from rooms import Phase, Role, RoomError, StaticCatalog
+from rooms.commands import BeginSettlement, LockCart, RecordHandoff, ReportPricing
 from rooms.state import PricingIssue
 from server.api.common import new_id
 from server.auth import MemberClaims
 from server.catalog.repository import CatalogRepository
+from server.checkout.effects import (
+    PROVIDER_KINDS,
+    effects_for,
+    payment_ref,
+    room_command,
+    share_update,
+)
 from server.checkout.errors import Forbidden, NotFound, NotReady, Unavailable
 from server.checkout.facts import refund_facts, session_facts
+from server.checkout.outbox import EffectFailed, OutboxWorker
+from server.checkout.outbox_store import OutboxRow
 from server.checkout.store import CheckoutStore, DuplicateWebhook, SessionRecord
-from server.hub.hub import Hub
+from server.hub.hub import Hub, RoomNotFound
+from server.metrics import Metrics
 from server.settings import Settings
 
 __all__ = ["CheckoutService", "order_json", "snapshot_json"]
@@ -73,10 +70,15 @@ __all__ = ["CheckoutService", "order_json", "snapshot_json"]
 log = logging.getLogger("coshop.checkout")
 
 _MAX_SESSION_S = 24 * 3600 - 60  # providers cap a hosted session's life at 24 hours
-_SHARE_EVENTS = (
-    CheckoutOpened, CheckoutCanceled, ShareExpired, ShareFailed, ShareAuthorized, SharePaid,
-    ShareRefunded,
-)  # fmt: skip
+# The room refuses a command for an order it no longer settles with these: it settled that
+# order already (a repeat) or moved on. The room command has nothing left to do: delivered.
+_ROOM_PAST_IT = frozenset({"bad_phase", "not_found"})
+# Provider answers that will never change however often the call is repeated (a 4xx); every
+# other ProviderError (unreachable, 5xx, rate limits, a key in use concurrently, a refused
+# API key that an operator may fix) is retried.
+_PROVIDER_PERMANENT = frozenset(
+    {"provider_rejected", "session_not_found", "provider_operation_unsupported"}
+)
 
 Inputs = Callable[[Order], Sequence[OrderInput]]
 
@@ -137,6 +139,11 @@ class CheckoutService:
         payment_window_s: int = 3600,
         sweep_interval_s: float = 5.0,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
+        outbox_base_s: float = 1.0,
+        outbox_max_s: float = 300.0,
+        outbox_poll_s: float = 1.0,
+        outbox_lease_s: float = 30.0,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -150,7 +157,16 @@ class CheckoutService:
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self._sweeper: asyncio.Task[None] | None = None
-        self._effects: set[asyncio.Task[None]] = set()
+        self.outbox = OutboxWorker(
+            store.outbox,
+            self._deliver,
+            base_s=outbox_base_s,
+            max_s=outbox_max_s,
+            poll_s=outbox_poll_s,
+            lease_s=outbox_lease_s,
+            clock=clock,
+            metrics=metrics,
+        )
 
     @classmethod
     def from_state(
@@ -166,27 +182,31 @@ class CheckoutService:
             hub=state.hub,
             catalog=state.catalog,
             provider=provider,
-            **options,
+            **{"metrics": getattr(state, "metrics", None), **options},
         )
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
+        """Start the deadline sweep and the outbox worker (which resumes rows not done)."""
         self._sweeper = asyncio.get_running_loop().create_task(
             self._sweep_forever(), name="checkout-sweep"
         )
+        await self.outbox.start()
 
     async def close(self) -> None:
-        tasks = [t for t in (self._sweeper, *self._effects) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+        await self.outbox.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await self._sweeper
         if self.provider is not None:
             await self.provider.aclose()
 
     def now(self) -> int:
         return int(self._clock())
+
+    def now_ms(self) -> int:
+        return int(self._clock() * 1000)
 
     def _lock(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
@@ -262,10 +282,12 @@ class CheckoutService:
             except RoomError as exc:
                 await self._apply(order_id, lambda _o: [CancelOrder("room_refused")])
                 raise NotReady(exc.code, str(exc)) from exc
-            for share in order.shares:
-                await self._room(
-                    room_id, UpdateShare(order_id, share.payer, share.status, share.amount_minor)
-                )
+            except Exception as exc:  # the room could not save it: give the order up cleanly
+                await self._apply(order_id, lambda _o: [CancelOrder("room_unavailable")])
+                raise Unavailable("room_unavailable", "the room could not be updated") from exc
+            updates = [share_update(order, share.share_id) for share in order.shares]
+            ids = await self.store.outbox.enqueue(order_id, room_id, 1, updates, self.now_ms())
+            await self.outbox.drain(ids)
         log.info("order opened", extra={"room_id": room_id, "order_id": order_id})
         return {"order": order_json(order), "snapshot": snapshot_json(snapshot)}
 
@@ -509,7 +531,11 @@ class CheckoutService:
         webhook: tuple[str, str, str, str] | None = None,
         quiet: bool = False,
     ) -> Order | None:
-        """Decide and store ``inputs`` in one transaction, then run the effects."""
+        """Decide and store ``inputs`` and their effects in one transaction, then deliver.
+
+        The room's rows are delivered here, before returning (so an answer to the host sees the
+        room updated); provider calls are left to the worker. Whatever fails is retried by it.
+        """
         now = self.now()
         events: list[OrderEvent] = []
         async with (
@@ -536,95 +562,82 @@ class CheckoutService:
                 for event in new:
                     order = order.apply(event)
                 events.extend(new)
-            order = await tx.append(events, now)
-        if events:
-            await self._run_effects(order, events)
+            effects = effects_for(order, events)
+            order = await tx.append(events, now, effects=effects, now_ms=self.now_ms())
+            ids = list(zip(tx.effect_ids, effects, strict=True))
+        for event in events:
+            if isinstance(event, OrderPaid):
+                log.info("order paid", extra={"order_id": order_id})
+            elif isinstance(event, OrderVoided):
+                log.info("order void", extra={"order_id": order_id, "reason": event.reason})
+        if any(effect.kind in PROVIDER_KINDS for _id, effect in ids):
+            self.outbox.wake()
+        await self.outbox.drain([row_id for row_id, e in ids if e.kind == "room_command"])
         return order
 
-    async def _run_effects(self, order: Order, events: Sequence[OrderEvent]) -> None:
-        room_id, order_id = order.room_id, order.order_id
-        touched: dict[str, None] = {}
-        for event in events:
-            if isinstance(event, _SHARE_EVENTS):
-                touched[event.share_id] = None
-        for share_id in touched:
-            share = order.share(share_id)
-            await self._room(
-                room_id, UpdateShare(order_id, share.payer, share.status, share.amount_minor)
-            )
-        for event in events:
-            match event:
-                case CaptureDue():
-                    self._spawn(self._capture(order_id, event.captures))
-                case CompensationDue():
-                    self._spawn(self._compensate(event.action, event.payment))
-                case OrderPaid():
-                    await self._room(room_id, SettleOrder(order_id, "paid"))
-                    log.info("order paid", extra={"order_id": order_id})
-                case OrderVoided():
-                    await self._room(room_id, SettleOrder(order_id, "void"))
-                    log.info("order void", extra={"order_id": order_id, "reason": event.reason})
-                    self._spawn(self._unwind(order_id, event))
-                case _:
-                    pass
-
-    def _spawn(self, work: Any) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._effects.add(task)
-        task.add_done_callback(self._effects.discard)
-
-    async def _room(self, room_id: str, command: Command) -> None:
-        try:
-            await self.hub.system_command(room_id, command)
-        except RoomError as exc:  # e.g. the room settled already: the order log stays the truth
-            log.info("room refused a checkout update", extra={"room_id": room_id, "code": exc.code})
-
-    async def _capture(self, order_id: str, captures: Sequence[PaymentRef]) -> None:
-        provider = self.provider
-        assert provider is not None
-        for ref in captures:
-            try:
-                if ref.payment_id is not None:
-                    await provider.capture(ref.payment_id)
-                fresh = await provider.retrieve(ref.session_id)
-                facts = await session_facts(provider, fresh)
-            except ProviderError as exc:
-                log.warning("capture failed", extra={"order_id": order_id, "code": exc.code})
-                await self._apply(
-                    order_id, _given([PaymentFailed(ref.session_id, "capture_failed")])
-                )
-                continue
-            await self._apply(order_id, _given(facts))
-
-    async def _compensate(self, action: str, payment: PaymentRef) -> None:
-        provider = self.provider
-        assert provider is not None
-        if payment.payment_id is None:
+    # ---- delivering effects (called by the outbox worker) ----------------------------------
+    async def _deliver(self, row: OutboxRow) -> None:
+        """Run one outbox row; raise :class:`EffectFailed` (or anything) when it did not happen."""
+        if row.kind == "room_command":
+            await self._room(row)
             return
-        try:
-            if action == "refund":
-                await provider.refund(payment.payment_id, payment.amount_minor)
-            else:
-                await provider.cancel(payment.payment_id)
-        except ProviderError as exc:
-            log.warning("compensation failed", extra={"action": action, "code": exc.code})
-
-    async def _unwind(self, order_id: str, voided: OrderVoided) -> None:
         provider = self.provider
-        assert provider is not None
-        for ref in voided.voids:
-            await self._compensate("void", ref)
-        for ref in voided.refunds:
-            await self._compensate("refund", ref)
-        for session_id in voided.expire_sessions:
-            try:
-                fresh = await provider.expire(session_id)
-                facts = await session_facts(provider, fresh)
-            except ProviderError as exc:
-                log.warning("expire failed", extra={"order_id": order_id, "code": exc.code})
-                continue
-            # "Already completed" comes back complete: reconcile it as paid (then refunded).
-            await self._apply(order_id, _given(facts))
+        if provider is None:
+            raise EffectFailed("payments_unconfigured")  # retried: the operator may add one
+        key = f"coshop-fx-{row.id}"
+        try:
+            if row.kind == "expire":
+                session_id = str(row.payload["session_id"])
+                fresh = await provider.expire(session_id, idempotency_key=key)
+                # "Already completed" comes back complete: reconciled as paid (then refunded).
+                await self._apply(row.order_id, _given(await session_facts(provider, fresh)))
+                return
+            ref = payment_ref(row.payload)
+            if row.kind == "capture":
+                await self._capture(provider, row.order_id, ref.session_id, ref.payment_id, key)
+            elif ref.payment_id is None:
+                return  # nothing was paid or authorized through a payment: nothing to undo
+            elif row.kind == "refund":
+                await provider.refund(ref.payment_id, ref.amount_minor, idempotency_key=key)
+            elif row.kind == "void":
+                await provider.cancel(ref.payment_id, idempotency_key=key)
+            else:
+                raise EffectFailed(f"unknown_effect_{row.kind}"[:64], permanent=True)
+        except ProviderError as exc:
+            permanent = exc.code in _PROVIDER_PERMANENT
+            if permanent and row.kind == "capture":
+                # The authorization cannot be captured (voided, expired): the share failed.
+                failed = PaymentFailed(payment_ref(row.payload).session_id, "capture_failed")
+                await self._apply(row.order_id, _given([failed]))
+            raise EffectFailed(exc.code, permanent=permanent) from exc
+
+    async def _room(self, row: OutboxRow) -> None:
+        command = room_command(row.order_id, row.payload)
+        try:
+            await self.hub.system_command(row.room_id, command)
+        except RoomError as exc:
+            if exc.code in _ROOM_PAST_IT:  # settled already, or moved on: nothing left to do
+                log.info(
+                    "room is past this checkout update",
+                    extra={"room_id": row.room_id, "order_id": row.order_id, "code": exc.code},
+                )
+                return
+            raise EffectFailed(exc.code, permanent=True) from exc
+        except RoomNotFound as exc:  # the room was closed: nobody is waiting in it
+            raise EffectFailed("room_not_found", permanent=True) from exc
+
+    async def _capture(
+        self,
+        provider: PaymentProvider,
+        order_id: str,
+        session_id: str,
+        payment_id: str | None,
+        key: str,
+    ) -> None:
+        if payment_id is not None:
+            await provider.capture(payment_id, idempotency_key=key)
+        fresh = await provider.retrieve(session_id)
+        await self._apply(order_id, _given(await session_facts(provider, fresh)))
 
     # ---- deadlines ---------------------------------------------------------------------------
     async def _sweep_forever(self) -> None:

@@ -3,9 +3,10 @@
 An order is stored as its event log (``checkout_order_events``) and rebuilt with
 :meth:`checkout_bridge.orders.Order.replay`. Every change goes through
 :meth:`CheckoutStore.order_tx`: one write transaction that reads the log, lets the caller
-decide, appends the new events, updates the order row and (for a webhook) records the
-provider event id — all or nothing, so a duplicate delivery is refused by the primary key
-before it can change anything.
+decide, appends the new events, updates the order row, writes the effects those events cause
+to the outbox (:mod:`server.checkout.outbox_store`) and (for a webhook) records the provider
+event id — all or nothing, so a duplicate delivery is refused by the primary key before it can
+change anything, and no committed fact can lose its effects.
 
 This module knows SQL and the order codec; it holds no checkout rules and calls no provider.
 """
@@ -30,6 +31,8 @@ from checkout_bridge.orders import (
     event_to_dict,
 )
 from checkout_bridge.pricing import CartSnapshot
+from server.checkout.effects import Effect
+from server.checkout.outbox_store import OutboxStore, insert_effects
 from server.checkout.tables import order_events, orders, sessions, snapshots, webhook_events
 from server.db.engine import begin_write
 
@@ -71,15 +74,25 @@ class OrderTx:
     def __init__(self, conn: AsyncConnection, record: OrderRecord) -> None:
         self.conn = conn
         self.record = record
+        self.effect_ids: list[str] = []  # outbox rows written by append
 
     @property
     def order(self) -> Order:
         return self.record.order
 
-    async def append(self, events: Sequence[OrderEvent], now: int) -> Order:
+    async def append(
+        self,
+        events: Sequence[OrderEvent],
+        now: int,
+        *,
+        effects: Sequence[Effect] = (),
+        now_ms: int | None = None,
+    ) -> Order:
+        """Append ``events`` and write ``effects`` (what they cause) to the outbox, at once."""
         order, seq = self.record.order, self.record.seq
         if not events:
             return order
+        first = seq + 1
         rows = []
         for event in events:
             seq += 1
@@ -99,6 +112,14 @@ class OrderTx:
             .where(orders.c.order_id == order.order_id)
             .values(status=order.status, updated_at=now)
         )
+        self.effect_ids = await insert_effects(
+            self.conn,
+            order.order_id,
+            order.room_id,
+            first,
+            effects,
+            now * 1000 if now_ms is None else now_ms,
+        )
         self.record = OrderRecord(order, self.record.merchant_id, seq)
         return order
 
@@ -106,6 +127,7 @@ class OrderTx:
 class CheckoutStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self.outbox = OutboxStore(engine)
 
     # -- snapshots ---------------------------------------------------------------------------
     async def next_version(self, room_id: str) -> int:

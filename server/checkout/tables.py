@@ -8,6 +8,12 @@
   attempt number) is unique: two clicks on "pay" can never record two sessions for one attempt.
 - ``checkout_webhook_events``: provider event ids already handled; inserted in the same
   transaction as the order events they caused, so a duplicate delivery changes nothing.
+- ``checkout_outbox``: one row per effect of an order fact (a room command, a provider call),
+  inserted in the same transaction as the order events that cause it and drained by
+  :mod:`server.checkout.outbox`. ``id`` is ``{order}-{seq}-{n}`` (the causing event's position),
+  so it is stable and doubles as the provider idempotency key. Times are milliseconds;
+  ``done_at`` is set once the effect is acknowledged (or ``dead``: it failed for good);
+  ``claimed_until`` is the lease of the process running it.
 
 No card data has a column here: coshop only stores ids, amounts and statuses. Must not hold
 queries.
@@ -30,7 +36,7 @@ from sqlalchemy import (
 
 from server.db.base import metadata
 
-__all__ = ["order_events", "orders", "sessions", "snapshots", "webhook_events"]
+__all__ = ["order_events", "orders", "outbox", "sessions", "snapshots", "webhook_events"]
 
 ID = 64
 
@@ -101,4 +107,24 @@ webhook_events = Table(
     Column("result", String(64), nullable=False),
     Column("received_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("provider", "event_id"),
+)
+
+outbox = Table(
+    "checkout_outbox",
+    metadata,
+    Column("id", String(96), nullable=False),
+    Column("order_id", String(ID), nullable=False),
+    Column("room_id", String(ID), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("claimed_until", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_error", String(64), nullable=True),
+    Column("done_at", BigInteger, nullable=True),
+    Column("dead", Boolean, nullable=False),
+    PrimaryKeyConstraint("id"),
+    Index("ix_checkout_outbox_due", "done_at", "next_attempt_at"),
+    Index("ix_checkout_outbox_room", "room_id", "done_at"),
 )
