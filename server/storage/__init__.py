@@ -15,6 +15,7 @@ from server.storage.errors import (
     SeqConflict,
     StorageError,
     StorageUnavailable,
+    WriteRefused,
 )
 from server.storage.events import Append, EventStore, NewEvent, OpKey, OpOutcome, StoredEvent
 from server.storage.registry import Invite, Merchant, Registry, RoomRecord, hash_api_key
@@ -38,5 +39,6 @@ __all__ = [
     "StorageError",
     "StorageUnavailable",
     "StoredEvent",
+    "WriteRefused",
     "hash_api_key",
 ]

@@ -7,6 +7,8 @@
     ├── SeqConflict              "seq_conflict"         another writer moved a room's log on
     ├── DuplicateOp              "duplicate_op"         an op key was already recorded
     ├── InvalidBatch             "invalid_batch"        a batch contradicts itself (caller bug)
+    ├── WriteRefused             "write_refused"        the database refused this data (a
+    │                                                   constraint, a trigger, an encoding)
     ├── NotFound                 "merchant_unknown" / "room_unknown"
     ├── AlreadyExists            "merchant_exists" / "room_exists" / "invite_exists"
     └── InviteError              "invite_unknown" / "invite_expired" / "invite_exhausted" /
@@ -34,6 +36,7 @@ __all__ = [
     "SeqConflict",
     "StorageError",
     "StorageUnavailable",
+    "WriteRefused",
 ]
 
 
@@ -74,6 +77,9 @@ class DuplicateOp(StorageError):
 
     ``key``/``outcome`` name the first duplicate; ``duplicates`` holds all of them, so the
     writer can answer those ops with their original outcome and retry the rest.
+    ``existing_digest`` is the arguments digest recorded with the first duplicate (None when it
+    was recorded without one): a writer whose op carries another digest refuses it as a
+    conflict instead of answering it as a retry.
     """
 
     code = "duplicate_op"
@@ -87,6 +93,7 @@ class DuplicateOp(StorageError):
         self.key = key
         self.outcome = outcome
         self.duplicates: dict[OpKey, OpOutcome] = dict(duplicates or {key: outcome})
+        self.existing_digest: str | None = outcome.args_digest
         super().__init__(f"op {key.op_id!r} of {key.actor!r} in {key.room_id!r} already applied")
 
 
@@ -94,6 +101,17 @@ class InvalidBatch(StorageError):
     """The batch contradicts itself (e.g. one op key twice). A caller bug; nothing committed."""
 
     code = "invalid_batch"
+
+
+class WriteRefused(StorageError):
+    """Nothing was committed: the database refused the rows themselves.
+
+    Not a conflict and not an outage: a constraint or trigger rejected them, or a value cannot be
+    stored (too long, not encodable). Writing the same rows again fails the same way; the
+    committer isolates such an append so that it fails alone (server/hub/committer.py).
+    """
+
+    code = "write_refused"
 
 
 class NotFound(StorageError):

@@ -36,8 +36,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.db.engine import begin_write, sqlite_file
-from server.storage._sql import dump_json, load_json, translate_unavailable, wall_clock_ms
-from server.storage.errors import DuplicateOp, InvalidBatch, SeqConflict, StorageError
+from server.storage._sql import (
+    dump_json,
+    load_json,
+    refused_by_database,
+    translate_unavailable,
+    wall_clock_ms,
+)
+from server.storage.errors import (
+    DuplicateOp,
+    InvalidBatch,
+    SeqConflict,
+    StorageError,
+    WriteRefused,
+)
 from server.storage.sqlite_append import SqliteAppender
 from server.storage.tables import room_events, room_ops, room_snapshots
 
@@ -54,6 +66,8 @@ __all__ = [
 _ROOMS_PER_QUERY = 200
 _KNOWN_HEADS = 100_000  # rooms whose head a store remembers (about 10 MB at most)
 _Row = tuple[Any, ...]
+# The rows themselves cannot be stored: too long, out of range, not encodable (a lone surrogate).
+_REFUSED_DATA = (sa_exc.DataError, sqlite3.DataError, UnicodeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,20 +103,30 @@ class OpKey:
 
 @dataclass(frozen=True, slots=True)
 class OpOutcome:
-    """The seq range an op produced; ``(0, 0)`` for an op that produced no event."""
+    """The seq range an op produced; ``(0, 0)`` for an op that produced no event.
+
+    ``args_digest`` is the digest of the op's arguments recorded with it (None if the writer
+    recorded none): the same op id with other arguments is a conflict, not a retry.
+    """
 
     first_seq: int
     last_seq: int
+    args_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Append:
-    """Events for one room, to be numbered ``after_seq + 1 …``; ``op`` is recorded with them."""
+    """Events for one room, to be numbered ``after_seq + 1 …``; ``op`` is recorded with them.
+
+    ``op_digest`` (at most 64 characters, e.g. :func:`server.hub.opdigest.op_digest`) is stored
+    with ``op`` and comes back as :attr:`OpOutcome.args_digest`; without ``op`` it is ignored.
+    """
 
     room_id: str
     after_seq: int
     events: tuple[NewEvent, ...]
     op: OpKey | None = None
+    op_digest: str | None = None
 
 
 class EventStore:
@@ -134,8 +158,9 @@ class EventStore:
 
         Several appends may target one room if they chain (the second's ``after_seq`` is the
         first's last seq). Returns the stored events, one tuple per append, in batch order.
-        Raises :class:`SeqConflict`, :class:`DuplicateOp`, :class:`InvalidBatch` or
-        :class:`StorageUnavailable`; in every case nothing was committed.
+        Raises :class:`SeqConflict`, :class:`DuplicateOp`, :class:`InvalidBatch`,
+        :class:`WriteRefused` (the database refused some row: a constraint or trigger, a value it
+        cannot store) or :class:`StorageUnavailable`; in every case nothing was committed.
         """
         if not batch:
             return []
@@ -157,11 +182,18 @@ class EventStore:
                             await conn.execute(insert(room_ops), _as_dicts(room_ops, op_rows))
             except (sa_exc.IntegrityError, sqlite3.IntegrityError) as exc:
                 # Another process committed between our check and our insert (PostgreSQL), or
-                # after the head this store knew (both).
+                # after the head this store knew (both) — or a constraint or trigger refused a
+                # row, which the check cannot explain.
                 self._heads.clear()
                 async with self._engine.connect() as conn:
                     await self._check(conn, batch)
-                raise StorageError("integrity error the store cannot explain") from exc
+                raise WriteRefused("the database refused the batch's rows") from exc
+            except _REFUSED_DATA as exc:
+                raise WriteRefused("the database cannot store the batch's rows") from exc
+            except sa_exc.DBAPIError as exc:
+                if not refused_by_database(exc):
+                    raise
+                raise WriteRefused("the database refused the batch's rows") from exc
         if len(self._heads) > _KNOWN_HEADS:
             self._heads.clear()  # a bound, not a policy: forgotten rooms are simply checked
         for append in batch:
@@ -227,6 +259,7 @@ class EventStore:
                         outcome.first_seq,
                         outcome.last_seq,
                         now,
+                        append.op_digest,
                     )
                 )
         return stored, event_rows, op_rows
@@ -389,5 +422,5 @@ async def _find_ops(conn: AsyncConnection, keys: Iterable[OpKey]) -> dict[OpKey,
         for row in (await conn.execute(stmt)).all():
             key = OpKey(row.room_id, row.actor, row.op_id)
             if key in wanted:
-                found[key] = OpOutcome(int(row.first_seq), int(row.last_seq))
+                found[key] = OpOutcome(int(row.first_seq), int(row.last_seq), row.args_digest)
     return found
