@@ -1,7 +1,8 @@
 """The storage tables: the room event log, op outcomes, snapshots, merchants, rooms, invites.
 
-This module only declares tables on the shared ``server.db.base.metadata``; migration
-``0001_storage`` creates exactly these (a test compares them). It must not run queries.
+This module only declares tables on the shared ``server.db.base.metadata``; migrations
+``0001_storage`` and ``0005_op_digest`` create exactly these (a test compares them). It must not
+run queries.
 
 JSON payloads (``data``, ``state``, ``origins``) are stored as TEXT, not JSONB: the same
 bytes round-trip on SQLite and PostgreSQL, and coshop never queries inside them.
@@ -59,9 +60,13 @@ room_ops = Table(
     Column("first_seq", BigInteger, nullable=False),
     Column("last_seq", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False, index=True),
+    # sha256 (hex) of the op's name and arguments; NULL for ops recorded without one (before
+    # migration 0005, or by a writer that passes none). Last, so older rows bind unchanged.
+    Column("args_digest", String(64), nullable=True),
     PrimaryKeyConstraint("room_id", "actor", "op_id"),
 )
-"""Client op ids already applied, with the seq range they produced (for exactly-once retries)."""
+"""Client op ids already applied, with the seq range they produced and a digest of their
+arguments (for exactly-once retries, and to refuse an op id reused with other arguments)."""
 
 room_snapshots = Table(
     "room_snapshots",

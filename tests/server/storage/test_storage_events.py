@@ -250,3 +250,46 @@ async def test_an_unreachable_database_is_reported_as_unavailable() -> None:
     finally:
         await engine.dispose()
     assert caught.value.code == "storage_unavailable"
+
+
+DIGEST_A = "a" * 64
+DIGEST_B = "b" * 64
+
+
+async def test_an_ops_arguments_digest_is_recorded_and_read_back(engine: AsyncEngine) -> None:
+    store = EventStore(engine)
+    with_digest, without = OpKey("r1", "ann", "d1"), OpKey("r1", "ann", "d2")
+    await store.append_batch(
+        [
+            Append("r1", 0, (ev("a"),), with_digest, op_digest=DIGEST_A),
+            Append("r1", 1, (ev("b"),), without),
+        ]
+    )
+    await store.append_batch([Append("r1", 2, (ev("c"),), OpKey("r1", "ann", "d3"), DIGEST_B)])
+    assert await store.find_op(with_digest) == OpOutcome(1, 1, DIGEST_A)
+    assert await store.find_op(without) == OpOutcome(2, 2, None)
+    # the second batch continued a known head (on a SQLite file: the store's own connection)
+    assert await store.find_op(OpKey("r1", "ann", "d3")) == OpOutcome(3, 3, DIGEST_B)
+    # a digest without an op has nowhere to go and is simply not recorded
+    await store.append_batch([Append("r1", 3, (ev("d"),), None, op_digest=DIGEST_A)])
+    assert await store.last_seq("r1") == 4
+
+
+async def test_a_duplicate_op_carries_the_digest_recorded_with_it(backend: Backend) -> None:
+    mine, theirs = EventStore(backend.engine()), EventStore(backend.engine())
+    key = OpKey("r1", "ann", "op-1")
+    await mine.append_batch([Append("r1", 0, (ev("a"),), key, op_digest=DIGEST_A)])
+    # the same op id with other arguments, through a known head and through the check
+    for store, after in ((mine, 1), (theirs, 1)):
+        with pytest.raises(DuplicateOp) as caught:
+            await store.append_batch([Append("r1", after, (ev("x"),), key, op_digest=DIGEST_B)])
+        assert caught.value.existing_digest == DIGEST_A
+        assert caught.value.outcome == OpOutcome(1, 1, DIGEST_A)
+        assert caught.value.duplicates == {key: OpOutcome(1, 1, DIGEST_A)}
+    # recorded without a digest: the duplicate says so
+    old = OpKey("r1", "ann", "op-0")
+    await mine.append_batch([Append("r1", 1, (ev("b"),), old)])
+    with pytest.raises(DuplicateOp) as caught:
+        await mine.append_batch([Append("r1", 2, (ev("y"),), old, op_digest=DIGEST_B)])
+    assert caught.value.existing_digest is None
+    assert await mine.last_seq("r1") == 2

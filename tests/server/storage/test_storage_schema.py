@@ -6,19 +6,22 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Connection, Integer, MetaData, text
+from sqlalchemy import Column, Connection, Integer, MetaData, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import server.db.tables  # noqa: F401  # registers every table on the shared metadata
 from server.db.base import metadata
 from server.db.engine import (
+    alembic_config,
     create_engine,
     database_url_for_data_dir,
     upgrade_database,
     upgrade_engine,
 )
+from server.storage import Append, EventStore, NewEvent, OpKey, OpOutcome
 from server.storage import tables as storage_tables
 
 from .conftest import Backend
@@ -159,3 +162,29 @@ async def test_fresh_databases_upgraded_concurrently_end_at_head(tmp_path: Path)
     finally:
         await engine.dispose()
     assert len(versions) == 1
+
+
+async def test_the_op_digest_migration_goes_down_and_up_again(backend: Backend) -> None:
+    """0005 adds room_ops.args_digest; its downgrade drops it (SQLite: by copying the table)
+    and keeps the rows; upgrading again matches the declared tables."""
+    engine = backend.engine()
+    store = EventStore(engine)
+    key = OpKey("r1", "ann", "op")
+    await store.append_batch([Append("r1", 0, (NewEvent("x", {}, 1, "ann"),), key, "d" * 64)])
+    await store.close()
+
+    def _downgrade(sync_conn: Connection) -> list[str]:
+        config = alembic_config()
+        config.attributes["connection"] = sync_conn
+        command.downgrade(config, "0004_outbox")
+        return [column["name"] for column in inspect(sync_conn).get_columns("room_ops")]
+
+    async with engine.begin() as conn:
+        columns = await conn.run_sync(_downgrade)
+    assert "args_digest" not in columns
+    await upgrade_engine(engine)
+    async with engine.connect() as conn:
+        assert await conn.run_sync(_storage_diff, _own_metadata()) == []
+    store = EventStore(engine)
+    assert await store.find_op(key) == OpOutcome(1, 1, None)
+    await store.close()
