@@ -363,7 +363,8 @@ class SandboxStore:
     @classmethod
     async def open(cls, path: Path) -> SandboxStore:
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+        # payment details are bound parameters: keep them out of a logged database error
+        engine = create_async_engine(f"sqlite+aiosqlite:///{path}", hide_parameters=True)
         async with engine.begin() as conn:
             await conn.run_sync(_metadata.create_all)
         return cls(engine)

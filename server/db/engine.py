@@ -17,6 +17,8 @@ SQLite notes (docs/storage.md explains the choices):
   event emits ``BEGIN`` itself. Write transactions (:func:`begin_write`) emit
   ``BEGIN IMMEDIATE`` so the write lock is taken before the first read: two processes racing
   on one room then serialise cleanly instead of failing with ``SQLITE_BUSY`` on lock upgrade.
+* Every engine hides statement parameters (``hide_parameters=True``): a logged database error
+  names the statement, never the chat text, names or key hashes bound to it.
 * :func:`sqlite_file` tells a caller that wants its own ``sqlite3`` connection to the same file
   (the event log's append path, see ``server/storage/sqlite_append.py``) where the file is and
   which pragmas to apply (:func:`apply_sqlite_pragmas`), so both connections behave alike.
@@ -93,7 +95,13 @@ def create_engine(
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
-    kwargs: dict[str, Any] = {"echo": echo, "connect_args": dict(connect_args or {})}
+    kwargs: dict[str, Any] = {
+        "echo": echo,
+        # Statement parameters are chat text, names and key hashes: never in a log record or in
+        # the text of a database error that is logged with its traceback (server/logs.py).
+        "hide_parameters": True,
+        "connect_args": dict(connect_args or {}),
+    }
     database_file: Path | None = None
     if backend == "sqlite":
         database = parsed.database or ""
