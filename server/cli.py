@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import dataclasses
 import gc
+import logging
 import os
 import secrets
 import subprocess
@@ -66,7 +67,7 @@ def _settings_from(args: argparse.Namespace, **forced: Any) -> Settings:
 
 def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
     """How coshop is served: the same for `coshop serve` and for the tests' live servers."""
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -76,9 +77,14 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         ws_per_message_deflate=False,
         lifespan="on",
         log_config=None,
-        access_log=False,
+        access_log=settings.access_log,
         timeout_graceful_shutdown=5,
     )
+    if settings.access_log:
+        # uvicorn only ever turns this off (access_log=False); the lines go to our handler,
+        # where server/logs.py strips their query strings.
+        logging.getLogger("uvicorn.access").propagate = True
+    return config
 
 
 # Young-generation collections every 50,000 net allocations instead of 700 (docs/performance.md).
@@ -108,7 +114,8 @@ def serve(settings: Settings) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    serve(_settings_from(args))
+    # checked before anything starts: a refused configuration exits 2 with its reason
+    serve(_settings_from(args).checked())
     return 0
 
 
@@ -123,7 +130,7 @@ def _demo_webhook_secret(data_dir: Path) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    settings = _settings_from(args, demo=True, public_rooms=True)
+    settings = _settings_from(args, demo=True, public_rooms=True).checked()
     child: subprocess.Popen[bytes] | None = None
     if not settings.sandbox_url:
         # The sandbox payment provider runs as its own process and port, as Stripe would.
@@ -166,6 +173,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_sandbox_pay(args: argparse.Namespace) -> int:
     from checkout_bridge.sandbox import SandboxConfig, run_sandbox
+    from server.logs import install_log_guards
+
+    # uvicorn's own logging config (which run_sandbox keeps) adds handlers but not filters:
+    # these stay, so the provider's access lines lose their query strings too.
+    install_log_guards()
 
     public = args.public_url or f"http://{args.host}:{args.port}"
     config = SandboxConfig(

@@ -2,8 +2,10 @@
 
 Every field of :class:`Settings` is one variable (``data_dir`` ↔ ``COSHOP_DATA_DIR`` ↔
 ``--data-dir``). Secrets never appear in ``repr`` or logs. Production mode refuses to start
-without a secret key and an origin allow-list (DESIGN.md §7); development mode makes a random key
-once and keeps it in the data directory so tokens survive a restart.
+without a strong secret key (:func:`secret_key_problem`) and an origin allow-list (DESIGN.md §7),
+and with public rooms or the demo unless each is forced by its own ``allow_*_in_production``
+setting; development mode makes a random key once and keeps it in the data directory so tokens
+survive a restart.
 """
 
 from __future__ import annotations
@@ -15,11 +17,66 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = [
+    "GENERATE_KEY_COMMAND",
+    "MIN_SECRET_KEY_BYTES",
+    "MIN_SECRET_KEY_DISTINCT",
+    "ConfigError",
+    "Settings",
+    "load_settings",
+    "secret_key_problem",
+]
 
 
 class ConfigError(Exception):
     """The configuration cannot run: the message says which variable to set."""
+
+
+MIN_SECRET_KEY_BYTES = 32
+"""A production secret key has at least this many bytes (UTF-8), leading/trailing blanks aside."""
+
+MIN_SECRET_KEY_DISTINCT = 10
+"""…and at least this many distinct characters (a random 32-byte key has far more)."""
+
+GENERATE_KEY_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+"""The command the refusal suggests: 48 random bytes, 64 URL-safe characters."""
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why ``key`` is too weak to sign production tokens, or None if it will do.
+
+    The rule is deliberately simple and documented (docs/operations.md): after stripping
+    leading and trailing whitespace the key must be at least :data:`MIN_SECRET_KEY_BYTES` bytes
+    long, use at least :data:`MIN_SECRET_KEY_DISTINCT` distinct characters, and not be one
+    shorter run repeated (``abcdabcdabcd…``). A key from :data:`GENERATE_KEY_COMMAND`, or
+    ``openssl rand -base64 32``, passes.
+    """
+    stripped = key.strip()
+    size = len(stripped.encode())
+    if size < MIN_SECRET_KEY_BYTES:
+        blanks = " without its leading and trailing blanks" if stripped != key else ""
+        return f"is {size} bytes long{blanks} (needs at least {MIN_SECRET_KEY_BYTES})"
+    distinct = len(set(stripped))
+    if distinct < MIN_SECRET_KEY_DISTINCT:
+        return f"uses {distinct} distinct characters (needs at least {MIN_SECRET_KEY_DISTINCT})"
+    period = _period(stripped)
+    if period <= len(stripped) // 2:
+        return f"repeats a run of {period} characters"
+    return None
+
+
+def _period(text: str) -> int:
+    """The length of the shortest run that ``text`` repeats (``len(text)`` if none)."""
+    # the prefix function of Knuth-Morris-Pratt: text[:n - border] tiles text
+    border = [0] * len(text)
+    k = 0
+    for i in range(1, len(text)):
+        while k and text[i] != text[k]:
+            k = border[k - 1]
+        if text[i] == text[k]:
+            k += 1
+        border[i] = k
+    return len(text) - (border[-1] if text else 0)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -41,6 +98,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()  # exact origins for WebSockets and embeds
     demo: bool = False  # load the demo catalogue and allow anonymous demo rooms
     public_rooms: bool = False  # anyone may create a room for the demo merchant
+    allow_demo_in_production: bool = False  # production refuses demo unless this is set too
+    allow_public_rooms_in_production: bool = False  # likewise for public_rooms
     max_frame_bytes: int = 65_536
     commands_per_second: float = 20.0
     command_burst: int = 40
@@ -65,6 +124,7 @@ class Settings:
     payment_window_s: int = 3_600  # how long payers have before an order is voided
     checkout_sweep_s: float = 5.0  # how often deadlines and expiries are checked
     log_level: str = "info"
+    access_log: bool = True  # one line per HTTP request / WebSocket handshake, no query strings
     process_id: str = ""
 
     def __post_init__(self) -> None:
@@ -95,15 +155,9 @@ class Settings:
                     f"COSHOP_ALLOWED_ORIGINS: {origin!r} is not an origin like https://shop.example"
                 )
         if self.production:
-            missing = []
-            if len(self.secret_key) < 32:
-                missing.append("COSHOP_SECRET_KEY (at least 32 characters)")
-            if not self.allowed_origins:
-                missing.append("COSHOP_ALLOWED_ORIGINS")
-            if missing:
-                raise ConfigError("production mode needs " + " and ".join(missing))
+            self._check_production()
             return self
-        if self.secret_key:
+        if self.secret_key.strip():
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key_file = self.data_dir / "secret.key"
@@ -111,6 +165,31 @@ class Settings:
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return replace(self, secret_key=key_file.read_text().strip())
+
+    def _check_production(self) -> None:
+        problems = []
+        if not self.secret_key:
+            problems.append(f"needs COSHOP_SECRET_KEY; generate one with: {GENERATE_KEY_COMMAND}")
+        elif (why := secret_key_problem(self.secret_key)) is not None:
+            problems.append(
+                f"refuses COSHOP_SECRET_KEY: it {why}; generate one with: {GENERATE_KEY_COMMAND}"
+            )
+        if not self.allowed_origins:
+            problems.append("needs COSHOP_ALLOWED_ORIGINS (the origins allowed to embed rooms)")
+        if self.public_rooms and not self.allow_public_rooms_in_production:
+            problems.append(
+                "refuses public rooms (--public-rooms, COSHOP_PUBLIC_ROOMS: anyone may create "
+                "rooms); drop it, or force it with --allow-public-rooms-in-production "
+                "(COSHOP_ALLOW_PUBLIC_ROOMS_IN_PRODUCTION=1)"
+            )
+        if self.demo and not self.allow_demo_in_production:
+            problems.append(
+                "refuses the demo (--demo, COSHOP_DEMO: the demo catalogue and anonymous demo "
+                "rooms); drop it, or force it with --allow-demo-in-production "
+                "(COSHOP_ALLOW_DEMO_IN_PRODUCTION=1)"
+            )
+        if problems:
+            raise ConfigError("production mode " + "; ".join(problems))
 
 
 _ENV_PREFIX = "COSHOP_"

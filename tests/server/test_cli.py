@@ -87,6 +87,49 @@ def test_production_refuses_to_start_without_a_secret_and_origins(tmp_path: Path
     assert proc.returncode == 2
     assert "COSHOP_SECRET_KEY" in proc.stderr
     assert "COSHOP_ALLOWED_ORIGINS" in proc.stderr
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in proc.stderr
+    assert not (tmp_path / "secret.key").exists()
+
+
+STRONG_KEY = "Zq3-vR8_pL2xN7cT5wK1mB9yH4dG6sJ0aF"
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No COSHOP_* variable of the shell running the tests leaks into these runs."""
+    for name in list(os.environ):
+        if name.startswith("COSHOP_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.usefixtures("clean_environment")
+@pytest.mark.parametrize(
+    ("argv", "refusal"),
+    [
+        (["serve", "--secret-key", " " * 40], "is 0 bytes long"),
+        (["serve", "--secret-key", "ab" * 20], "uses 2 distinct characters"),
+        (["serve", "--secret-key", "0123456789ab" * 3], "repeats a run of 12 characters"),
+        (["serve", "--public-rooms"], "--allow-public-rooms-in-production"),
+        (["serve", "--demo"], "--allow-demo-in-production"),
+        (["serve", "--demo", "--allow-public-rooms-in-production"], "--allow-demo-in-production"),
+        # the demo command turns both on: production refuses it before starting anything
+        (["demo", "--sandbox-port", "1"], "--allow-public-rooms-in-production"),
+    ],
+)
+def test_production_refuses_weak_keys_public_rooms_and_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], refusal: str
+) -> None:
+    base = [
+        "--production", "--data-dir", str(tmp_path), "--secret-key", STRONG_KEY,
+        "--allowed-origins", "https://shop.example", "--port", "1",
+    ]  # fmt: skip
+    # the later --secret-key wins; port 1 could not be served: refused before serving
+    code, out, err = _run(capsys, argv[0], *base, *argv[1:])
+    assert code == 2
+    assert err.startswith("coshop: configuration error: production mode ")
+    assert refusal in err
+    assert "coshop demo: open" not in out
+    assert not (tmp_path / "sandbox").exists()  # no sandbox provider was started
 
 
 def test_serve_tunes_the_garbage_collector_for_a_long_running_process() -> None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from server.api.common import normalize_origin
-from server.settings import ConfigError, Settings, load_settings
+from server.settings import (
+    GENERATE_KEY_COMMAND,
+    ConfigError,
+    Settings,
+    load_settings,
+    secret_key_problem,
+)
 
 
 def test_environment_and_flags() -> None:
@@ -39,15 +48,108 @@ def test_secrets_stay_out_of_repr() -> None:
     assert "sk_live_x" not in text
 
 
+STRONG_KEY = "Zq3-vR8_pL2xN7cT5wK1mB9yH4dG6sJ0aF"  # 34 bytes, 34 distinct characters
+ORIGINS = ("https://a.example",)
+
+
 def test_production_needs_a_key_and_origins(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="COSHOP_SECRET_KEY"):
+    with pytest.raises(ConfigError, match="COSHOP_SECRET_KEY") as refused:
         Settings(production=True, data_dir=tmp_path).checked()
+    assert GENERATE_KEY_COMMAND in str(refused.value)
+    assert "COSHOP_ALLOWED_ORIGINS" in str(refused.value)  # every problem at once
     with pytest.raises(ConfigError, match="COSHOP_ALLOWED_ORIGINS"):
-        Settings(production=True, secret_key="s" * 40, data_dir=tmp_path).checked()
-    ok = Settings(
-        production=True, secret_key="s" * 40, allowed_origins=("https://a.example",)
-    ).checked()
+        Settings(production=True, secret_key=STRONG_KEY, data_dir=tmp_path).checked()
+    ok = Settings(production=True, secret_key=STRONG_KEY, allowed_origins=ORIGINS).checked()
     assert ok.production
+    assert ok.secret_key == STRONG_KEY
+    assert not (tmp_path / "secret.key").exists()  # production never invents a key
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        (" " * 48, "is 0 bytes long"),
+        ("\t\n " * 20, "is 0 bytes long"),
+        ("k" * 31, "is 31 bytes long"),
+        ("  " + "abcdefghijklmnopqrstuvwxyz01234" + "  ", "is 31 bytes long"),  # blanks aside
+        ("s" * 40, "uses 1 distinct characters"),
+        ("abab123123" * 4, "uses 5 distinct characters"),
+        ("abcdefghijk" * 3, "repeats a run of 11 characters"),
+        ("abcdefghijkl" * 2 + "abcdefghi", "repeats a run of 12 characters"),
+        ("purple-monkey-dish" * 2, "repeats a run of 18 characters"),
+        ("0123456789abcdef" * 2 + "0123", "repeats a run of 16 characters"),
+    ],
+    ids=lambda value: repr(value)[:24],
+)
+def test_production_refuses_a_weak_secret_key_and_says_how_to_make_one(
+    key: str, reason: str
+) -> None:
+    problem = secret_key_problem(key)
+    assert problem is not None
+    assert problem.startswith(reason)
+    with pytest.raises(ConfigError) as refused:
+        Settings(production=True, secret_key=key, allowed_origins=ORIGINS).checked()
+    message = str(refused.value)
+    assert "COSHOP_SECRET_KEY" in message
+    assert reason in message
+    assert GENERATE_KEY_COMMAND in message
+    if key.strip():
+        assert key.strip() not in message  # the key itself is never echoed
+
+
+def test_keys_from_the_documented_generators_pass() -> None:
+    for _ in range(200):
+        assert secret_key_problem(secrets.token_urlsafe(48)) is None
+        assert secret_key_problem(secrets.token_urlsafe(32)) is None
+        assert secret_key_problem(base64.b64encode(secrets.token_bytes(32)).decode()) is None
+    assert secret_key_problem("é" * 8 + STRONG_KEY[:24]) is None  # bytes, not characters
+    assert (
+        secret_key_problem("é" * 4 + "abcdefghijklmnopqrstuv")
+        == "is 30 bytes long (needs at least 32)"
+    )
+    # a repeat that does not tile the whole key is no repeated pattern
+    assert secret_key_problem(STRONG_KEY[:20] + STRONG_KEY[:20] + "!") is None
+
+
+def test_production_refuses_public_rooms_and_the_demo_unless_forced() -> None:
+    base = Settings(production=True, secret_key=STRONG_KEY, allowed_origins=ORIGINS)
+    with pytest.raises(ConfigError, match="--allow-public-rooms-in-production") as refused:
+        replace(base, public_rooms=True).checked()
+    assert "COSHOP_ALLOW_PUBLIC_ROOMS_IN_PRODUCTION=1" in str(refused.value)
+    with pytest.raises(ConfigError, match="--allow-demo-in-production") as refused:
+        replace(base, demo=True).checked()
+    assert "COSHOP_ALLOW_DEMO_IN_PRODUCTION=1" in str(refused.value)
+    with pytest.raises(ConfigError) as refused:
+        replace(base, demo=True, public_rooms=True, allow_demo_in_production=True).checked()
+    assert "public rooms" in str(refused.value)
+    assert "the demo" not in str(refused.value)
+    forced = replace(
+        base,
+        demo=True,
+        public_rooms=True,
+        allow_demo_in_production=True,
+        allow_public_rooms_in_production=True,
+    ).checked()
+    assert forced.demo and forced.public_rooms
+    # the same through the environment, as a deployment sets it
+    env = {
+        "COSHOP_PRODUCTION": "1",
+        "COSHOP_SECRET_KEY": STRONG_KEY,
+        "COSHOP_ALLOWED_ORIGINS": "https://a.example",
+        "COSHOP_PUBLIC_ROOMS": "1",
+    }
+    with pytest.raises(ConfigError, match="public rooms"):
+        load_settings(env=env).checked()
+    env["COSHOP_ALLOW_PUBLIC_ROOMS_IN_PRODUCTION"] = "1"
+    assert load_settings(env=env).checked().public_rooms
+    # development mode needs no forcing
+    assert Settings(demo=True, public_rooms=True, secret_key=STRONG_KEY).checked().demo
+
+
+def test_development_replaces_a_blank_key_with_its_own(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path, secret_key="   ").checked()
+    assert s.secret_key == (tmp_path / "secret.key").read_text().strip()
+    assert secret_key_problem(s.secret_key) is None
 
 
 def test_development_makes_one_key_and_keeps_it(tmp_path: Path) -> None:
@@ -73,6 +175,6 @@ def test_origins_are_plain_and_normalised() -> None:
     ):
         assert normalize_origin(bad) is None, bad
     with pytest.raises(ConfigError, match="not an origin"):
-        Settings(allowed_origins=("https://a.example/x",), secret_key="s" * 40).checked()
+        Settings(allowed_origins=("https://a.example/x",), secret_key=STRONG_KEY).checked()
     s = Settings(public_url="https://Rooms.Example/app", allowed_origins=("https://A.example",))
     assert s.origins == frozenset({"https://rooms.example", "https://a.example"})
