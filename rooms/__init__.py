@@ -9,6 +9,7 @@ sqlalchemy, redis, msgpack, httpx, os, socket, random, uuid, secrets or time, no
 
 from __future__ import annotations
 
+from rooms.audience import EVERYONE, STAFF_ONLY, Audience, audience
 from rooms.cardgate import redact_card_numbers
 from rooms.catalog import Catalog, ProductFacts, StaticCatalog
 from rooms.codec import command_from_wire, event_from_wire, event_to_wire, signal_from_wire
@@ -22,7 +23,10 @@ from rooms.signals import Signal
 
 __all__ = [
     "CLIENT_COMMANDS",
+    "EVERYONE",
+    "STAFF_ONLY",
     "SYSTEM_ACTOR",
+    "Audience",
     "Catalog",
     "Command",
     "Context",
@@ -41,6 +45,7 @@ __all__ = [
     "RoomLimits",
     "Signal",
     "StaticCatalog",
+    "audience",
     "command_from_wire",
     "event_from_wire",
     "event_to_wire",

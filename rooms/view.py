@@ -2,8 +2,10 @@
 
 Group rooms show the whole roster and cart. Live rooms never ship a roster of thousands: they show
 the staff, the viewer himself and ``member_count``; audience members see only their own cart
-lines (staff see all). Tallies are public; each viewer sees only his own votes and ballots.
-This module only reads the room.
+lines (staff see all), only their own checkout share, and neither the pricing nor the hand-off
+of the whole cart (both name or sum other viewers' lines). Tallies are public; each viewer sees
+only his own votes and ballots. :mod:`rooms.audience` sends each member only the events that
+change what this view shows them. This module only reads the room.
 """
 
 from __future__ import annotations
@@ -85,9 +87,11 @@ def room_view(room: Room, viewer: str) -> dict[str, Any]:
             "phase": room.phase.value,
             "order_id": room.order_id,
             "snapshot_version": room.snapshot_version,
-            "shares": to_json(list(room.shares.values())),
-            "handoff_url": room.handoff_url,
-            "pricing": to_json(room.pricing),
+            "shares": to_json(
+                [s for s in room.shares.values() if sees_everything or s.payer == viewer]
+            ),
+            "handoff_url": room.handoff_url if sees_everything else None,
+            "pricing": to_json(room.pricing) if sees_everything else None,
             "last_order": None
             if room.last_settled is None
             else {"order_id": room.last_settled[0], "outcome": room.last_settled[1]},

@@ -1,8 +1,9 @@
 """An async client of one coshop room over WebSockets: reconnect, resume and op-id retry.
 
 :class:`CoshopClient` keeps the durable events it received in seq order with no duplicates and no
-gaps (``events``). When the socket drops it reconnects with back-off, says the last seq it saw,
-and takes the missed events (or a fresh snapshot when it is too far behind). A command waiting for
+gaps other than the events the room does not show this member (``events``). When the socket
+drops it reconnects with back-off, says the last seq it saw, and takes the missed events (or a
+fresh snapshot when it is too far behind). A command waiting for
 its answer is sent again with ``retry: true`` on the new socket: the server answers a known op
 with its original result instead of applying it twice. Close codes that say "do not retry"
 (4401, 4403, 4404, …) stop the client with a :class:`ServerClosed`.
@@ -93,7 +94,9 @@ class CoshopClient:
     """One member's connection to one room. Use ``async with`` or :meth:`connect`/:meth:`close`.
 
     ``events`` holds the durable events after ``base_seq`` (the seq of the latest snapshot,
-    ``view``) up to ``last_seq``: contiguous, in order, each once. A snapshot (a fresh welcome
+    ``view``) up to ``last_seq``: in order, each once, with no gap except the events this
+    member may not see (a live room's viewer gets only their own cart lines; a ``batch`` says
+    which seqs it covers, so the cursor moves over those). A snapshot (a fresh welcome
     after falling too far behind) clears it and moves ``base_seq``. Ephemeral frames (``sig``,
     ``presence``, ``reactions``, ``count``, ``notice``, op-less ``err``) go to ``on_message``.
     """
@@ -394,6 +397,10 @@ class CoshopClient:
             evs = msg.get("evs")
             if not isinstance(evs, list):
                 raise ProtocolViolation("bad_batch", "batch needs an evs list")
+            first, last = msg.get("from"), msg.get("to")
+            if type(first) is int and type(last) is int:
+                self._accept_range(first, last, evs)
+                return
             for item in evs:
                 if isinstance(item, dict) and item.get("t", "ev") == "ev":
                     self._accept(Event.parse(item))
@@ -431,12 +438,35 @@ class CoshopClient:
         for pending in list(self._pending.values()):
             await self._send_op(pending)
 
+    def _accept_range(self, first: int, last: int, evs: list[Any]) -> None:
+        """A batch that covers seqs ``first``..``last``; events it leaves out are not for us.
+
+        Live rooms send a viewer only what their view shows (DESIGN.md §11), so the seqs in
+        between are expected, not a gap. A range that starts beyond our cursor is a gap.
+        """
+        seen = self._last_seq
+        if seen is not None and first > seen + 1:
+            raise _Resume("gap")  # reconnect and let the server fill in from last_seq
+        for item in evs:
+            if isinstance(item, dict) and item.get("t", "ev") == "ev":
+                event = Event.parse(item)
+                if not first <= event.seq <= last:
+                    raise ProtocolViolation("bad_batch", "an event outside its batch's range")
+                if seen is None or event.seq > seen:
+                    self._record(event)
+        if seen is None or last > seen:
+            self._last_seq = last
+            self._wake()
+
     def _accept(self, event: Event) -> None:
         last = self._last_seq
         if last is not None and event.seq <= last:
             return  # already seen (e.g. a live batch overlapping a resume batch)
         if last is not None and event.seq != last + 1:
             raise _Resume("gap")  # reconnect and let the server fill in from last_seq
+        self._record(event)
+
+    def _record(self, event: Event) -> None:
         self._last_seq = event.seq
         self.events.append(event)
         self._unread.append(event)

@@ -28,7 +28,9 @@ from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, Any
 
 from rooms import (
+    EVERYONE,
     SYSTEM_ACTOR,
+    Audience,
     Catalog,
     Context,
     Event,
@@ -38,10 +40,12 @@ from rooms import (
     RoomError,
     RoomKind,
     Signal,
+    audience,
     event_from_wire,
     event_to_wire,
 )
 from rooms.commands import Join
+from server.hub.fanout import AudienceBatch, Item, batch_head, visible
 from server.hub.session import CLOSE_CODES, Session
 from server.hub.work import (
     Attach,
@@ -122,10 +126,12 @@ class RoomActor:
         self._by_member: dict[str, dict[str, Session]] = {}
         self.queue: asyncio.Queue[Work] = asyncio.Queue()
         self._recent: deque[StoredEvent] = deque(maxlen=_RECENT_EVENTS)
+        # seq -> audience of recent events that are not for everyone (rooms/audience.py)
+        self._audiences: dict[int, Audience] = {}
         self._ops: dict[tuple[str, str], tuple[int, int]] = {}
         self._task: asyncio.Task[None] | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
-        self._tick_msgs: list[dict[str, Any]] = []
+        self._tick_msgs: list[Item] = []
         self._tick_after: list[tuple[Session, dict[str, Any]]] = []
         self._reactions: dict[str, int] = {}
         self._last_count = -1
@@ -153,17 +159,38 @@ class RoomActor:
             room = Room.from_snapshot(state)
             self._snapshot_seq = seq
         events = await store.read(self.room_id, after_seq=seq)
+        rest: Sequence[StoredEvent] = events
         if room is None:
-            room = Room.replay(event_from_wire(e.data) for e in events)
-        else:
-            for e in events:
-                room.apply(event_from_wire(e.data))
+            room = Room.replay(event_from_wire(e.data) for e in events[:1])
+            rest = events[1:]
+        self._audiences.clear()
+        self._apply_stored(room, rest)
         if events:
             seq = events[-1].seq
         self.room, self.seq = room, seq
         log.info("room loaded", extra={"room_id": self.room_id, "seq": seq})
         self._recent.clear()
         self._recent.extend(events[-_RECENT_EVENTS:])
+
+    def _apply_stored(self, room: Room, events: Sequence[StoredEvent]) -> None:
+        """Apply events read from the log or the broker, noting each one's audience first."""
+        for e in events:
+            event = event_from_wire(e.data)
+            self._note_audience(e.seq, audience(room, event))
+            room.apply(event)
+
+    def _note_audience(self, seq: int, who: Audience) -> None:
+        """Remember who may see event ``seq`` (for the fan-out and for resumes)."""
+        if who.everyone:
+            self._audiences.pop(seq, None)  # a reload may have replaced a filtered event
+            return
+        self._audiences[seq] = who
+        if len(self._audiences) > 2 * _RECENT_EVENTS:
+            floor = seq - _RECENT_EVENTS
+            self._audiences = {k: v for k, v in self._audiences.items() if k > floor}
+
+    def _audience_of(self, seq: int) -> Audience:
+        return self._audiences.get(seq, EVERYONE)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(
@@ -312,7 +339,7 @@ class RoomActor:
         # down): keep a cheap checkpoint to roll back to instead of replaying the whole log.
         checkpoint = (copy_room(room), self.seq)
         self._checkpoint = checkpoint
-        accepted: list[tuple[Submit | SystemSubmit, list[Event], str]] = []
+        accepted: list[tuple[Submit | SystemSubmit, list[Event], str, list[Audience]]] = []
         later: list[Submit | SystemSubmit] = []
         ops_here: set[tuple[str, str]] = set()
         for item in items:
@@ -336,9 +363,11 @@ class RoomActor:
                 self.hub.metrics.commands.labels("refused").inc()
                 self._refuse(item, exc.code, exc.message)
                 continue
+            audiences: list[Audience] = []
             for event in events:
+                audiences.append(audience(room, event))  # decided on the state before it
                 room.apply(event)
-            accepted.append((item, events, actor))
+            accepted.append((item, events, actor, audiences))
         if not accepted:
             self._checkpoint = None
             if later:
@@ -347,7 +376,7 @@ class RoomActor:
         appends: list[Append | None] = []
         after = self.seq
         at = now_ms()
-        for item, events, actor in accepted:
+        for item, events, actor, _audiences in accepted:
             if not events:
                 appends.append(None)
                 continue
@@ -373,12 +402,15 @@ class RoomActor:
         self._checkpoint = None
         committed: list[StoredEvent] = []
         retry: list[Submit | SystemSubmit] = []
-        for (item, _events, _actor), outcome in zip(accepted, outcomes, strict=True):
+        for (item, _events, _actor, audiences), outcome in zip(accepted, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 self._after_failure(item, outcome, retry)
                 continue
             stored = outcome or ()
             committed.extend(stored)
+            if not failed:  # after a failure, _reload noted what the log holds
+                for e, who in zip(stored, audiences, strict=True):
+                    self._note_audience(e.seq, who)
             self.hub.metrics.commands.labels("accepted").inc()
             if isinstance(item, SystemSubmit) and not item.done.done():
                 item.done.set_result(stored)
@@ -387,7 +419,7 @@ class RoomActor:
             self._recent.extend(committed)
             self._fan_out(committed)
         # Acks follow the events they acknowledge (through the tick in live rooms).
-        for (item, _events, _actor), outcome in zip(accepted, outcomes, strict=True):
+        for (item, _events, _actor, _audiences), outcome in zip(accepted, outcomes, strict=True):
             if isinstance(item, Submit) and not isinstance(outcome, BaseException):
                 stored = outcome or ()
                 rng = (stored[0].seq, stored[-1].seq) if stored else (0, 0)
@@ -465,17 +497,36 @@ class RoomActor:
     def _fan_out(self, events: Sequence[StoredEvent]) -> None:
         if not events:
             return
-        messages = [event_message(e) for e in events]
+        items = [(event_message(e), self._audience_of(e.seq)) for e in events]
         if self.is_live:
-            self._tick_msgs.extend(messages)
+            self._tick_msgs.extend(items)
             if self._tick_handle is None and not self._in_tick:
                 # a quiet room sends at once and opens a tick window: what arrives within it
                 # is coalesced into the next batch (docs/performance.md)
                 self._flush_events()
                 self._schedule_tick()
             return
-        for msg in messages:
-            self._broadcast(msg)
+        if all(who.everyone for _, who in items):
+            for msg, _ in items:
+                self._broadcast(msg)
+            return
+        self._send_batch(items)  # some are not for everyone: a batch that says its range
+
+    def _send_batch(self, items: list[Item]) -> None:
+        """One batch frame per audience class, covering ``from``..``to`` (rooms/audience.py)."""
+        batch = AudienceBatch(items)
+        if not batch.filtered:  # the common case: one frame for everyone, as ever
+            first, last = items[0][0]["seq"], items[-1][0]["seq"]
+            self._broadcast({**batch_head(first, last), "evs": [msg for msg, _ in items]})
+            return
+        sent = batch.send(list(self.sessions.values()), self._encoding_failed)
+        self.hub.metrics.frames_out.inc(sent)
+
+    def _encoding_failed(self, session: Session) -> None:
+        # cannot happen for validated input (wire.py bounds integers); if it does, close the
+        # sessions that cannot be served rather than stall the room
+        log.error("frame could not be encoded", extra={"room_id": self.room_id})
+        session.close(CLOSE_CODES["server_error"], "encoding_failed")
 
     def _broadcast(self, msg: dict[str, Any], *, skip: Session | None = None) -> None:
         """Encode once per subprotocol, queue to every session; never awaits."""
@@ -490,10 +541,7 @@ class RoomActor:
                 try:
                     frame = frames[binary] = (MSGPACK if binary else JSON).encode(msg)
                 except (TypeError, ValueError, OverflowError):
-                    # cannot happen for validated input (wire.py bounds integers); if it does,
-                    # close the sessions that cannot be served rather than stall the room
-                    log.error("frame could not be encoded", extra={"room_id": self.room_id})
-                    s.close(CLOSE_CODES["server_error"], "encoding_failed")
+                    self._encoding_failed(s)
                     continue
             if s.send(frame):
                 sent += 1
@@ -515,11 +563,11 @@ class RoomActor:
             self._tick()
 
     def _flush_events(self) -> int:
-        msgs = self._tick_msgs
-        if msgs:
+        items = self._tick_msgs
+        if items:
             self._tick_msgs = []
-            self._broadcast({"t": "batch", "evs": msgs})
-        return len(msgs)
+            self._send_batch(items)
+        return len(items)
 
     def _tick(self) -> None:
         if self._tick_handle is not None:  # ticking early (held commands): this one is it
@@ -703,7 +751,10 @@ class RoomActor:
             return
         session.send_message({**base, "resumed": True, "view": None})
         if missed:
-            session.send_message({"t": "batch", "evs": [event_message(e) for e in missed]})
+            # only what this member's view shows; the range moves their cursor over the rest
+            items = [(event_message(e), self._audience_of(e.seq)) for e in missed]
+            evs = visible(items, session.member_id, session.role)
+            session.send_message({**batch_head(missed[0].seq, missed[-1].seq), "evs": evs})
 
     def _missed_since(self, last_seq: int | None) -> list[StoredEvent] | None:
         """Events after ``last_seq`` from memory, or None when a snapshot is the better answer."""
@@ -813,8 +864,7 @@ class RoomActor:
             return
         if fresh[0].seq != self.seq + 1:
             fresh = await self.hub.store.read(self.room_id, after_seq=self.seq)
-        for e in fresh:
-            room.apply(event_from_wire(e.data))
+        self._apply_stored(room, fresh)
         if fresh:
             self.seq = fresh[-1].seq
             self._recent.extend(fresh)
@@ -832,8 +882,7 @@ class RoomActor:
         if checkpoint is not None:
             self.room, self.seq = checkpoint
             fresh = await self.hub.store.read(self.room_id, after_seq=self.seq)
-            for e in fresh:
-                self.room.apply(event_from_wire(e.data))
+            self._apply_stored(self.room, fresh)
             if fresh:
                 self.seq = fresh[-1].seq
                 self._recent.extend(fresh)

@@ -3,7 +3,9 @@
 // the outbox until the server answers it with ack or err; after a reconnect it is sent again with
 // retry:true, and the server answers a known op id with the original ack instead of applying it
 // twice. Events are applied in seq order exactly once (anything at or below the last seq is
-// skipped; a gap makes us reconnect and resume).
+// skipped; a gap makes us reconnect and resume). A batch that says which seqs it covers
+// (from..to) may leave out events this member may not see (a live room sends a viewer only their
+// own cart lines): its missing seqs are not a gap, and the cursor moves to its `to`.
 
 const NO_RETRY_CLOSES = new Set([4401, 4403, 4404, 4400]);
 
@@ -97,7 +99,7 @@ export class RoomConnection extends EventTarget {
         break;
       }
       case "ev": this.applyEvents([frame]); break;
-      case "batch": this.applyEvents(frame.evs || []); break;
+      case "batch": this.applyBatch(frame); break;
       case "ack": this.settle(frame.op, true, frame); break;
       case "err":
         if (frame.op && this.outbox.has(frame.op)) this.settle(frame.op, false, frame);
@@ -106,6 +108,15 @@ export class RoomConnection extends EventTarget {
       case "pong": this.pongDue = null; break;
       default: this.emit(frame.t, frame);
     }
+  }
+
+  applyBatch(frame) {
+    const evs = frame.evs || [];
+    if (!Number.isInteger(frame.from) || !Number.isInteger(frame.to)) { this.applyEvents(evs); return; }
+    if (this.seq !== null && frame.from > this.seq + 1) { this.reconnectSoon(0); return; } // a gap before it
+    const fresh = evs.filter((f) => this.seq === null || f.seq > this.seq);
+    if (this.seq === null || frame.to > this.seq) this.seq = frame.to;
+    if (fresh.length) this.emit("events", fresh);
   }
 
   applyEvents(frames) {
