@@ -5,6 +5,17 @@ There is no fixed delay: under light load a batch is one append and commits at o
 load batches grow by themselves, so durability does not cost one disk sync per command
 (DESIGN.md §3). A conflict or duplicate in one room fails only that room's appends; the rest of
 the batch is retried at once.
+
+Isolation (DESIGN.md §11): a batch that fails for any other reason is committed again room by
+room, and a room that still fails, op by op — so an append whose rows the database refuses
+(:class:`~server.storage.WriteRefused`: a constraint, a trigger, a value it cannot store) fails
+alone with ``write_refused``, and the appends of its room decided on top of it fail as a
+:class:`~server.storage.SeqConflict` so the actor decides them again. Any other failure
+(:class:`~server.storage.StorageUnavailable`, an error nobody classified) is no one append's
+fault: the first room that fails that way fails every append not yet tried, without trying
+each, so a database that is down costs one more transaction, not one per room. The split costs
+at most one transaction per room plus one per append of a refused room, and only after a
+failure: a batch that commits is one transaction, as before.
 """
 
 from __future__ import annotations
@@ -16,7 +27,16 @@ import time
 from dataclasses import dataclass
 
 from server.metrics import Metrics
-from server.storage import Append, DuplicateOp, EventStore, SeqConflict, StorageError, StoredEvent
+from server.storage import (
+    Append,
+    DuplicateOp,
+    EventStore,
+    InvalidBatch,
+    SeqConflict,
+    StorageError,
+    StoredEvent,
+    WriteRefused,
+)
 
 __all__ = ["Committer"]
 
@@ -81,10 +101,45 @@ class Committer:
                 await self._commit_group(batch)
 
     async def _commit_group(self, batch: list[_Pending]) -> None:
+        failure = await self._commit(batch)
+        if failure is None:
+            return
+        rest, error = failure
+        rooms: dict[str, list[_Pending]] = {}
+        for p in rest:
+            rooms.setdefault(p.append.room_id, []).append(p)
+        parts = list(rooms.values())
+        if len(parts) == 1:  # nothing to split but the room's own ops
+            left = await self._commit_each(rest, error) if _refused(error) else (rest, error)
+            if left is not None:
+                _give_up(left[0], left[1])
+            return
+        log.warning(
+            "group commit of %d rooms failed (%s): committing room by room",
+            len(parts),
+            type(error).__name__,
+        )
+        for index, part in enumerate(parts):
+            failure = await self._commit(part)
+            left = failure
+            if failure is not None and _refused(failure[1]):
+                left = await self._commit_each(*failure)
+            if left is not None:
+                # Not this data's fault: the rooms not tried yet would fail the same way.
+                untried = [p for later in parts[index + 1 :] for p in later]
+                _give_up([*left[0], *untried], left[1])
+                return
+
+    async def _commit(self, batch: list[_Pending]) -> tuple[list[_Pending], Exception] | None:
+        """Commit ``batch`` in one transaction, dropping appends that conflict or repeat an op.
+
+        Returns None once everything was answered, or the appends still unanswered and the error
+        that is neither a conflict nor a duplicate.
+        """
         while batch:
             batch = [p for p in batch if not p.future.cancelled()]
             if not batch:
-                return
+                return None
             started = time.perf_counter()
             try:
                 results = await self._store.append_batch([p.append for p in batch])
@@ -95,25 +150,43 @@ class Committer:
                 batch = self._fail_op(batch, exc)
                 continue
             except Exception as exc:
-                log.warning("group commit failed: %s", type(exc).__name__)
-                error = (
-                    exc
-                    if isinstance(exc, StorageError)
-                    else StorageError(
-                        "the database did not accept the write", code="storage_unavailable"
-                    )
-                )
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(error)
-                return
+                return batch, exc
             self._metrics.commit_latency.observe(time.perf_counter() - started)
             self._metrics.commit_batch.observe(len(batch))
             for p, stored in zip(batch, results, strict=True):
                 self._metrics.events.inc(len(stored))
                 if not p.future.done():
                     p.future.set_result(stored)
-            return
+            return None
+        return None
+
+    async def _commit_each(
+        self, part: list[_Pending], error: Exception
+    ) -> tuple[list[_Pending], Exception] | None:
+        """One room's appends, refused together with ``error``: commit them one by one.
+
+        The first one refused fails alone; those after it were decided on top of it and fail as
+        a conflict. Returns what is left unanswered if an append fails for another reason.
+        """
+        if len(part) > 1:
+            for index, p in enumerate(part):
+                failure = await self._commit([p])
+                if failure is None:
+                    continue
+                if not _refused(failure[1]):
+                    return [p, *part[index + 1 :]], failure[1]
+                self._refuse(p, failure[1], part[index + 1 :])
+                return None
+            return None
+        self._refuse(part[0], error, [])
+        return None
+
+    @staticmethod
+    def _refuse(refused: _Pending, error: Exception, later: list[_Pending]) -> None:
+        room = refused.append.room_id
+        log.warning("a write was refused: %s", type(error).__name__, extra={"room_id": room})
+        _fail([refused], _storage_error(error))
+        _fail(later, SeqConflict({room: refused.append.after_seq}))
 
     @staticmethod
     def _fail_rooms(batch: list[_Pending], rooms: set[str], error: Exception) -> list[_Pending]:
@@ -143,3 +216,25 @@ class Committer:
             else:
                 rest.append(p)
         return rest
+
+
+def _refused(error: Exception) -> bool:
+    """The database refused these rows: the same rows fail again, the others need not."""
+    return isinstance(error, WriteRefused | InvalidBatch)
+
+
+def _storage_error(error: Exception) -> StorageError:
+    if isinstance(error, StorageError):
+        return error
+    return StorageError("the database did not accept the write", code="storage_unavailable")
+
+
+def _give_up(pending: list[_Pending], error: Exception) -> None:
+    log.warning("group commit failed: %s", type(error).__name__)
+    _fail(pending, _storage_error(error))
+
+
+def _fail(pending: list[_Pending], error: Exception) -> None:
+    for p in pending:
+        if not p.future.done():
+            p.future.set_exception(error)
