@@ -622,7 +622,9 @@ class CheckoutService:
                     extra={"room_id": row.room_id, "order_id": row.order_id, "code": exc.code},
                 )
                 return
-            raise EffectFailed(exc.code, permanent=True) from exc
+            # The core's refusals are subclasses and final; a plain RoomError is the hub saying
+            # the turn was not saved (storage_unavailable, write_refused, …): try again later.
+            raise EffectFailed(exc.code, permanent=type(exc) is not RoomError) from exc
         except RoomNotFound as exc:  # the room was closed: nobody is waiting in it
             raise EffectFailed("room_not_found", permanent=True) from exc
 

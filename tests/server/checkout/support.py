@@ -78,7 +78,7 @@ class RecordingPeer(Peer):
                         return dict(data)
 
 
-async def _serve(app: Starlette, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+async def serve_app(app: Starlette, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, ws="websockets-sansio", lifespan="on",
         log_config=None, access_log=False, ws_per_message_deflate=False,
@@ -94,7 +94,7 @@ async def _serve(app: Starlette, port: int) -> tuple[uvicorn.Server, asyncio.Tas
     return server, task
 
 
-async def _stop(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+async def stop_app(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
     server.should_exit = True
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(task, 10)
@@ -192,14 +192,21 @@ class Env:
 
 @contextlib.asynccontextmanager
 async def checkout_env(
-    tmp_path: Path, *, payment_window_s: int = 3600, webhook_secret: str = SECRET
+    tmp_path: Path,
+    *,
+    payment_window_s: int = 3600,
+    webhook_secret: str = SECRET,
+    sandbox_port: int | None = None,
+    provider_url: str | None = None,
 ) -> AsyncIterator[Env]:
+    """coshop and the sandbox; coshop calls the provider at ``provider_url`` (default: the
+    sandbox itself, or a proxy in front of it the test runs on ``sandbox_port``'s behalf)."""
     sink = LogSink()
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(sink)
     root.setLevel(logging.INFO)
-    sport, cport = free_port(), free_port()
+    sport, cport = sandbox_port or free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sport}"
     sandbox_config = SandboxConfig(
         data_dir=tmp_path / "sandbox",
@@ -214,15 +221,15 @@ async def checkout_env(
         tmp_path,
         port=cport,
         public_url=f"http://127.0.0.1:{cport}",
-        sandbox_url=sandbox_url,
+        sandbox_url=provider_url or sandbox_url,
         webhook_secret=webhook_secret,
         handoff_shop="shop.example.com",
         payment_window_s=payment_window_s,
         checkout_sweep_s=0.1,
     )
     app = create_app(settings)
-    sbx = await _serve(create_sandbox_app(sandbox_config), sport)
-    srv = await _serve(app, cport)
+    sbx = await serve_app(create_sandbox_app(sandbox_config), sport)
+    srv = await serve_app(app, cport)
     try:
         async with (
             httpx.AsyncClient(base_url=settings.public_url, timeout=15) as http,
@@ -236,8 +243,8 @@ async def checkout_env(
                     with contextlib.suppress(Exception):
                         await peer.close()
     finally:
-        await _stop(*srv)
-        await _stop(*sbx)
+        await stop_app(*srv)
+        await stop_app(*sbx)
         root.removeHandler(sink)
         root.setLevel(old_level)
 
