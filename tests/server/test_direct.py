@@ -8,8 +8,11 @@ import httpx
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
+from rooms import EVERYONE, Audience, event_to_wire
+from rooms import events as e
 from server.direct import FrameCache, direct_writer, limit_send_buffer
-from server.hub.session import Session
+from server.hub.fanout import AudienceBatch, Item, batch_head, compose_batch
+from server.hub.session import RateLimiter, Session
 from tests.server.conftest import LiveServer
 from tests.server.peers import JSON, MSGPACK, Peer, create_room, join
 
@@ -140,3 +143,58 @@ async def test_each_room_socket_gets_a_bounded_kernel_send_buffer(
     assert limit_send_buffer(None, wanted) is False  # not uvicorn: nothing to do
     assert limit_send_buffer(proto.send, 0) is False  # 0 leaves the kernel's autotuning
     await host.close()
+
+
+def _batch_items(n: int) -> list[Item]:
+    return [({"t": "ev", "seq": i, "at": 5, "actor": "a", "ev": {"type": "X", "i": i}}, EVERYONE)
+            for i in range(1, n + 1)]  # fmt: skip
+
+
+def test_a_batch_composed_from_encoded_events_equals_the_whole_encoded_at_once() -> None:
+    for codec in (JSON, MSGPACK):
+        for n in (0, 1, 15, 16, 65_535, 65_536):  # every msgpack array header size
+            messages = [m for m, _ in _batch_items(n)]
+            head = batch_head(1, max(n, 1))
+            parts = [codec.encode(m) for m in messages]
+            whole = codec.encode({**head, "evs": messages})
+            assert compose_batch(codec, head, parts) == whole, (codec.name, n)
+
+
+def test_a_filtered_batch_is_serialised_once_per_audience_class() -> None:
+    """Sessions of three classes, interleaved: each class's frame is built and framed once."""
+    written: list[tuple[str, str | bytes, bytes]] = []
+    cache = FrameCache()
+
+    async def send_frame(frame: str | bytes) -> None:
+        raise AssertionError("the direct path takes every frame here")
+
+    async def close_socket(code: int, reason: str) -> None:
+        return None
+
+    def session(member_id: str, role: str) -> Session:
+        def write_now(payload: str | bytes) -> bool:
+            written.append((member_id, payload, cache.frame(payload)))
+            return True
+
+        s = Session(
+            session_id=member_id, room_id="r", member_id=member_id, name=member_id, role=role,
+            codec=JSON, send_frame=send_frame, close_socket=close_socket, outbox_limit=8,
+            limiter=RateLimiter(1, 1), write_now=write_now,
+        )  # fmt: skip
+        s.start()
+        return s
+
+    roles = ["viewer", "host", "viewer", "associate", "viewer", "viewer"] * 3
+    sessions = [session(f"m{i}", role) for i, role in enumerate(roles)]
+    line = e.LineAdded("l1", "mug", None, 1, "secret", False, "m2", "m2", "Mug", 900, "EUR", 5)
+    mine = {"t": "ev", "seq": 2, "at": 5, "actor": "m2", "ev": event_to_wire(line)}
+    items = [*_batch_items(1), (mine, Audience(everyone=False, owners=frozenset({"m2"})))]
+    assert AudienceBatch(items).send(sessions) == len(sessions)
+    frames = {id(frame) for _, _, frame in written}
+    assert len(frames) == 3  # public, staff, the owner m2: never once per recipient
+    got = {m: JSON.decode(payload) for m, payload, _ in written}
+    for member_id, role in zip((s.member_id for s in sessions), roles, strict=True):
+        seqs = [ev["seq"] for ev in got[member_id]["evs"]]
+        sees = role in ("host", "associate") or member_id == "m2"
+        assert seqs == ([1, 2] if sees else [1]), member_id
+        assert (got[member_id]["from"], got[member_id]["to"]) == (1, 2)
