@@ -20,6 +20,7 @@ from rooms import (
     EVERYONE,
     STAFF_ONLY,
     SYSTEM_ACTOR,
+    Audience,
     Command,
     Event,
     Role,
@@ -228,7 +229,7 @@ def _fold(copy: dict[str, Any], ev: Event, me: str) -> None:
             pass
 
 
-def _received(who: Any, ev: Event, member: str) -> Event | None:
+def _received(who: Audience, ev: Event, member: str) -> Event | None:
     if member in STAFF:
         return ev
     if not who.sees(member):
