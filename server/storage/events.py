@@ -184,9 +184,12 @@ class EventStore:
                 # Another process committed between our check and our insert (PostgreSQL), or
                 # after the head this store knew (both) — or a constraint or trigger refused a
                 # row, which the check cannot explain.
-                self._heads.clear()
+                known_heads, self._heads = self._heads, {}
                 async with self._engine.connect() as conn:
                     await self._check(conn, batch)
+                # The heads were right: the rows themselves were refused. Keep the fast path.
+                known_heads.update(self._heads)
+                self._heads = known_heads
                 raise WriteRefused("the database refused the batch's rows") from exc
             except _REFUSED_DATA as exc:
                 raise WriteRefused("the database cannot store the batch's rows") from exc

@@ -19,9 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import server.db.engine as engine_module
 from server.db.engine import create_engine, database_url_for_data_dir, sqlite_file, upgrade_engine
-from server.storage import Append, EventStore, NewEvent, OpKey, OpOutcome, StorageUnavailable
+from server.storage import (
+    Append,
+    EventStore,
+    NewEvent,
+    OpKey,
+    OpOutcome,
+    StorageUnavailable,
+    WriteRefused,
+)
 from server.storage.sqlite_append import insert_sql
 from server.storage.tables import room_events
+
+from .faults import poison_room
 
 
 def ev(n: int) -> NewEvent:
@@ -138,3 +148,20 @@ def test_insert_sql_binds_every_column_in_table_order() -> None:
     assert insert_sql(room_events) == (
         "INSERT INTO room_events (room_id, seq, type, data, at, actor) VALUES (?, ?, ?, ?, ?, ?)"
     )
+
+
+async def test_a_refused_batch_keeps_the_known_heads(engine: AsyncEngine) -> None:
+    """A trigger refusing one room's rows is not another writer: the store still knows every
+    head afterwards, and the next batch continuing them bypasses the engine again."""
+    store = EventStore(engine)
+    await store.append_batch([Append("good", 0, (ev(1),)), Append("bad", 0, (ev(1),))])
+    await poison_room(engine, "bad")
+    seen = statements_through(engine)
+    with pytest.raises(WriteRefused):
+        await store.append_batch([Append("good", 1, (ev(2),)), Append("bad", 1, (ev(2),))])
+    assert not any(s.startswith("INSERT") for s in seen)  # refused on the store's own connection
+    seen.clear()
+    [stored] = await store.append_batch([Append("good", 1, (ev(2),))])
+    assert seen == []
+    assert [e.seq for e in stored] == [2]
+    await store.close()
