@@ -26,9 +26,9 @@ from rooms import (
     CLIENT_COMMANDS,
     RoomError,
     command_from_wire,
-    redact_card_numbers,
     signal_from_wire,
 )
+from rooms.cardgate import op_id_may_be_card
 from server.auth import AuthError, TokenSigner
 from server.direct import direct_writer, limit_send_buffer
 from server.hub.actor import RoomActor
@@ -44,6 +44,7 @@ log = logging.getLogger("coshop.ws")
 
 _ROOM_PATH = re.compile(r"/ws/rooms/([^/]+)")
 _OP_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_OP_CARD_MESSAGE = "this op id reads as a card number; use a counter, UUID or timestamp"
 _OP_PEEK = re.compile(r'"op"\s*:\s*"([A-Za-z0-9._:-]{1,64})"')
 _DROPS_BEFORE_CLOSE = 50  # frames dropped by the limits within _DROP_WINDOW_S before closing
 _DROP_WINDOW_S = 10.0
@@ -286,9 +287,14 @@ def _dispatch(hub: Hub, actor: Any, session: Session, frame: str | bytes) -> dic
     kind = msg.get("t")
     op = msg.get("op")
     if kind == "cmd":
-        if not isinstance(op, str) or not _OP_ID.fullmatch(op) or redact_card_numbers(op)[1]:
-            # op ids are stored with the op's outcome: no free text, never a card number
+        if not isinstance(op, str) or not _OP_ID.fullmatch(op):
             return _error("bad_op", "op must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+        if op_id_may_be_card(op):
+            # Op ids are stored with the op's outcome, so never one that reads as a card number
+            # (rooms.cardgate.op_id_may_be_card: digit groups across . _ : - read together,
+            # Luhn-valid 13-19 digits, timestamps and UUIDs exempt). The op goes back only to
+            # the socket that sent it, so its client can fail that command; nothing is stored.
+            return _error("op_looks_like_card", _OP_CARD_MESSAGE, op)
         name, args = msg.get("name"), msg.get("args", {})
         if not isinstance(name, str) or not isinstance(args, dict):
             return _error("bad_command", "cmd needs a string name and an args map", op)
