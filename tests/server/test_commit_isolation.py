@@ -29,6 +29,7 @@ from server.metrics import Metrics
 from server.storage import (
     Append,
     EventStore,
+    InvalidBatch,
     NewEvent,
     OpKey,
     SeqConflict,
@@ -142,6 +143,23 @@ async def test_a_refused_room_alone_in_its_batch_is_not_retried_whole(backend: B
     assert isinstance(results[0], WriteRefused)
     assert isinstance(results[1], SeqConflict)
     assert store.batches == [["bad", "bad"], ["bad"]]
+    await store.close()
+
+
+async def test_an_event_the_store_cannot_encode_fails_alone(backend: Backend) -> None:
+    """Refused before the database (not JSON): the same isolation, with the store's code."""
+    store = RecordingStore(backend.engine())
+    results = await one_group(
+        store,
+        [
+            Append("r1", 0, (ev(1),)),
+            Append("r2", 0, (NewEvent("x", {"bad": {1, 2}}, 1, "ann"),)),
+            Append("r3", 0, (ev(1),)),
+        ],
+    )
+    assert isinstance(results[1], InvalidBatch)
+    assert [type(results[0]), type(results[2])] == [tuple, tuple]
+    assert store.batches == [["r1", "r2", "r3"], ["r1"], ["r2"], ["r3"]]
     await store.close()
 
 
