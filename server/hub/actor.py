@@ -506,7 +506,7 @@ class RoomActor:
                 self._flush_events()
                 self._schedule_tick()
             return
-        if all(who.everyone for _, who in items):
+        if all(who is EVERYONE for _, who in items):
             for msg, _ in items:
                 self._broadcast(msg)
             return
@@ -514,12 +514,11 @@ class RoomActor:
 
     def _send_batch(self, items: list[Item]) -> None:
         """One batch frame per audience class, covering ``from``..``to`` (rooms/audience.py)."""
-        batch = AudienceBatch(items)
-        if not batch.filtered:  # the common case: one frame for everyone, as ever
+        if all(who is EVERYONE for _, who in items):  # the common case: one frame for all
             first, last = items[0][0]["seq"], items[-1][0]["seq"]
             self._broadcast({**batch_head(first, last), "evs": [msg for msg, _ in items]})
             return
-        sent = batch.send(list(self.sessions.values()), self._encoding_failed)
+        sent = AudienceBatch(items).send(list(self.sessions.values()), self._encoding_failed)
         self.hub.metrics.frames_out.inc(sent)
 
     def _encoding_failed(self, session: Session) -> None:

@@ -112,11 +112,6 @@ class AudienceBatch:
         self._parts: dict[bool, list[str | bytes | None]] = {}
         self._frames: dict[tuple[str, bool], str | bytes] = {}
 
-    @property
-    def filtered(self) -> bool:
-        """True when some event is not for everyone (else one frame serves all)."""
-        return any(not audience.everyone for _, audience in self._items)
-
     def key(self, member_id: str, role: str) -> str:
         """The audience class of a recipient."""
         if role in STAFF_ROLES:
@@ -157,13 +152,29 @@ class AudienceBatch:
     ) -> int:
         """Send each session its class's frame, class by class; the number of frames sent.
 
-        Sessions are grouped by class first so that the direct writer's frame cache
-        (``server/direct.py``) serialises each class's frame once, not once per switch.
+        The public class (nearly everyone) goes first, in one pass as a plain broadcast does;
+        the few staff and owners are grouped by class and served after it, so the direct
+        writer's frame cache (``server/direct.py``) frames each class's payload once.
         """
+        owners = self._owners
         groups: dict[tuple[str, bool], list[Session]] = {}
-        for s in sessions:
-            groups.setdefault((self.key(s.member_id, s.role), s.codec.binary), []).append(s)
+        public: dict[bool, str | bytes] = {}
         sent = 0
+        for s in sessions:
+            if s.role in STAFF_ROLES or s.member_id in owners:
+                groups.setdefault((self.key(s.member_id, s.role), s.codec.binary), []).append(s)
+                continue
+            binary = s.codec.binary
+            frame = public.get(binary)
+            if frame is None:
+                try:
+                    frame = public[binary] = self.frame(_PUBLIC_KEY, binary)
+                except (TypeError, ValueError, OverflowError):
+                    if on_error is not None:
+                        on_error(s)
+                    continue
+            if s.send(frame):
+                sent += 1
         for (key, binary), members in groups.items():
             try:
                 frame = self.frame(key, binary)
