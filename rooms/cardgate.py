@@ -3,8 +3,9 @@
 coshop never handles card data. Any free text (chat, display names, cart notes, poll questions,
 announcements, room titles) passes :func:`redact_card_numbers` before it becomes an event, so a
 pasted card number is never broadcast, stored or logged. URLs cannot be redacted without breaking
-them: their rules refuse one that :func:`redact_card_numbers` would change. Op ids have their own,
-narrower rule (:func:`op_id_may_be_card`).
+them, and op ids are machine-made: both have their own, narrower rule (:func:`op_id_may_be_card`,
+:func:`url_may_be_card`), under which timestamps and UUIDs are never card numbers, and a hit is
+refused rather than redacted.
 
 **What counts as a card number.** Decimal digits (any script: ``\\d`` matches every Unicode
 ``Nd`` digit and Luhn uses its numeric value) in groups separated by a *separator run* of at most
@@ -63,6 +64,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import unquote
 
 __all__ = [
     "CODE_PLACEHOLDER",
@@ -73,6 +75,7 @@ __all__ = [
     "luhn_valid",
     "op_id_may_be_card",
     "redact_card_numbers",
+    "url_may_be_card",
 ]
 
 PLACEHOLDER = "[card number removed]"
@@ -270,3 +273,13 @@ def op_id_may_be_card(op: str) -> bool:
             if not any(_is_timestamp(group) for group in groups[first : last + 1]):
                 return True
     return False
+
+
+def url_may_be_card(url: str) -> bool:
+    """True when a URL, as written or percent-decoded, holds digits that read as a card number.
+
+    The rule is :func:`op_id_may_be_card`'s: URLs are full of machine-made timestamps and UUIDs,
+    and ``/ . _ - + :`` between digit groups join them as they do in op ids. Decoding catches
+    ``4242%204242%204242%204242``.
+    """
+    return op_id_may_be_card(url) or op_id_may_be_card(unquote(url))

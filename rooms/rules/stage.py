@@ -3,7 +3,10 @@
 Pins and the stream work in both room kinds (a group can watch a stream together); who may use
 them is in the permission table. coshop carries no video: the stream is only a URL, https://, or
 http:// on localhost for development; ``.m3u8`` paths are recorded as ``hls``, others as
-``embed``.
+``embed``. A stream URL whose digits read as a card number (:func:`rooms.cardgate.url_may_be_card`)
+is refused with ``invalid_url``: it is shown to everyone, and redacting would break it. The
+checkout bridge's hand-off URL is built by the server from catalogue ids (a Shopify variant id is
+14 digits, Luhn-valid one time in ten) and is not card-gated.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from urllib.parse import urlsplit
 
 from rooms import commands as c
 from rooms import events as e
+from rooms.cardgate import url_may_be_card
 from rooms.errors import InvalidCommand, LimitExceeded, NotFound
 from rooms.model import Context, StreamKind
 from rooms.rules.common import clean_text, product
@@ -35,6 +39,7 @@ __all__ = [
 MAX_ANNOUNCEMENT = 280
 MAX_URL = 2048
 _DEV_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_CARD_IN_URL = "the URL holds a number that reads as a card number; it was not shared"
 
 
 def check_url(url: str) -> str:
@@ -81,6 +86,9 @@ def set_stream(room: Room, command: c.SetStream, ctx: Context) -> list[e.Event]:
     kind: StreamKind | None = None
     if command.url is not None:
         kind = "hls" if check_url(command.url).lower().endswith(".m3u8") else "embed"
+        if url_may_be_card(command.url):
+            # Redacting would break the URL, so it is refused (cardgate.url_may_be_card).
+            raise InvalidCommand("invalid_url", _CARD_IN_URL)
     current = room.stream.url if room.stream else None
     if command.url == current:
         return []
