@@ -1,9 +1,10 @@
 """Events reach only their audience (DESIGN.md §11), over real sockets.
 
-A live room with a host and two viewers: viewer A's cart line and note never reach viewer B —
-not in live batches, not on resume, not in a snapshot, not through the REST snapshot — while the
-host (staff) receives everything. B's batches say which seqs they cover, so the events left out
-are no gap for B. In a group room everyone still receives everything.
+A live room with a host and two viewers: viewer A's cart line and note never reach viewer B — not
+in live batches, not on resume, not in a snapshot, not through the REST snapshot, not from
+another process — while the host (staff) receives everything. B's batches say which seqs they
+cover, so the events left out are no gap for B. In a group room everyone still receives
+everything.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from server.client import CoshopClient
 from tests.server.conftest import LiveServer, run_server, server_settings
 from tests.server.peers import JSON, MSGPACK, Peer, create_room, join
+from tests.server.test_scale_out import pg_database, redis_prefix  # noqa: F401 - fixtures
 
 SKU = "tent-2p"  # in the bundled demo catalogue
 SECRET = "for my sister, size M"
@@ -296,3 +299,40 @@ async def test_the_python_client_follows_a_live_room_with_hidden_events(
         await bob.command("AddLine", _add("Bob's"))
         mine = [e for e in bob.events if e.type == "LineAdded"]
         assert [e.data["note"] for e in mine] == ["Bob's"]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_another_process_keeps_a_viewers_line_from_the_others(
+    tmp_path: Path,
+    pg_database: str,  # noqa: F811 - the fixture imported above
+    redis_prefix: tuple[str, str],  # noqa: F811 - the fixture imported above
+) -> None:
+    """B is on a second process: A's line reaches it through the broker and stops there."""
+    broker, prefix = redis_prefix
+    shared = {"database_url": pg_database, "broker_url": broker, "broker_prefix": prefix}
+    async with (
+        run_server(server_settings(tmp_path / "one", process_id="one", **shared)) as one,
+        run_server(server_settings(tmp_path / "two", process_id="two", **shared)) as two,
+        httpx.AsyncClient(base_url=one.base_url) as http,
+    ):
+        room = await create_room(http, kind="live", title="Two processes")
+        a_join, b_join = await join(http, room, "Ann"), await join(http, room, "Bob")
+        host = await Peer.open(one.ws_url(room["room_id"]))
+        a = await Peer.open(one.ws_url(room["room_id"]))
+        b = await Peer.open(two.ws_url(room["room_id"]), codec=MSGPACK)
+        try:
+            await host.hello(room["host"]["token"])
+            a_id = (await a.hello(a_join["token"]))["member"]["id"]
+            await b.hello(b_join["token"])
+            ack = await _cmd(a, "a1", "AddLine", _add())
+            await _cmd(host, "h1", "Announce", {"text": "fence"})
+            frames, _ = await _until(b, _fence("fence"))
+            assert SECRET not in json.dumps(frames)
+            assert ack["seq"][0] in _covered(frames)
+            _frames, seen = await _until(host, _is_line_of(a_id))
+            assert seen["ev"]["note"] == SECRET
+        finally:
+            _BACKLOG.clear()
+            for peer in (host, a, b):
+                await peer.close()
