@@ -2,8 +2,8 @@
 
 Covers both subprotocols, acks and refusals, two clients agreeing on the order of events, resume
 after a socket is killed mid-stream (nothing lost, nothing twice), an op whose ack was lost being
-answered instead of applied again, snapshots for clients too far behind, and close codes that stop
-the client.
+answered instead of applied again, snapshots for clients too far behind, close codes that stop
+the client, and batches that cover seqs they leave out (events not for this member).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.typing import Subprotocol
 
 from server.client import (
     CommandRefused,
@@ -25,6 +27,7 @@ from server.client import (
     join_room,
     room_snapshot,
 )
+from server.wire import JSON
 from tests.server.conftest import LiveServer, run_server, server_settings
 
 Codec = Literal["json", "msgpack"]
@@ -347,3 +350,33 @@ async def test_a_ping_dropped_by_the_rate_limit_is_asked_again(tmp_path: Path) -
             acks = await asyncio.gather(*sends)
             assert seq >= 1
             assert len({a.first_seq for a in acks}) == 8  # each applied once, none lost
+
+
+async def test_a_batch_range_moves_the_cursor_over_hidden_events_and_a_later_one_is_a_gap() -> None:
+    """Against a scripted WebSocket server: the seqs a batch's range covers but leaves out are
+    not a gap; a range that starts past the cursor is one, and the client resumes from it."""
+    hellos: list[dict[str, Any]] = []
+    welcome = {"t": "welcome", "room": {"id": "r"}, "member": {"id": "m"}, "view": {}}
+
+    def ev(seq: int) -> dict[str, Any]:
+        return {"t": "ev", "seq": seq, "at": 1, "actor": "x", "ev": {"type": "Announced"}}
+
+    async def handler(ws: ServerConnection) -> None:
+        hellos.append(JSON.decode(await ws.recv()))
+        if len(hellos) == 1:
+            await ws.send(JSON.encode({**welcome, "seq": 3, "resumed": False}))
+            # 4 and 6 are not for us; 5 is
+            await ws.send(JSON.encode({"t": "batch", "from": 4, "to": 6, "evs": [ev(5)]}))
+            await ws.send(JSON.encode({"t": "batch", "from": 9, "to": 9, "evs": [ev(9)]}))  # gap
+        else:
+            await ws.send(JSON.encode({**welcome, "seq": 9, "resumed": True, "view": None}))
+            await ws.send(JSON.encode({"t": "batch", "from": 7, "to": 9, "evs": [ev(8)]}))
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0, subprotocols=[Subprotocol(JSON.name)]) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        async with CoshopClient(f"ws://127.0.0.1:{port}/ws/rooms/r", "token") as client:
+            await client.wait_for_seq(9)
+            assert _seqs(client.events) == [5, 8]
+            assert client.reconnects == 1 and client.snapshots == 0
+            assert [h["last_seq"] for h in hellos] == [None, 6]
