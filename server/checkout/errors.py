@@ -8,7 +8,7 @@
     ├── Forbidden                403: host_only, not_a_payer
     ├── NotFound                 404: order_not_found, no_snapshot
     └── Unavailable              503: payments_unconfigured, handoff_unconfigured,
-                                 provider_unavailable
+                                 provider_unavailable, room_unavailable
 
 The routes translate these into problem+json responses; errors from the pure core
 (``checkout_bridge.errors``) are translated at that boundary too. No logic here.
