@@ -4,12 +4,20 @@ Used by the wire codec (commands, events, signals) and by room snapshots. Decodi
 exact field sets, exact JSON types (``bool`` is not ``int``, ``float`` is not ``int``), enum and
 ``Literal`` values checked, ``MaxLen`` honoured. Failures raise :class:`DecodeError` naming the
 offending path; callers translate it into their own error.
+
+Text from a client is checked too (``check_text``, on by default): every decoded string and
+object key must be well-formed Unicode (no lone surrogate, which ``json.loads`` makes of
+``"\\ud800"`` and which no UTF-8 encoder accepts) with no control character but ``\\n`` and
+``\\t``. Such a failure has ``code == "invalid_text"``; the rules' ``clean_text`` applies its
+stricter per-field limits later. Paths in error messages never echo ill-formed text.
+Reloading the server's own events skips the text check (``text=False``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import types
 from collections.abc import Mapping
 from enum import Enum
@@ -17,16 +25,43 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_typ
 
 from rooms._fields import MaxLen
 
-__all__ = ["DecodeError", "decode", "decode_fields", "to_json"]
+__all__ = ["DecodeError", "check_text", "decode", "decode_fields", "to_json"]
 
 
 class DecodeError(ValueError):
-    """A value does not match the declared type; ``path`` names the field."""
+    """A value does not match the declared type; ``path`` names the field.
 
-    def __init__(self, path: str, problem: str) -> None:
+    ``code`` is ``"invalid_text"`` for ill-formed text and ``"bad_value"`` for anything else.
+    """
+
+    def __init__(self, path: str, problem: str, code: str = "bad_value") -> None:
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+        self.code = code
+
+
+# Lone surrogates and every control character (category Cc) except tab and newline.
+_BAD_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with lone surrogates escaped: safe to put into an error message."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def check_text(value: str, path: str) -> str:
+    """``value`` if it is well-formed text; raises ``DecodeError(code="invalid_text")``."""
+    found = _BAD_TEXT.search(value)
+    if found is not None:
+        char = found.group()
+        problem = (
+            "is not well-formed Unicode (lone surrogate)"
+            if "\ud800" <= char <= "\udfff"
+            else f"contains the control character U+{ord(char):04X}"
+        )
+        raise DecodeError(path, problem, "invalid_text")
+    return value
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -62,28 +97,36 @@ def _hints(cls: type) -> dict[str, Any]:
     return get_type_hints(cls, include_extras=True)
 
 
-def decode_fields(cls: type, data: Mapping[str, object], path: str = "") -> dict[str, Any]:
-    """Decode ``data`` into the keyword arguments of dataclass ``cls`` (exact field set)."""
+def decode_fields(
+    cls: type, data: Mapping[str, object], path: str = "", *, text: bool = True
+) -> dict[str, Any]:
+    """Decode ``data`` into the keyword arguments of dataclass ``cls`` (exact field set).
+
+    ``text=False`` skips the well-formed text check (for the server's own stored events).
+    """
     hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
         if key not in fields:
-            raise DecodeError(f"{path}{key}", "unexpected field")
+            shown = f"{path}{_printable(str(key))}"
+            if text:
+                check_text(str(key), shown)
+            raise DecodeError(shown, "unexpected field")
     out: dict[str, Any] = {}
     for name, field in fields.items():
         if name in data:
-            out[name] = decode(hints[name], data[name], f"{path}{name}")
+            out[name] = decode(hints[name], data[name], f"{path}{name}", text=text)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise DecodeError(f"{path}{name}", "missing field")
     return out
 
 
-def decode(hint: Any, value: object, path: str) -> Any:
+def decode(hint: Any, value: object, path: str, *, text: bool = True) -> Any:
     """Decode one JSON value against a type hint; raises :class:`DecodeError`."""
     origin = get_origin(hint)
     if origin is Annotated:
         inner, *extras = get_args(hint)
-        result = decode(inner, value, path)
+        result = decode(inner, value, path, text=text)
         for extra in extras:
             if isinstance(extra, MaxLen) and len(result) > extra.value:
                 raise DecodeError(path, f"longer than {extra.value} characters")
@@ -93,7 +136,7 @@ def decode(hint: Any, value: object, path: str) -> Any:
         if value is None and type(None) in arms:
             return None
         (arm,) = (a for a in arms if a is not type(None))
-        return decode(arm, value, path)
+        return decode(arm, value, path, text=text)
     if origin is Literal:
         if any(type(value) is type(option) and value == option for option in get_args(hint)):
             return value
@@ -102,23 +145,29 @@ def decode(hint: Any, value: object, path: str) -> Any:
         if not isinstance(value, (list, tuple)):
             raise DecodeError(path, "must be an array")
         item = get_args(hint)[0]
-        items = [decode(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
+        items = [decode(item, v, f"{path}[{i}]", text=text) for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict):
             raise DecodeError(path, "must be an object")
         item = get_args(hint)[1]
-        return {_key(k, path): decode(item, v, f"{path}.{k}") for k, v in value.items()}
-    return _decode_plain(hint, value, path)
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = _key(k, path, text)
+            out[key] = decode(item, v, f"{path}.{key}", text=text)
+        return out
+    return _decode_plain(hint, value, path, text)
 
 
-def _key(key: object, path: str) -> str:
+def _key(key: object, path: str, text: bool) -> str:
     if not isinstance(key, str):
         raise DecodeError(path, "object keys must be strings")
+    if text:
+        check_text(key, f"{path}.{_printable(key)}")
     return key
 
 
-def _decode_plain(hint: Any, value: object, path: str) -> Any:
+def _decode_plain(hint: Any, value: object, path: str, text: bool) -> Any:
     if isinstance(hint, type) and issubclass(hint, Enum):
         members = {member.value: member for member in hint}
         if type(value) is str and value in members:
@@ -128,9 +177,11 @@ def _decode_plain(hint: Any, value: object, path: str) -> Any:
         if not isinstance(value, dict):
             raise DecodeError(path, "must be an object")
         assert isinstance(hint, type)
-        return hint(**decode_fields(hint, value, f"{path}."))
+        return hint(**decode_fields(hint, value, f"{path}.", text=text))
     if type(value) is not hint:
         raise DecodeError(path, f"must be {_NAMES.get(hint, getattr(hint, '__name__', hint))}")
+    if text and isinstance(value, str):
+        check_text(value, path)
     return value
 
 

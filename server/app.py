@@ -31,6 +31,7 @@ from server.catalog.repository import CatalogRepository
 from server.checkout import CheckoutService, checkout_routes, provider_from_settings
 from server.db.engine import create_engine, upgrade_engine
 from server.http.problem import ProblemError, problem_response
+from server.http.text import CleanText
 from server.hub.catalogs import CatalogCache
 from server.hub.hub import Hub
 from server.logs import silence_frame_dumps
@@ -75,7 +76,11 @@ async def _problem(request: Request, exc: Exception) -> Response:
 async def _not_found(request: Request, exc: Exception) -> Response:
     status = int(getattr(exc, "status_code", 404))
     code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
-    return problem_response(ProblemError(status, code, str(getattr(exc, "detail", code))))
+    # Starlette's 405 carries the route's ``Allow`` header (RFC 9110 §15.5.6): keep it.
+    headers = dict(getattr(exc, "headers", None) or {})
+    return problem_response(
+        ProblemError(status, code, str(getattr(exc, "detail", code)), headers=headers)
+    )
 
 
 async def _ensure_demo_merchant(registry: Registry, now: int) -> None:
@@ -161,7 +166,8 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         # /ws/rooms/{room_id} is served by RoomSockets, ahead of the router (server/ws.py)
-        middleware=[Middleware(RoomSockets)],
+        # a REST path or query that is not clean text is refused before any route (invalid_text)
+        middleware=[Middleware(RoomSockets), Middleware(CleanText)],
         lifespan=lifespan,
         exception_handlers={ProblemError: _problem, 404: _not_found, 405: _not_found},
     )

@@ -3,13 +3,17 @@
 ``coshop.v1.json`` sends text frames of JSON; ``coshop.v1.msgpack`` sends binary frames of
 msgpack. A message is a map whose ``t`` key names its type (``docs/protocol.md``). This is the only
 module that imports msgpack (DESIGN.md §4). It decodes untrusted bytes: every failure is a
-:class:`WireError`, never a foreign exception, and decoded values are plain JSON-like data.
+:class:`WireError`, never a foreign exception, and decoded values are plain JSON-like data whose
+every string and key is well-formed Unicode: JSON's ``"\\ud800"`` escape makes a lone surrogate
+that no UTF-8 encoder accepts, so such a frame is refused as ``invalid_text`` (msgpack's strict
+UTF-8 decoding already refuses the same bytes as ``bad_frame``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -21,6 +25,7 @@ __all__ = [
     "MSGPACK",
     "SUBPROTOCOLS",
     "Codec",
+    "InvalidText",
     "WireError",
     "decode_any",
     "encode_json",
@@ -35,6 +40,23 @@ class WireError(Exception):
     """A frame that cannot be decoded. ``code`` is sent back to the client."""
 
     code = "bad_frame"
+
+
+class InvalidText(WireError):
+    """A string or key of the frame is not well-formed Unicode (a lone surrogate)."""
+
+    code = "invalid_text"
+
+    def __init__(self) -> None:
+        super().__init__("text is not well-formed Unicode")
+        self.path: list[str] = []
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +114,12 @@ def _decode(frame: str | bytes, *, binary: bool) -> dict[str, Any]:
             raise WireError("frame is not valid JSON") from exc
     if not isinstance(value, dict):
         raise WireError("a frame must be a map")
-    _check_plain(value, depth=0)
+    try:
+        _check_plain(value, depth=0)
+    except InvalidText as exc:
+        path = "".join(exc.path).lstrip(".") or "frame"
+        exc.args = (f"{path}: text is not well-formed Unicode (lone surrogate)",)
+        raise
     return value
 
 
@@ -104,11 +131,24 @@ def _check_plain(value: Any, depth: int) -> None:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise WireError("map keys must be strings")
-            _check_plain(v, depth + 1)
+            try:
+                if _SURROGATE.search(k) is not None:
+                    raise InvalidText
+                _check_plain(v, depth + 1)
+            except InvalidText as exc:  # name the path on the way out
+                exc.path.insert(0, f".{_escaped(k)}")
+                raise
     elif isinstance(value, list):
-        for v in value:
-            _check_plain(v, depth + 1)
-    elif isinstance(value, bool) or value is None or isinstance(value, str):
+        for i, v in enumerate(value):
+            try:
+                _check_plain(v, depth + 1)
+            except InvalidText as exc:
+                exc.path.insert(0, f"[{i}]")
+                raise
+    elif isinstance(value, str):
+        if _SURROGATE.search(value) is not None:
+            raise InvalidText
+    elif isinstance(value, bool) or value is None:
         return
     elif isinstance(value, int):
         # Integers a browser can hold exactly; bigger ones would also break msgpack peers.

@@ -43,7 +43,11 @@ def _new_key() -> str:
     return "ck_" + secrets.token_urlsafe(32)
 
 
-def _origins(data: dict[str, Any]) -> tuple[str, ...]:
+def _origins(data: dict[str, Any], *, required: bool = False) -> tuple[str, ...]:
+    if required and "origins" not in data:
+        raise ProblemError(
+            422, "invalid_field", "origins is required", extra={"field": "origins"}
+        )  # fmt: skip
     raw = data.get("origins", [])
     if not isinstance(raw, list) or len(raw) > _MAX_ORIGINS:
         raise ProblemError(
@@ -105,7 +109,7 @@ async def me(request: Request) -> JSONResponse:
 async def set_origins(request: Request) -> JSONResponse:
     """PUT /api/v1/merchant/origins"""
     merchant = await _caller(request)
-    origins = _origins(await read_json(request))
+    origins = _origins(await read_json(request), required=True)
     await _registry(request).set_origins(merchant.merchant_id, origins)
     updated = await _registry(request).get_merchant(merchant.merchant_id)
     assert updated is not None

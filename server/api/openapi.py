@@ -1,22 +1,77 @@
-"""The OpenAPI 3.1 document served at ``/openapi.json``. Kept beside the routes it describes;
-``tests/server/test_openapi.py`` checks that every REST route of the app appears here."""
+"""The OpenAPI 3.1 document served at ``/openapi.json``. Kept beside the routes it describes.
+
+The document states the real bounds the routes enforce (lengths, patterns, ranges, required
+fields) and, for every status a route answers, the response's schema; a problem response lists
+the exact ``code`` values it may carry (an ``enum`` on ``code`` and the same list as
+``x-problem-codes``). ``tests/server/test_api_rooms.py`` checks that every REST route appears
+here; ``tests/server/test_openapi_fuzz.py`` runs schemathesis against it, so a bound, a status
+or a code that the document gets wrong fails ``make test``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rooms.rules.membership import MAX_NAME, MAX_TITLE
+
 __all__ = ["openapi_document"]
 
-_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+_PROBLEM_REF = "#/components/schemas/Problem"
+
+# Text a client sends: no control character (the server refuses them as ``invalid_text``), and
+# for names and titles at least one character that is not white space (they are trimmed).
+_NO_CONTROL = "^[^\x00-\x1f\x7f-\x9f]*$"
+_LINE = "^[^\x00-\x1f\x7f-\x9f]*[^\\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+_ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+# scheme://host[:port] with an optional "/", any case (the server lowercases), spaces around.
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_ORIGIN = {
+    "type": "string",
+    "maxLength": 255,
+    "pattern": f"^ *[Hh][Tt][Tt][Pp][Ss]?://{_LABEL}(\\.{_LABEL})*(:[0-9]{{1,5}})?/? *$",
+}
+
+# Problems every body-reading route may answer before it looks at any field.
+_BODY: dict[int, list[str]] = {
+    400: ["invalid_json"],
+    413: ["body_too_large"],
+    415: ["unsupported_media_type"],
+    422: ["invalid_text"],
+}
+_REMOVED = ["kicked", "banned", "not_member"]
+_TOKEN_401 = ["token_invalid", "token_expired"]
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
+def _merge(*tables: dict[int, list[str]]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for table in tables:
+        for status, codes in table.items():
+            out[status] = sorted({*out.get(status, []), *codes})
+    return out
+
+
+def _problems(table: dict[int, list[str]]) -> dict[str, Any]:
     return {
-        str(s): {
-            "description": "problem",
-            "content": {"application/problem+json": {"schema": _PROBLEM}},
+        str(status): {
+            "description": "problem: " + ", ".join(codes),
+            "x-problem-codes": codes,
+            "content": {
+                "application/problem+json": {
+                    "schema": {
+                        "allOf": [
+                            {"$ref": _PROBLEM_REF},
+                            {
+                                "properties": {
+                                    "status": {"const": status},
+                                    "code": {"enum": codes},
+                                }
+                            },
+                        ]
+                    }
+                }
+            },
         }
-        for s in statuses
+        for status, codes in sorted(table.items())
     }
 
 
@@ -24,27 +79,596 @@ def _json(schema: dict[str, Any], description: str = "ok") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
+
+
 def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    # Unknown fields are ignored, so the schema leaves additional properties allowed.
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         schema["required"] = required
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-_ROOM_ID = {"name": "room_id", "in": "path", "required": True, "schema": {"type": "string"}}
-_ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}
-_MERCHANT_ID = {"name": "merchant_id", "in": "path", "required": True, "schema": {"type": "string"}}
+def _path(name: str, pattern: str = _ID_PATTERN) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": pattern},
+    }
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_NULL_STR = {"type": ["string", "null"]}
+_NULL_INT = {"type": ["integer", "null"]}
+_ROOM_ID = _path("room_id")
+_ORDER_ID = _path("order_id")
+_MERCHANT_PATTERN = "^[a-z0-9][a-z0-9_-]{1,62}$"
+_MEMBER: list[dict[str, list[str]]] = [{"memberToken": []}]
+
+_SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "required": ["type", "title", "status", "code", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "code": {"type": "string"},
+            "detail": {"type": "string"},
+            "field": {"type": "string"},
+        },
+    },
+    "Invite": _object(
+        {
+            "invite_id": _STR,
+            "role": _STR,
+            "expires_at": _NULL_INT,
+            "max_uses": _NULL_INT,
+            "token": _STR,
+            "url": _STR,
+        }
+    ),
+    "Room": _object(
+        {
+            "room_id": _STR,
+            "kind": {"enum": ["group", "live"]},
+            "title": _STR,
+            "merchant_id": _STR,
+            "host": _object({"member_id": _STR, "token": _STR}),
+            "invite": _ref("Invite"),
+            "links": _object({"join": _STR, "ws": _STR}),
+        }
+    ),
+    "Member": _object(
+        {
+            "room_id": _STR,
+            "member_id": _STR,
+            "role": _STR,
+            "name": _STR,
+            "token": _STR,
+            "ws_url": _STR,
+        }
+    ),
+    "Snapshot": _object(
+        {"room_id": _STR, "merchant_id": _STR, "seq": _INT, "view": {"type": "object"}}
+    ),
+    "Merchant": _object(
+        {"merchant_id": _STR, "name": _STR, "origins": {"type": "array", "items": _STR}}
+    ),
+    "Order": {
+        "type": "object",
+        "required": ["order_id", "status", "total_minor", "shares"],
+        "properties": {
+            "order_id": _STR,
+            "status": _STR,
+            "total_minor": _INT,
+            "paid_minor": _INT,
+            "currency": _STR,
+            "shares": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Product": {
+        "type": "object",
+        "required": ["merchant_id", "sku", "title", "price_minor", "currency"],
+        "properties": {
+            "merchant_id": _STR,
+            "sku": _STR,
+            "title": _STR,
+            "price_minor": _INT,
+            "currency": _STR,
+            "variants": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+}
+
+_SNAPSHOT_OR_NULL = {"type": ["object", "null"]}
+_ORDER_OR_NULL = {"oneOf": [_ref("Order"), {"type": "null"}]}
+_URL_ANSWER = {
+    "type": "object",
+    "required": ["url", "navigation"],
+    "properties": {"url": _STR, "navigation": {"const": "top-level"}},
+}
+_CHECKOUT_409 = [
+    "cart_empty",
+    "cart_not_locked",
+    "checkout_already_open",
+    "checkout_in_progress",
+    "deadline_passed",
+    "duplicate_line",
+    "empty_cart",
+    "invalid_order",
+    "invalid_quantity",
+    "mixed_currency",
+    "no_payers",
+    "nothing_to_pay",
+    "order_closed",
+    "prices_changed",
+    "provider_rejected",
+    "share_not_open",
+    "share_not_retryable",
+    "share_settled",
+    "snapshot_blocked",
+    "snapshot_invalid",
+    "snapshot_not_ready",
+    "unknown_currency",
+    "bad_phase",
+    "cart_locked",
+    "forbidden",
+]
+_CHECKOUT_BASE: dict[int, list[str]] = {
+    401: _TOKEN_401,
+    403: _REMOVED,
+    404: ["room_not_found"],
+    422: ["invalid_text"],
+    503: ["payments_unconfigured", "server_full"],
+}
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/api/v1/rooms": {
+            "post": {
+                "summary": "Create a room",
+                "security": [{"apiKey": []}, {}],
+                "requestBody": _body(
+                    {
+                        "kind": {"enum": ["group", "live"]},
+                        "title": {"type": "string", "maxLength": MAX_TITLE, "pattern": _LINE},
+                        "host_name": {"type": "string", "maxLength": MAX_NAME, "pattern": _LINE},
+                    }
+                ),
+                "responses": {
+                    "201": _json(_ref("Room"), "the room, the host's member token and an invite"),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            {
+                                401: ["invalid_api_key", "api_key_required"],
+                                404: ["merchant_unknown"],
+                                422: ["invalid_field"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}": {
+            "get": {
+                "summary": "Room snapshot as the caller sees it",
+                "parameters": [_ROOM_ID],
+                "security": [{"memberToken": []}, {"apiKey": []}],
+                "responses": {
+                    "200": _json(_ref("Snapshot")),
+                    **_problems(
+                        {
+                            401: ["unauthorized"],
+                            403: _REMOVED,
+                            404: ["room_not_found"],
+                            422: ["invalid_text"],
+                            503: ["server_full"],
+                        }
+                    ),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}/invites": {
+            "post": {
+                "summary": "Mint an invite (never for the host role)",
+                "parameters": [_ROOM_ID],
+                "security": [{"memberToken": []}, {"apiKey": []}],
+                "requestBody": _body(
+                    {
+                        "role": {
+                            "enum": ["cohost", "moderator", "associate", "member", "viewer"],
+                            "description": "the roles a room of its kind lets join",
+                        },
+                        "expires_in": {"type": "integer", "minimum": 60, "maximum": 90 * 86_400},
+                        "max_uses": {"type": ["integer", "null"], "minimum": 1, "maximum": 100_000},
+                    }
+                ),
+                "responses": {
+                    "201": _json(_ref("Invite")),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            {
+                                403: ["forbidden", *_REMOVED],
+                                404: ["room_not_found"],
+                                422: ["invalid_field", "invalid_role"],
+                                503: ["server_full"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}/invites/{invite_id}": {
+            "delete": {
+                "summary": "Revoke an invite",
+                "parameters": [_ROOM_ID, _path("invite_id")],
+                "security": [{"memberToken": []}, {"apiKey": []}],
+                "responses": {
+                    "200": _json(_object({"invite_id": _STR, "revoked": {"const": True}})),
+                    **_problems(
+                        {
+                            403: ["forbidden", *_REMOVED],
+                            404: ["room_not_found", "invite_unknown"],
+                            409: ["invite_unknown"],
+                            422: ["invalid_text"],
+                            503: ["server_full"],
+                        }
+                    ),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}/join": {
+            "post": {
+                "summary": "Join with an invite token and a display name",
+                "description": "A refused join (any 4xx) uses none of the invite's uses.",
+                "parameters": [_ROOM_ID],
+                "requestBody": _body(
+                    {
+                        "invite": {"type": "string", "maxLength": 2048, "pattern": _NO_CONTROL},
+                        "name": {"type": "string", "maxLength": MAX_NAME, "pattern": _LINE},
+                    },
+                    ["invite", "name"],
+                ),
+                "responses": {
+                    "201": _json(_ref("Member"), "a member token for the WebSocket hello"),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            {
+                                401: _TOKEN_401,
+                                404: ["room_not_found"],
+                                410: [
+                                    "invite_exhausted",
+                                    "invite_expired",
+                                    "invite_revoked",
+                                    "invite_unknown",
+                                ],
+                                422: ["invalid_field"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/merchants/{merchant_id}/products": {
+            "get": {
+                "summary": "List or search products (an unknown merchant has none)",
+                "parameters": [
+                    {
+                        "name": "merchant_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[^/\x00-\x1f\x7f-\x9f]+$"},
+                    },
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "schema": {"type": "string", "maxLength": 200, "pattern": _NO_CONTROL},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        _object(
+                            {
+                                "merchant_id": _STR,
+                                "query": _NULL_STR,
+                                "limit": _INT,
+                                "offset": _INT,
+                                "total": _INT,
+                                "items": {"type": "array", "items": _ref("Product")},
+                            }
+                        )
+                    ),
+                    **_problems({400: ["invalid_parameter"], 422: ["invalid_text"]}),
+                },
+            }
+        },
+        "/api/v1/merchants/{merchant_id}/products/{sku}": {
+            "get": {
+                "summary": "One product",
+                "parameters": [
+                    _path("merchant_id", _MERCHANT_PATTERN),
+                    _path("sku", "^[A-Za-z0-9._:-]{1,64}$"),
+                ],
+                "responses": {
+                    "200": _json(_ref("Product")),
+                    **_problems({404: ["product_not_found"], 422: ["invalid_text"]}),
+                },
+            }
+        },
+        "/api/v1/merchants": {
+            "post": {
+                "summary": "Register a merchant (operator's admin token); the API key once",
+                "description": "Without an admin token configured the route answers 404.",
+                "security": [{"adminToken": []}],
+                "requestBody": _body(
+                    {
+                        "merchant_id": {"type": "string", "pattern": _MERCHANT_PATTERN},
+                        "name": {"type": "string", "maxLength": 120, "pattern": _NO_CONTROL},
+                        "origins": {
+                            "type": "array",
+                            "maxItems": 20,
+                            "items": _ORIGIN,
+                        },
+                    },
+                    ["merchant_id", "name"],
+                ),
+                "responses": {
+                    "201": _json(
+                        {
+                            "allOf": [
+                                _ref("Merchant"),
+                                {"required": ["api_key"], "properties": {"api_key": _STR}},
+                            ]
+                        }
+                    ),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            {
+                                401: ["invalid_admin_token"],
+                                404: ["not_found"],
+                                409: ["merchant_exists"],
+                                422: ["invalid_field", "invalid_origin"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/merchant": {
+            "get": {
+                "summary": "The calling merchant",
+                "security": [{"apiKey": []}],
+                "responses": {
+                    "200": _json(_ref("Merchant")),
+                    **_problems({401: ["invalid_api_key"]}),
+                },
+            }
+        },
+        "/api/v1/merchant/origins": {
+            "put": {
+                "summary": "Replace the origins allowed to embed rooms",
+                "security": [{"apiKey": []}],
+                "requestBody": _body(
+                    {
+                        "origins": {
+                            "type": "array",
+                            "maxItems": 20,
+                            "items": _ORIGIN,
+                        }
+                    },
+                    ["origins"],
+                ),
+                "responses": {
+                    "200": _json(_ref("Merchant")),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            {401: ["invalid_api_key"], 422: ["invalid_field", "invalid_origin"]},
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/merchant/api-key": {
+            "post": {
+                "summary": "Rotate the API key (the old one stops working)",
+                "security": [{"apiKey": []}],
+                "responses": {
+                    "200": _json(_object({"merchant_id": _STR, "api_key": _STR})),
+                    **_problems({401: ["invalid_api_key"]}),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}/checkout": {
+            "post": {
+                "summary": "Host: lock, price on the server and open an order",
+                "parameters": [_ROOM_ID],
+                "security": _MEMBER,
+                "requestBody": _body(
+                    {
+                        "mode": {"enum": ["host_pays", "own_lines", "equal_split"]},
+                        "all_or_nothing": {"type": "boolean"},
+                    }
+                ),
+                "responses": {
+                    "200": _json(
+                        _object({"order": _ref("Order"), "snapshot": {"type": "object"}}),
+                        "the order and the priced snapshot",
+                    ),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            _CHECKOUT_BASE,
+                            {
+                                403: ["host_only"],
+                                409: _CHECKOUT_409,
+                                422: ["invalid_field", "unknown_mode"],
+                                503: ["provider_unavailable"],
+                            },
+                        )
+                    ),
+                },
+            },
+            "get": {
+                "summary": "The latest snapshot and order of the room",
+                "parameters": [_ROOM_ID],
+                "security": _MEMBER,
+                "responses": {
+                    "200": _json(_object({"snapshot": _SNAPSHOT_OR_NULL, "order": _ORDER_OR_NULL})),
+                    **_problems(_CHECKOUT_BASE),
+                },
+            },
+        },
+        "/api/v1/rooms/{room_id}/checkout/{order_id}/pay": {
+            "post": {
+                "summary": "The hosted payment page for the caller's share (same one twice)",
+                "parameters": [_ROOM_ID, _ORDER_ID],
+                "security": _MEMBER,
+                "responses": {
+                    "200": _json(_URL_ANSWER, "the hosted page: navigate there top-level"),
+                    **_problems(
+                        _merge(
+                            _CHECKOUT_BASE,
+                            {
+                                403: ["not_a_payer"],
+                                404: ["order_not_found"],
+                                409: _CHECKOUT_409,
+                                503: ["provider_unavailable"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}/checkout/{order_id}/cancel": {
+            "post": {
+                "summary": "Host: cancel the order (the cart unlocks)",
+                "parameters": [_ROOM_ID, _ORDER_ID],
+                "security": _MEMBER,
+                "responses": {
+                    "200": _json(_object({"order": _ref("Order")})),
+                    **_problems(
+                        _merge(
+                            _CHECKOUT_BASE,
+                            {403: ["host_only"], 404: ["order_not_found"], 409: _CHECKOUT_409},
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}/checkout/handoff": {
+            "post": {
+                "summary": "Host: a cart permalink to the merchant's own checkout",
+                "parameters": [_ROOM_ID],
+                "security": _MEMBER,
+                "responses": {
+                    "200": _json(_URL_ANSWER, "the merchant's cart page"),
+                    **_problems(
+                        _merge(
+                            _CHECKOUT_BASE,
+                            {
+                                403: ["host_only"],
+                                409: _CHECKOUT_409,
+                                503: ["handoff_unconfigured"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+        "/webhooks/{provider}": {
+            "post": {
+                "summary": "Payment provider webhooks (signed; verified over the raw body)",
+                "parameters": [_path("provider", "^[a-z0-9_-]{1,32}$")],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {
+                    "200": _json({"type": "object", "required": ["received"]}),
+                    **_problems(
+                        {
+                            400: [
+                                "payload_malformed",
+                                "signature_header_malformed",
+                                "signature_header_missing",
+                                "signature_mismatch",
+                                "timestamp_in_future",
+                                "timestamp_too_old",
+                            ],
+                            404: ["unknown_provider", "order_not_found"],
+                            409: _CHECKOUT_409,
+                            413: ["body_too_large"],
+                            422: ["invalid_text"],
+                            503: [
+                                "payments_unconfigured",
+                                "provider_unavailable",
+                                "server_full",
+                                "webhook_secret_missing",
+                            ],
+                        }
+                    ),
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "summary": "Health",
+                "responses": {
+                    "200": _json(
+                        _object({"status": _STR, "rooms": _INT, "broker": {"type": "boolean"}})
+                    )
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {"description": "text", "content": {"text/plain": {"schema": _STR}}}
+                },
+            }
+        },
+    }
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
-    obj = {"type": "object"}
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "coshop",
             "version": "1",
             "description": "Rooms, invites and the catalogue. Real-time traffic runs over the "
-            "WebSocket /ws/rooms/{room_id}; see docs/protocol.md.",
+            "WebSocket /ws/rooms/{room_id}; see docs/protocol.md. Every error is "
+            "application/problem+json; each response lists the codes it may carry.",
         },
         "servers": [{"url": server_url}],
         "components": {
@@ -53,240 +677,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "memberToken": {"type": "http", "scheme": "bearer", "description": "member token"},
                 "adminToken": {"type": "http", "scheme": "bearer", "description": "operator"},
             },
-            "schemas": {
-                "Problem": {
-                    "type": "object",
-                    "required": ["type", "title", "status", "code", "detail"],
-                    "properties": {
-                        "type": {"type": "string"},
-                        "title": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "code": {"type": "string"},
-                        "detail": {"type": "string"},
-                    },
-                },
-                "Invite": {
-                    "type": "object",
-                    "properties": {
-                        "invite_id": {"type": "string"},
-                        "role": {"type": "string"},
-                        "expires_at": {"type": ["integer", "null"]},
-                        "max_uses": {"type": ["integer", "null"]},
-                        "token": {"type": "string"},
-                        "url": {"type": "string"},
-                    },
-                },
-            },
+            "schemas": _SCHEMAS,
         },
-        "paths": {
-            "/api/v1/rooms": {
-                "post": {
-                    "summary": "Create a room",
-                    "security": [{"apiKey": []}, {}],
-                    "requestBody": _body(
-                        {
-                            "kind": {"enum": ["group", "live"]},
-                            "title": {"type": "string", "maxLength": 200},
-                            "host_name": {"type": "string", "maxLength": 200},
-                        }
-                    ),
-                    "responses": {
-                        "201": _json(obj, "the room, the host's member token and an invite"),
-                        **_errors(401, 413, 415, 422),
-                    },
-                }
-            },
-            "/api/v1/rooms/{room_id}": {
-                "get": {
-                    "summary": "Room snapshot as the caller sees it",
-                    "parameters": [_ROOM_ID],
-                    "security": [{"memberToken": []}, {"apiKey": []}],
-                    "responses": {"200": _json(obj), **_errors(401, 404, 503)},
-                }
-            },
-            "/api/v1/rooms/{room_id}/invites": {
-                "post": {
-                    "summary": "Mint an invite (never for the host role)",
-                    "parameters": [_ROOM_ID],
-                    "security": [{"memberToken": []}, {"apiKey": []}],
-                    "requestBody": _body(
-                        {
-                            "role": {"type": "string"},
-                            "expires_in": {"type": "integer", "minimum": 60},
-                            "max_uses": {"type": "integer", "minimum": 1},
-                        }
-                    ),
-                    "responses": {
-                        "201": _json({"$ref": "#/components/schemas/Invite"}),
-                        **_errors(403, 404, 422),
-                    },
-                }
-            },
-            "/api/v1/rooms/{room_id}/invites/{invite_id}": {
-                "delete": {
-                    "summary": "Revoke an invite",
-                    "parameters": [
-                        _ROOM_ID,
-                        {
-                            "name": "invite_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
-                    ],
-                    "responses": {"200": _json(obj), **_errors(403, 404)},
-                }
-            },
-            "/api/v1/rooms/{room_id}/join": {
-                "post": {
-                    "summary": "Join with an invite token and a display name",
-                    "parameters": [_ROOM_ID],
-                    "requestBody": _body(
-                        {"invite": {"type": "string"}, "name": {"type": "string"}},
-                        ["invite", "name"],
-                    ),
-                    "responses": {
-                        "201": _json(obj, "a member token for the WebSocket hello"),
-                        **_errors(401, 404, 410, 422),
-                    },
-                }
-            },
-            "/api/v1/merchants/{merchant_id}/products": {
-                "get": {
-                    "summary": "List or search products",
-                    "parameters": [
-                        _MERCHANT_ID,
-                        {"name": "q", "in": "query", "schema": {"type": "string"}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer"}},
-                        {"name": "offset", "in": "query", "schema": {"type": "integer"}},
-                    ],
-                    "responses": {"200": _json(obj), **_errors(400, 404)},
-                }
-            },
-            "/api/v1/merchants/{merchant_id}/products/{sku}": {
-                "get": {
-                    "summary": "One product",
-                    "parameters": [
-                        _MERCHANT_ID,
-                        {
-                            "name": "sku",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
-                    ],
-                    "responses": {"200": _json(obj), **_errors(404)},
-                }
-            },
-            "/api/v1/merchants": {
-                "post": {
-                    "summary": "Register a merchant (operator's admin token); the API key once",
-                    "security": [{"adminToken": []}],
-                    "requestBody": _body(
-                        {
-                            "merchant_id": {
-                                "type": "string",
-                                "pattern": "^[a-z0-9][a-z0-9_-]{1,62}$",
-                            },
-                            "name": {"type": "string"},
-                            "origins": {"type": "array", "items": {"type": "string"}},
-                        },
-                        ["merchant_id"],
-                    ),
-                    "responses": {"201": _json(obj), **_errors(401, 404, 409, 422)},
-                }
-            },
-            "/api/v1/merchant": {
-                "get": {
-                    "summary": "The calling merchant",
-                    "security": [{"apiKey": []}],
-                    "responses": {"200": _json(obj), **_errors(401)},
-                }
-            },
-            "/api/v1/merchant/origins": {
-                "put": {
-                    "summary": "Replace the origins allowed to embed rooms",
-                    "security": [{"apiKey": []}],
-                    "requestBody": _body(
-                        {"origins": {"type": "array", "items": {"type": "string"}}}, ["origins"]
-                    ),
-                    "responses": {"200": _json(obj), **_errors(401, 422)},
-                }
-            },
-            "/api/v1/merchant/api-key": {
-                "post": {
-                    "summary": "Rotate the API key (the old one stops working)",
-                    "security": [{"apiKey": []}],
-                    "responses": {"200": _json(obj), **_errors(401)},
-                }
-            },
-            "/api/v1/rooms/{room_id}/checkout": {
-                "post": {
-                    "summary": "Host: lock, price on the server and open an order",
-                    "parameters": [_ROOM_ID],
-                    "security": [{"memberToken": []}],
-                    "requestBody": _body(
-                        {
-                            "mode": {"enum": ["host_pays", "own_lines", "equal_split"]},
-                            "all_or_nothing": {"type": "boolean"},
-                        }
-                    ),
-                    "responses": {
-                        "200": _json(obj, "the order and the priced snapshot"),
-                        **_errors(401, 403, 409, 503),
-                    },
-                },
-                "get": {
-                    "summary": "The latest snapshot and order of the room",
-                    "parameters": [_ROOM_ID],
-                    "security": [{"memberToken": []}],
-                    "responses": {"200": _json(obj), **_errors(401, 404)},
-                },
-            },
-            "/api/v1/rooms/{room_id}/checkout/{order_id}/pay": {
-                "post": {
-                    "summary": "The hosted payment page for the caller's share (same one twice)",
-                    "parameters": [_ROOM_ID, _ORDER_ID],
-                    "security": [{"memberToken": []}],
-                    "responses": {"200": _json(obj, "{url}"), **_errors(401, 403, 404, 409, 503)},
-                }
-            },
-            "/api/v1/rooms/{room_id}/checkout/{order_id}/cancel": {
-                "post": {
-                    "summary": "Host: cancel the order (the cart unlocks)",
-                    "parameters": [_ROOM_ID, _ORDER_ID],
-                    "security": [{"memberToken": []}],
-                    "responses": {"200": _json(obj), **_errors(401, 403, 404, 409)},
-                }
-            },
-            "/api/v1/rooms/{room_id}/checkout/handoff": {
-                "post": {
-                    "summary": "Host: a cart permalink to the merchant's own checkout",
-                    "parameters": [_ROOM_ID],
-                    "security": [{"memberToken": []}],
-                    "responses": {"200": _json(obj, "{url}"), **_errors(401, 403, 409, 503)},
-                }
-            },
-            "/webhooks/{provider}": {
-                "post": {
-                    "summary": "Payment provider webhooks (signed; verified over the raw body)",
-                    "parameters": [
-                        {
-                            "name": "provider",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {"200": _json(obj), **_errors(400, 404, 503)},
-                }
-            },
-            "/healthz": {"get": {"summary": "Health", "responses": {"200": _json(obj)}}},
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics",
-                    "responses": {"200": {"description": "text"}},
-                }
-            },
-        },
+        "paths": _paths(),
     }

@@ -10,6 +10,10 @@ Who may do what:
 - joining needs an invite token and a display name, and answers with a member token for the
   WebSocket's hello frame;
 - reading a snapshot needs a member token of the room or the merchant's key.
+
+A member token counts only while the room still has its member (``server.api.members``): a
+kicked or banned member's token is refused with ``403 kicked`` / ``403 banned`` everywhere. Every
+piece of text is checked before anything is stored or counted; a refused join uses no invite.
 """
 
 from __future__ import annotations
@@ -21,9 +25,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from rooms import Role, Room, RoomError, RoomKind, event_to_wire, open_room, redact_card_numbers
+from rooms import Role, RoomError, RoomKind, event_to_wire, open_room, redact_card_numbers
 from rooms.permissions import JOINABLE_ROLES
-from server.api.common import bearer, new_id, now_ms, read_json, require_int, require_str
+from rooms.rules.membership import MAX_NAME, MAX_TITLE
+from server.api.common import (
+    bearer,
+    new_id,
+    now_ms,
+    path_param,
+    read_json,
+    require_int,
+    require_str,
+)
+from server.api.members import member_now
 from server.auth import AuthError, MemberClaims, TokenSigner
 from server.http.problem import ProblemError
 from server.hub.hub import Hub, HubFull, RoomNotFound
@@ -55,50 +69,6 @@ async def _merchant(request: Request) -> Merchant | None:
         return None
     registry: Registry = request.app.state.registry
     return await registry.merchant_by_api_key(key)
-
-
-def _member(request: Request, room_id: str) -> MemberClaims | None:
-    token = bearer(request)
-    if token is None:
-        return None
-    signer: TokenSigner = request.app.state.signer
-    try:
-        claims = signer.read_member_token(token)
-    except AuthError:
-        return None
-    return claims if claims.room_id == room_id else None
-
-
-async def _standing(hub: Hub, room_id: str, claims: MemberClaims) -> tuple[str | None, bool]:
-    """(the member's role now, whether they are shut out) — from the room itself.
-
-    A member token's role was true when it was minted; promotions, demotions, kicks and bans
-    since then are in the room's state, which is what REST authorises against. A member who
-    never connected yet has only the token's word, which nothing can have changed.
-    """
-    member_id = claims.member_id
-
-    def look(room: Room, _seq: int) -> tuple[str | None, bool]:
-        if member_id in room.banned or member_id in room.kicked:
-            return None, True
-        role = room.role_of(member_id) or room.former_roles.get(member_id)
-        return (role.value if role is not None else claims.role), False
-
-    try:
-        return await hub.inspect(room_id, look)
-    except RoomNotFound as exc:
-        raise ProblemError(404, "room_not_found", str(exc)) from exc
-    except HubFull as exc:
-        raise ProblemError(503, "server_full", str(exc), headers={"Retry-After": "30"}) from exc
-
-
-async def _role_now(request: Request, room_id: str) -> str | None:
-    """The bearer member's role in the room now; None without a member token or if shut out."""
-    claims = _member(request, room_id)
-    if claims is None:
-        return None
-    role, shut_out = await _standing(request.app.state.hub, room_id, claims)
-    return None if shut_out else role
 
 
 def _links(settings: Settings, room_id: str, invite_token: str) -> dict[str, str]:
@@ -168,8 +138,8 @@ async def create_room(request: Request) -> JSONResponse:
         raise ProblemError(
             422, "invalid_field", "kind must be 'group' or 'live'", extra={"field": "kind"}
         ) from exc
-    title = require_str(data, "title", default="Shopping together", max_len=200)
-    host_name = require_str(data, "host_name", default="Host", max_len=200)
+    title = require_str(data, "title", default="Shopping together", max_len=MAX_TITLE)
+    host_name = require_str(data, "host_name", default="Host", max_len=MAX_NAME)
     room_id, host_id, now = new_id("r"), new_id("m"), now_ms()
     try:
         events = open_room(room_id, kind, title, host_id, host_name, now)
@@ -208,11 +178,12 @@ async def create_room(request: Request) -> JSONResponse:
 async def create_invite(request: Request) -> JSONResponse:
     """POST /api/v1/rooms/{room_id}/invites"""
     _settings, registry, _hub, _signer = _state(request)
-    room_id = str(request.path_params["room_id"])
+    room_id = path_param(request, "room_id")
     record = await _room(registry, room_id)
     data = await read_json(request)
     merchant = await _merchant(request)
-    current = await _role_now(request, room_id)
+    member = await member_now(request, room_id)
+    current = None if member is None else member.role
     if merchant is not None and merchant.merchant_id == record.merchant_id:
         issuer = "merchant"
     elif current in (Role.HOST.value, Role.COHOST.value):
@@ -242,15 +213,19 @@ async def create_invite(request: Request) -> JSONResponse:
 async def join_room(request: Request) -> JSONResponse:
     """POST /api/v1/rooms/{room_id}/join"""
     settings, registry, _hub, signer = _state(request)
-    room_id = str(request.path_params["room_id"])
+    room_id = path_param(request, "room_id")
     await _room(registry, room_id)
     data = await read_json(request)
+    # Everything the room core would refuse at the member's hello is refused here, before the
+    # invite's use is consumed: a refused join costs the invite nothing.
     token = require_str(data, "invite", max_len=2048)
     # The name travels inside the member token: no card number may ride along (the room core
-    # redacts again when the member joins).
-    name = redact_card_numbers(require_str(data, "name", max_len=200).strip())[0]
+    # redacts again when the member joins, and bounds the name as here).
+    name = require_str(data, "name", max_len=MAX_NAME).strip()
     if not name:
         raise ProblemError(422, "invalid_field", "name must not be empty", extra={"field": "name"})
+    # A short card number's redaction mark is longer than the number: keep the name in bounds.
+    name = redact_card_numbers(name)[0][:MAX_NAME].strip()
     try:
         invite_room, invite_id = signer.read_invite_token(token)
     except AuthError as exc:
@@ -279,14 +254,11 @@ async def join_room(request: Request) -> JSONResponse:
 async def room_snapshot(request: Request) -> JSONResponse:
     """GET /api/v1/rooms/{room_id}"""
     _settings, registry, hub, _signer = _state(request)
-    room_id = str(request.path_params["room_id"])
+    room_id = path_param(request, "room_id")
     record = await _room(registry, room_id)
-    claims = _member(request, room_id)
+    claims = await member_now(request, room_id)
     viewer = ""
     if claims is not None:
-        _role, shut_out = await _standing(hub, room_id, claims)
-        if shut_out:
-            raise ProblemError(403, "forbidden", "you were removed from this room")
         viewer = claims.member_id
     else:
         merchant = await _merchant(request)
@@ -308,16 +280,16 @@ async def room_snapshot(request: Request) -> JSONResponse:
 async def revoke_invite(request: Request) -> JSONResponse:
     """DELETE /api/v1/rooms/{room_id}/invites/{invite_id}"""
     _settings, registry, _hub, _signer = _state(request)
-    room_id = str(request.path_params["room_id"])
+    room_id = path_param(request, "room_id")
+    invite_id = path_param(request, "invite_id")
     record = await _room(registry, room_id)
     merchant = await _merchant(request)
-    current = await _role_now(request, room_id)
+    member = await member_now(request, room_id)
     allowed = (merchant is not None and merchant.merchant_id == record.merchant_id) or (
-        current in (Role.HOST.value, Role.COHOST.value)
+        member is not None and member.role in (Role.HOST.value, Role.COHOST.value)
     )
     if not allowed:
         raise ProblemError(403, "forbidden", "only the host, a cohost or the merchant may revoke")
-    invite_id = str(request.path_params["invite_id"])
     invite = await registry.get_invite(invite_id)
     if invite is None or invite.room_id != room_id:
         raise ProblemError(404, "invite_unknown", "no such invite in this room")

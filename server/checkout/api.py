@@ -11,6 +11,9 @@
 - ``GET  /checkout/return``: only displays; fulfilment happens through webhooks.
 
 No route accepts card fields. Handlers translate errors into problem+json and hold no rules.
+Every member route asks the room for the caller's standing first (``server.api.members``): a
+kicked or banned member's token is ``403 kicked`` / ``403 banned``, and the role the service
+checks is the member's role now, not the one the token was minted with.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from starlette.routing import BaseRoute, Route
 from checkout_bridge.errors import SplitError, WebhookError
 from checkout_bridge.splits import parse_mode
 from rooms import RoomError
-from server.api.common import bearer, read_json
-from server.auth import AuthError, MemberClaims, TokenSigner
+from server.api.common import check_text, path_param, query_param, read_json
+from server.api.members import require_member
+from server.auth import MemberClaims
 from server.checkout.errors import CheckoutFlowError
 from server.checkout.service import CheckoutService
 from server.http.problem import ProblemError
@@ -45,17 +49,9 @@ def _service(request: Request) -> CheckoutService:
     return service
 
 
-def _claims(request: Request) -> MemberClaims:
-    room_id = str(request.path_params["room_id"])
-    token = bearer(request)
-    signer: TokenSigner = request.app.state.signer
-    try:
-        claims = signer.read_member_token(token)
-    except AuthError as exc:
-        raise ProblemError(401, exc.code, "send a member token of this room") from exc
-    if claims.room_id != room_id:
-        raise ProblemError(401, "token_invalid", "this token is for another room")
-    return claims
+async def _claims(request: Request) -> MemberClaims:
+    """The caller as the room sees them now (401 without a member token, 403 if removed)."""
+    return await require_member(request, path_param(request, "room_id"))
 
 
 def _problem(exc: Exception) -> ProblemError:
@@ -80,7 +76,7 @@ async def _run(coro: Any) -> JSONResponse:
 
 async def freeze(request: Request) -> JSONResponse:
     service = _service(request)
-    claims = _claims(request)
+    claims = await _claims(request)
     data = await read_json(request)
     try:
         mode = parse_mode(data.get("mode", "host_pays"))
@@ -95,32 +91,32 @@ async def freeze(request: Request) -> JSONResponse:
 
 async def status(request: Request) -> JSONResponse:
     service = _service(request)
-    claims = _claims(request)
+    claims = await _claims(request)
     return await _run(service.status(claims.room_id))
 
 
 async def pay(request: Request) -> JSONResponse:
     service = _service(request)
-    claims = _claims(request)
-    order_id = str(request.path_params["order_id"])
+    claims = await _claims(request)
+    order_id = path_param(request, "order_id")
     return await _run(service.pay(claims.room_id, order_id, claims))
 
 
 async def cancel(request: Request) -> JSONResponse:
     service = _service(request)
-    claims = _claims(request)
-    order_id = str(request.path_params["order_id"])
+    claims = await _claims(request)
+    order_id = path_param(request, "order_id")
     return await _run(service.cancel(claims.room_id, order_id, claims))
 
 
 async def handoff(request: Request) -> JSONResponse:
     service = _service(request)
-    claims = _claims(request)
+    claims = await _claims(request)
     return await _run(service.handoff(claims.room_id, claims))
 
 
 async def webhook(request: Request) -> JSONResponse:
-    provider = str(request.path_params["provider"])
+    provider = path_param(request, "provider")
     service: CheckoutService | None = getattr(request.app.state, "checkout", None)
     if service is None or not service.settings.webhook_secret:
         raise ProblemError(503, "webhook_secret_missing", "no webhook secret is configured")
@@ -143,9 +139,9 @@ async def webhook(request: Request) -> JSONResponse:
 async def return_page(request: Request) -> Response:
     """Where the provider sends the payer back. It shows the state; it fulfils nothing."""
     service: CheckoutService | None = getattr(request.app.state, "checkout", None)
-    order_id = request.query_params.get("order", "")[:64]
-    room_id = request.query_params.get("room", "")[:64]
-    canceled = request.query_params.get("canceled") == "1"
+    order_id = check_text(request.query_params.get("order", "")[:64], "order")
+    room_id = check_text(request.query_params.get("room", "")[:64], "room")
+    canceled = query_param(request, "canceled", max_len=8) == "1"
     order = None if service is None or not order_id else await service.order_status(order_id)
     if canceled:
         title, message = "Payment not completed", "You left the payment page. Nothing was charged."
@@ -168,11 +164,15 @@ async def return_page(request: Request) -> Response:
     return render_message(request, title, message, link=link)
 
 
+async def _checkout(request: Request) -> JSONResponse:
+    # One route for both methods, so a 405 on this path names both in its Allow header.
+    return await (freeze(request) if request.method == "POST" else status(request))
+
+
 def checkout_routes() -> list[BaseRoute]:
     base = "/api/v1/rooms/{room_id}/checkout"
     return [
-        Route(base, freeze, methods=["POST"]),
-        Route(base, status, methods=["GET"]),
+        Route(base, _checkout, methods=["GET", "POST"]),
         Route(f"{base}/handoff", handoff, methods=["POST"]),
         Route(base + "/{order_id}/pay", pay, methods=["POST"]),
         Route(base + "/{order_id}/cancel", cancel, methods=["POST"]),

@@ -355,7 +355,7 @@ async def test_rest_trusts_the_room_not_a_stale_token(
     _problem(
         await http.get(f"/api/v1/rooms/{rid}", headers={"authorization": f"Bearer {bea['token']}"}),
         403,
-        "forbidden",
+        "banned",
     )
     p = await Peer.open(url)
     await p.send({"t": "hello", "token": bea["token"], "last_seq": None})

@@ -96,7 +96,10 @@ async def test_bad_frames_get_error_frames_and_the_socket_stays_open(
         (json.dumps({"t": "nope"}), "unknown_type"),
         (json.dumps({"t": "cmd", "name": "AddLine", "args": {}}), "bad_op"),
         (json.dumps({"t": "cmd", "op": "a b", "name": "Leave", "args": {}}), "bad_op"),
-        (json.dumps({"t": "cmd", "op": "4242424242424242", "name": "Leave", "args": {}}), "bad_op"),
+        (
+            json.dumps({"t": "cmd", "op": "4242424242424242", "name": "Leave", "args": {}}),
+            "op_looks_like_card",
+        ),
         (json.dumps({"t": "cmd", "op": "o1", "name": "Explode", "args": {}}), "unknown_command"),
         (
             json.dumps(
