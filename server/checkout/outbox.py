@@ -122,35 +122,52 @@ class OutboxWorker:
 
     # ---- running rows ----------------------------------------------------------------------
     async def drain(self, ids: Sequence[str] | None = None) -> int:
-        """Run the due rows (only ``ids`` if given) once each; return how many were run."""
-        if ids is not None and not ids:
-            return 0
-        rows = await self.store.due(self.now_ms(), self.batch, ids)
-        ran = await asyncio.gather(*(self._run_row(row) for row in rows))
-        return sum(ran)
+        """Run the due rows (only ``ids`` if given) once each; return how many were run.
+
+        The worker's passes run at most ``concurrency`` rows at a time. A caller delivering the
+        rows it just wrote (``ids``) is not held by that bound: it may be one of those rows,
+        feeding a provider's answer back, and must not wait for its own slot.
+        """
+        if ids is None:
+            rows = await self.store.due(self.now_ms(), self.batch)
+            return sum(await asyncio.gather(*(self._gated(row) for row in rows)))
+        ran, left = 0, set(ids)
+        while left:  # in turns: a room's later row is due once its earlier one is done
+            rows = await self.store.due(self.now_ms(), self.batch, sorted(left))
+            done = [row.id for row in rows if await self._run_row(row)]
+            if not done:
+                break
+            ran += len(done)
+            left.difference_update(done)
+        if left:
+            self.wake()  # failed or held elsewhere: the worker takes over
+        return ran
+
+    async def _gated(self, row: OutboxRow) -> bool:
+        async with self._gate:
+            return await self._run_row(row)
 
     async def _run_row(self, row: OutboxRow) -> bool:
-        async with self._gate:
-            if not await self.store.claim(row.id, self.now_ms(), self.lease_ms):
-                return False  # another process (or task) has it
-            attempts = row.attempts + 1
-            try:
-                await self._deliver(row)
-            except asyncio.CancelledError:  # shutting down: hand the row back at once
-                with contextlib.suppress(Exception):
-                    await self.store.retry(row.id, self.now_ms(), "interrupted")
-                raise
-            except EffectFailed as exc:
-                if exc.permanent:
-                    await self._dead(row, exc.code)
-                else:
-                    await self._retry(row, attempts, exc.code)
-            except Exception as exc:  # a failure of any kind: try again later
-                code = str(getattr(exc, "code", "") or type(exc).__name__)
-                await self._retry(row, attempts, code)
+        if not await self.store.claim(row.id, self.now_ms(), self.lease_ms):
+            return False  # another process (or task) has it
+        attempts = row.attempts + 1
+        try:
+            await self._deliver(row)
+        except asyncio.CancelledError:  # shutting down: hand the row back at once
+            with contextlib.suppress(Exception):
+                await self.store.retry(row.id, self.now_ms(), "interrupted")
+            raise
+        except EffectFailed as exc:
+            if exc.permanent:
+                await self._dead(row, exc.code)
             else:
-                await self.store.finish(row.id, self.now_ms())
-            return True
+                await self._retry(row, attempts, exc.code)
+        except Exception as exc:  # a failure of any kind: try again later
+            code = str(getattr(exc, "code", "") or type(exc).__name__)
+            await self._retry(row, attempts, code)
+        else:
+            await self.store.finish(row.id, self.now_ms())
+        return True
 
     async def _retry(self, row: OutboxRow, attempts: int, code: str) -> None:
         delay = self.backoff(attempts)

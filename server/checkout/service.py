@@ -287,7 +287,10 @@ class CheckoutService:
                 raise Unavailable("room_unavailable", "the room could not be updated") from exc
             updates = [share_update(order, share.share_id) for share in order.shares]
             ids = await self.store.outbox.enqueue(order_id, room_id, 1, updates, self.now_ms())
-            await self.outbox.drain(ids)
+            try:
+                await self.outbox.drain(ids)
+            except Exception:  # the worker delivers them
+                log.exception("checkout effects not delivered now; the outbox retries them")
         log.info("order opened", extra={"room_id": room_id, "order_id": order_id})
         return {"order": order_json(order), "snapshot": snapshot_json(snapshot)}
 
@@ -572,7 +575,11 @@ class CheckoutService:
                 log.info("order void", extra={"order_id": order_id, "reason": event.reason})
         if any(effect.kind in PROVIDER_KINDS for _id, effect in ids):
             self.outbox.wake()
-        await self.outbox.drain([row_id for row_id, e in ids if e.kind == "room_command"])
+        try:
+            await self.outbox.drain([row_id for row_id, e in ids if e.kind == "room_command"])
+        except Exception:  # the fact is committed; the worker delivers what is left
+            log.exception("checkout effects not delivered now; the outbox retries them")
+            self.outbox.wake()
         return order
 
     # ---- delivering effects (called by the outbox worker) ----------------------------------
