@@ -37,6 +37,7 @@ from checkout_bridge.orders import (
     OrderPaid,
     OrderVoided,
     PaymentFailed,
+    SessionCompleted,
     plan_order,
 )
 from checkout_bridge.pricing import CartLineInput, CartSnapshot, freeze_cart
@@ -613,10 +614,25 @@ class CheckoutService:
         except ProviderError as exc:
             permanent = exc.code in _PROVIDER_PERMANENT
             if permanent and row.kind == "capture":
-                # The authorization cannot be captured (voided, expired): the share failed.
-                failed = PaymentFailed(payment_ref(row.payload).session_id, "capture_failed")
-                await self._apply(row.order_id, _given([failed]))
+                await self._capture_refused(provider, row, exc)
+                return
             raise EffectFailed(exc.code, permanent=permanent) from exc
+
+    async def _capture_refused(
+        self, provider: PaymentProvider, row: OutboxRow, refused: ProviderError
+    ) -> None:
+        """A capture refused for good: captured already (delivered), or the share failed."""
+        session_id = payment_ref(row.payload).session_id
+        try:
+            facts = await session_facts(provider, await provider.retrieve(session_id))
+        except ProviderError as exc:  # cannot tell now: ask again later
+            raise EffectFailed(exc.code) from exc
+        if any(isinstance(fact, SessionCompleted) for fact in facts):
+            await self._apply(row.order_id, _given(facts))  # the money moved: nothing failed
+            return
+        # The authorization cannot be captured (voided, expired): the share failed.
+        await self._apply(row.order_id, _given([PaymentFailed(session_id, "capture_failed")]))
+        raise EffectFailed(refused.code, permanent=True) from refused
 
     async def _room(self, row: OutboxRow) -> None:
         command = room_command(row.order_id, row.payload)

@@ -213,3 +213,45 @@ async def test_a_capture_that_fails_twice_is_retried_and_the_third_succeeds(
     assert proxy.captures == [503, 503, 200]
     # Every attempt named the same effect: the provider treats a repeat as one capture.
     assert proxy.keys == [f"coshop-fx-{capture.id}"] * 3
+
+
+async def test_a_capture_refused_for_good_is_dead_counted_and_the_order_voids(
+    tmp_path: Path,
+) -> None:
+    sandbox_port = free_port()
+    async with (
+        flaky_captures(f"http://127.0.0.1:{sandbox_port}", failures=1) as proxy,
+        checkout_env(tmp_path, sandbox_port=sandbox_port, provider_url=proxy.url) as env,
+    ):
+        quick_retries(env.service)
+        env.service.outbox.base_s = env.service.outbox.max_s = 2.0  # 1-2 s to act in
+        room, _, host, order = await frozen_order(env, all_or_nothing=True)
+        rid, token, oid = room["room_id"], room["host"]["token"], order["order_id"]
+        pay = await env.call("POST", f"/api/v1/rooms/{rid}/checkout/{oid}/pay", token)
+        await env.pay_on_page(pay.json()["url"])
+
+        async def first_capture_refused() -> bool:
+            return proxy.captures == [503]
+
+        await eventually(first_capture_refused)
+        (capture,) = [r for r in await rows(env, oid) if r.kind == "capture"]
+        # Meanwhile the authorization is voided at the provider: no capture can ever succeed.
+        r = await env.sandbox.post(
+            f"/v1/payment_intents/{capture.payload['payment_id']}/cancel", headers=AUTH
+        )
+        assert r.status_code == 200, r.text
+
+        settled = await host.until_event("OrderSettled", order_id=oid, timeout=30)
+        assert settled["outcome"] == "void"
+        assert (await order_status(env, room))["status"] == "void"
+
+        async def dead() -> bool:
+            (row,) = [r for r in await rows(env, oid) if r.kind == "capture"]
+            return row.dead
+
+        await eventually(dead)
+        (capture,) = [r for r in await rows(env, oid) if r.kind == "capture"]
+        assert (capture.attempts, capture.last_error) == (2, "provider_rejected")
+        metrics = (await env.http.get("/metrics")).text
+        assert "coshop_checkout_outbox_dead_total 1.0" in metrics
+    assert proxy.captures == [503, 200]  # the second reached the provider, which refused it
