@@ -66,11 +66,22 @@ def _settings_from(args: argparse.Namespace, **forced: Any) -> Settings:
 
 
 def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
-    """How coshop is served: the same for `coshop serve` and for the tests' live servers."""
+    """How coshop is served: the same for `coshop serve` and for the tests' live servers.
+
+    HTTP goes through :mod:`server.serving`'s protocol: a connection cap kept under the
+    open-file limit, slow clients cut, accept errors logged once per interval.
+    """
+    from server.serving import derive_limits, install_accept_error_throttle, protocol_class
+
+    limits = derive_limits(settings)
+    logging.getLogger("coshop.serving").info("serving limits: %s", limits.describe())
+    install_accept_error_throttle()
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
+        http=protocol_class(limits),
+        backlog=limits.backlog,
         ws="websockets-sansio",
         ws_max_size=settings.max_frame_bytes,
         # compression costs CPU per frame and leaks through CRIME-style attacks
@@ -106,8 +117,10 @@ def tune_gc() -> None:
 def serve(settings: Settings) -> None:
     from server.app import create_app
     from server.logs import configure_logging
+    from server.serving import raise_open_file_limit
 
     configure_logging(settings.log_level)
+    raise_open_file_limit()  # soft → hard, before the connection cap is derived from it
     app = create_app(settings)
     tune_gc()
     uvicorn.Server(uvicorn_config(app, settings)).run()

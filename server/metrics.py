@@ -1,11 +1,33 @@
 """Prometheus metrics of one coshop process, on a registry of its own (no global state).
 
 Served at ``/metrics``. Labels never carry room ids, member ids or text: cardinality stays fixed.
+
+Process gauges come from prometheus_client's own ``ProcessCollector`` (``process_open_fds``,
+``process_max_fds``, ``process_resident_memory_bytes``, ``process_cpu_seconds_total``, read from
+``/proc`` when the page renders) and ``coshop_process_tasks`` (asyncio tasks alive). The serving
+layer's figures (``coshop_connection_cap``, ``coshop_tcp_connections``, refusals and slow
+clients cut; ``server/serving.py``) appear once :meth:`Metrics.watch_serving` linked them.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import asyncio
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from server.serving import ServingStats
 
 __all__ = ["Metrics"]
 
@@ -56,5 +78,60 @@ class Metrics:
             registry=r,
         )
 
+        ProcessCollector(registry=r)
+        self.tasks = Gauge(
+            "coshop_process_tasks", "asyncio tasks alive in this process", registry=r
+        )
+        self.tasks.set_function(_task_count)
+
+    def watch_serving(self, stats: ServingStats) -> None:
+        """Report the serving layer's cap, connections, refusals and cuts (once per process)."""
+        self.registry.register(_ServingCollector(stats))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _task_count() -> float:
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:  # no running loop: rendered outside the server
+        return 0.0
+
+
+class _ServingCollector(Collector):
+    """Reads :class:`~server.serving.ServingStats` when ``/metrics`` renders."""
+
+    def __init__(self, stats: ServingStats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.stats
+        yield GaugeMetricFamily(
+            "coshop_connection_cap",
+            "TCP connections served at once; more are answered 503 server_full",
+            value=s.limits.connection_cap,
+        )
+        yield GaugeMetricFamily(
+            "coshop_tcp_connections",
+            "Open TCP connections (HTTP and WebSocket) counted against the cap",
+            value=s.open_connections,
+        )
+        yield GaugeMetricFamily(
+            "coshop_connections_refusing",
+            "Refused connections still lingering (answer sent, reading what is left)",
+            value=len(s.refusing),
+        )
+        yield CounterMetricFamily(
+            "coshop_connections_refused",
+            "Connections answered 503 server_full because the cap was reached",
+            value=s.refused,
+        )
+        cut = CounterMetricFamily(
+            "coshop_slow_clients_cut",
+            "Connections cut because a request's headers or body missed their deadline",
+            labels=["phase"],
+        )
+        cut.add_metric(["header"], s.cut_header)
+        cut.add_metric(["body"], s.cut_body)
+        yield cut

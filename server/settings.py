@@ -108,7 +108,13 @@ class Settings:
     # kernel send buffer per socket (bytes; 0 = the kernel's autotuning, up to 4 MiB on Linux)
     socket_send_buffer: int = 262_144
     max_rooms: int = 10_000
-    max_connections: int = 50_000  # sockets per process; more are refused with server_full
+    # TCP connections per process (HTTP and WebSocket); more are refused with 503 server_full.
+    # An upper bound: the effective cap is also kept under the open-file limit (server/serving.py)
+    max_connections: int = 50_000
+    fd_reserve: int = 0  # descriptors kept back from connections; 0 = 10 % of the limit, >= 128
+    header_timeout_s: float = 10.0  # request line and headers must arrive within this
+    body_timeout_s: float = 15.0  # a request body gets this long, plus…
+    body_min_rate: int = 500  # …one more second per this many bytes received
     token_ttl_s: int = 86_400
     hello_timeout_s: float = 10.0
     live_tick_ms: int = 50
@@ -154,6 +160,7 @@ class Settings:
                 raise ConfigError(
                     f"COSHOP_ALLOWED_ORIGINS: {origin!r} is not an origin like https://shop.example"
                 )
+        self._check_limits()
         if self.production:
             self._check_production()
             return self
@@ -165,6 +172,19 @@ class Settings:
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return replace(self, secret_key=key_file.read_text().strip())
+
+    def _check_limits(self) -> None:
+        positive = {
+            "max_connections": self.max_connections,
+            "header_timeout_s": self.header_timeout_s,
+            "body_timeout_s": self.body_timeout_s,
+            "body_min_rate": self.body_min_rate,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ConfigError(f"{_ENV_PREFIX}{name.upper()} must be above 0, not {value}")
+        if self.fd_reserve < 0:
+            raise ConfigError(f"{_ENV_PREFIX}FD_RESERVE must be 0 (automatic) or more")
 
     def _check_production(self) -> None:
         problems = []
