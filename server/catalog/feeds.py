@@ -1,14 +1,15 @@
 """Parse a product feed — schema.org JSON(-LD) or Google Merchant Center CSV/TSV — into records.
 
 Pure: takes the feed's text and file name, returns a :class:`FeedResult`; never reads files,
-never touches the database. Bad rows become :class:`RowError` values and good rows still load.
+never touches the database. Bad rows become :class:`RowError` values and good rows still load;
+a change made to a good row (a card number redacted) is a notice of the same shape.
 A problem with the whole file (too large, not JSON, no header) is reported as row 0.
 """
 
 from __future__ import annotations
 
 from server.catalog.assemble import assemble
-from server.catalog.fields import LIMITS
+from server.catalog.fields import LIMITS, NOTICE_CODES
 from server.catalog.gmc import parse_delimited
 from server.catalog.jsonld import parse_jsonld
 from server.catalog.records import FeedResult, ProductRecord, RowError, VariantRecord
@@ -58,6 +59,9 @@ def parse_feed(text: str, filename: str) -> FeedResult:
     else:
         body = text.removeprefix("\ufeff")
         candidates, errors = parse_delimited(body, "\t" if fmt == "tsv" else ",")
+    # The parsers report changes made to rows they kept (NOTICE_CODES) along with their errors.
+    notices = [e for e in errors if e.code in NOTICE_CODES]
+    errors = [e for e in errors if e.code not in NOTICE_CODES]
     products = assemble(candidates, errors)
     errors.sort(key=lambda e: e.row)
-    return FeedResult(products=products, errors=errors, format=fmt)
+    return FeedResult(products=products, errors=errors, format=fmt, notices=notices)

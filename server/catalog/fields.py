@@ -3,6 +3,15 @@
 Pure. A validator either returns the clean value or raises :class:`FieldProblem` naming the
 field, a stable row-error code (docs/catalog.md) and a message for the merchant. Must not know
 which feed format the value came from.
+
+Every text value must be well-formed Unicode: JSON can spell a lone surrogate (``"\\ud800"``),
+which no database can store, so it is refused as ``invalid_text`` instead of failing the whole
+import at the insert. Text shown to shoppers (:func:`prose`: titles, descriptions, brands,
+variant titles) also holds no control characters (descriptions may keep line breaks and tabs;
+``\\r\\n`` becomes ``\\n``) and passes the rooms' card-number gate: a card number is replaced
+by ``[card number removed]`` and the row still loads, with a ``card_number_redacted`` notice
+(:data:`NOTICE_CODES`). Product titles are copied into room events, so this keeps card numbers
+out of the event log too.
 """
 
 from __future__ import annotations
@@ -11,10 +20,12 @@ import re
 from decimal import Decimal
 from typing import Final
 
+from rooms.cardgate import PLACEHOLDER, redact_card_numbers
 from server.catalog.money import AmountError, is_currency_code, to_minor
 
 __all__ = [
     "LIMITS",
+    "NOTICE_CODES",
     "FieldProblem",
     "Limits",
     "availability",
@@ -22,6 +33,7 @@ __all__ = [
     "external_id_from",
     "identifier",
     "price",
+    "prose",
     "quantity",
     "text",
     "url",
@@ -56,8 +68,15 @@ class FieldProblem(ValueError):
         self.message = message
 
 
+NOTICE_CODES = frozenset({"card_number_redacted"})
+"""Codes of changes made to a row that still loaded (reported apart from rejected rows)."""
+
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _WS_RE = re.compile(r"\s+")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_ANY_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LINE_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but \t and \n
+_LINE_BREAK_RE = re.compile(r"\r\n?")
 
 
 def text(value: object, field: str, *, max_len: int, required: bool = False) -> str | None:
@@ -65,6 +84,10 @@ def text(value: object, field: str, *, max_len: int, required: bool = False) -> 
     if value is None:
         cleaned = ""
     elif isinstance(value, str):
+        if _SURROGATE_RE.search(value):
+            raise FieldProblem(
+                field, "invalid_text", f"{field} is not well-formed Unicode (a lone surrogate)"
+            )
         cleaned = value.strip()
     elif isinstance(value, int | Decimal) and not isinstance(value, bool):
         cleaned = str(value)
@@ -79,6 +102,53 @@ def text(value: object, field: str, *, max_len: int, required: bool = False) -> 
             field, "too_long", f"{field} has {len(cleaned)} characters; the limit is {max_len}"
         )
     return cleaned
+
+
+def prose(
+    value: object,
+    field: str,
+    *,
+    max_len: int,
+    notices: list[FieldProblem],
+    required: bool = False,
+    multiline: bool = False,
+) -> str | None:
+    """Text shown to shoppers: :func:`text`, no control characters, card numbers redacted.
+
+    ``multiline`` (descriptions) keeps ``\\n`` and ``\\t``; ``\\r\\n`` and ``\\r`` become ``\\n``.
+    A redaction appends a ``card_number_redacted`` notice to ``notices``.
+    """
+    cleaned = text(value, field, max_len=max_len, required=required)
+    if cleaned is None:
+        return None
+    if multiline:
+        cleaned = _LINE_BREAK_RE.sub("\n", cleaned)
+    control = (_LINE_CONTROL_RE if multiline else _ANY_CONTROL_RE).search(cleaned)
+    if control:
+        raise FieldProblem(
+            field,
+            "invalid_text",
+            f"{field} contains the control character U+{ord(control.group()):04X}",
+        )
+    redacted, hit = redact_card_numbers(cleaned)
+    if not hit:
+        return cleaned
+    if len(redacted) > max_len:
+        raise FieldProblem(
+            field,
+            "too_long",
+            f"{field} holds a card number; with it replaced by {PLACEHOLDER!r} it has "
+            f"{len(redacted)} characters, over the limit of {max_len}",
+        )
+    notices.append(
+        FieldProblem(
+            field,
+            "card_number_redacted",
+            f"{field} held a number that reads as a payment card number; it was replaced by "
+            f"{PLACEHOLDER!r}",
+        )
+    )
+    return redacted
 
 
 def identifier(value: object, field: str) -> str:

@@ -102,6 +102,7 @@ def split_price(value: str, field: str) -> tuple[str, str]:
 
 def _candidate(row: int, values: dict[str, str], errors: list[RowError]) -> Candidate | None:
     problems: list[FieldProblem] = []
+    notices: list[FieldProblem] = []
 
     def take(check: Callable[[], T]) -> T | None:
         try:
@@ -113,14 +114,24 @@ def _candidate(row: int, values: dict[str, str], errors: list[RowError]) -> Cand
     get = values.get
     sku = take(lambda: fields.identifier(get("id"), "id"))
     title = take(
-        lambda: fields.text(get("title"), "title", max_len=LIMITS.title_len, required=True)
+        lambda: fields.prose(
+            get("title"), "title", max_len=LIMITS.title_len, notices=notices, required=True
+        )
     )
     description = take(
-        lambda: fields.text(get("description"), "description", max_len=LIMITS.description_len)
+        lambda: fields.prose(
+            get("description"),
+            "description",
+            max_len=LIMITS.description_len,
+            notices=notices,
+            multiline=True,
+        )
     )
     link = take(lambda: fields.url(get("link"), "link"))
     image = take(lambda: fields.url(get("image_link"), "image_link"))
-    brand = take(lambda: fields.text(get("brand"), "brand", max_len=LIMITS.brand_len))
+    brand = take(
+        lambda: fields.prose(get("brand"), "brand", max_len=LIMITS.brand_len, notices=notices)
+    )
     availability = take(lambda: fields.availability(get("availability"), "availability"))
     stock = take(lambda: fields.quantity(get("quantity"), "quantity"))
     group_id = take(
@@ -132,10 +143,11 @@ def _candidate(row: int, values: dict[str, str], errors: list[RowError]) -> Cand
     )
     external = take(lambda: fields.text(get("external_id"), "external_id", max_len=LIMITS.id_len))
     priced = take(lambda: _prices(get("price") or "", get("sale_price") or ""))
-    variant_title = take(lambda: _variant_title(values))
+    variant_title = take(lambda: _variant_title(values, notices))
     if problems:
         errors.extend(RowError(row, p.field, p.code, p.message) for p in problems)
         return None
+    errors.extend(RowError(row, n.field, n.code, n.message) for n in notices)  # NOTICE_CODES
     assert sku is not None
     assert title is not None
     assert priced is not None
@@ -180,7 +192,7 @@ def _prices(price_text: str, sale_text: str) -> tuple[int, int | None, str]:
     return sale, regular, currency
 
 
-def _variant_title(values: dict[str, str]) -> str | None:
+def _variant_title(values: dict[str, str], notices: list[FieldProblem]) -> str | None:
     parts = [values.get(name, "").strip() for name in _VARIANT_COLUMNS]
     joined = " / ".join(part for part in parts if part)
-    return fields.text(joined, "size", max_len=LIMITS.variant_title_len)
+    return fields.prose(joined, "size", max_len=LIMITS.variant_title_len, notices=notices)

@@ -34,6 +34,7 @@ class ImportReport:
     variants: int
     errors: tuple[RowError, ...] = ()
     pruned: int = 0
+    notices: tuple[RowError, ...] = ()  # changes made to rows that loaded
 
     @property
     def loaded(self) -> int:
@@ -92,6 +93,7 @@ async def import_feed(
         variants=sum(len(p.variants) for p in result.products),
         errors=tuple(result.errors),
         pruned=pruned,
+        notices=tuple(result.notices),
     )
 
 
@@ -106,12 +108,24 @@ def format_report(report: ImportReport, *, max_errors: int = 50) -> str:
     if report.errors:
         rows = len({e.row for e in report.errors})
         lines.append(f"{len(report.errors)} problem(s) in {rows} row(s); those rows were skipped:")
-        for error in report.errors[:max_errors]:
-            where = "file" if error.row == 0 else f"row {error.row}"
-            field = f" [{error.field}]" if error.field else ""
-            lines.append(f"  {where}{field} {error.code}: {error.message}")
-        if len(report.errors) > max_errors:
-            lines.append(f"  … and {len(report.errors) - max_errors} more")
+        lines.extend(_listed(report.errors, max_errors))
     else:
         lines.append("No problems found.")
+    if report.notices:
+        rows = len({n.row for n in report.notices})
+        lines.append(
+            f"{len(report.notices)} change(s) in {rows} row(s); those rows loaded as changed:"
+        )
+        lines.extend(_listed(report.notices, max_errors))
     return "\n".join(lines)
+
+
+def _listed(entries: tuple[RowError, ...], limit: int) -> list[str]:
+    lines = []
+    for entry in entries[:limit]:
+        where = "file" if entry.row == 0 else f"row {entry.row}"
+        field = f" [{entry.field}]" if entry.field else ""
+        lines.append(f"  {where}{field} {entry.code}: {entry.message}")
+    if len(entries) > limit:
+        lines.append(f"  … and {len(entries) - limit} more")
+    return lines

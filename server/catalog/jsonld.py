@@ -94,22 +94,28 @@ def _product(row: int, node: dict[str, Any], errors: list[RowError]) -> list[Can
     if "ProductGroup" not in _types(node) and not variants:
         single = _candidate(row, node, "", None, errors)
         return [single] if single is not None else []
+    notices: list[FieldProblem] = []
     try:
         group_id = fields.identifier(
             node.get("productGroupID") or node.get("sku"), "productGroupID"
         )
         info = GroupInfo(
-            title=fields.text(node.get("name"), "name", max_len=LIMITS.title_len),
-            description=fields.text(
-                node.get("description"), "description", max_len=LIMITS.description_len
+            title=fields.prose(node.get("name"), "name", max_len=LIMITS.title_len, notices=notices),
+            description=fields.prose(
+                node.get("description"),
+                "description",
+                max_len=LIMITS.description_len,
+                notices=notices,
+                multiline=True,
             ),
-            brand=_brand(node.get("brand"), "brand"),
+            brand=_brand(node.get("brand"), "brand", notices),
             image=_image(node.get("image"), "image"),
             url=fields.url(node.get("url"), "url"),
         )
     except FieldProblem as problem:
         errors.append(RowError(row, problem.field, problem.code, problem.message))
         return []
+    errors.extend(RowError(row, n.field, n.code, n.message) for n in notices)  # NOTICE_CODES
     items = variants if isinstance(variants, list) else [variants] if variants else []
     if not items:
         errors.append(RowError(row, "hasVariant", "missing_field", "a ProductGroup needs variants"))
@@ -135,6 +141,7 @@ def _candidate(
     errors: list[RowError],
 ) -> Candidate | None:
     problems: list[FieldProblem] = []
+    notices: list[FieldProblem] = []
 
     def take(check: Callable[[], T]) -> T | None:
         try:
@@ -148,16 +155,22 @@ def _candidate(
     sku = take(lambda: fields.identifier(node.get("sku") or node.get("productID"), prefix + "sku"))
     name = node.get("name") or (info.title if info else None)
     title = take(
-        lambda: fields.text(name, prefix + "name", max_len=LIMITS.title_len, required=True)
+        lambda: fields.prose(
+            name, prefix + "name", max_len=LIMITS.title_len, notices=notices, required=True
+        )
     )
     description = take(
-        lambda: fields.text(
-            node.get("description"), prefix + "description", max_len=LIMITS.description_len
+        lambda: fields.prose(
+            node.get("description"),
+            prefix + "description",
+            max_len=LIMITS.description_len,
+            notices=notices,
+            multiline=True,
         )
     )
     link = take(lambda: fields.url(node.get("url") or offer.get("url"), prefix + "url"))
     image = take(lambda: _image(node.get("image"), prefix + "image"))
-    brand = take(lambda: _brand(node.get("brand"), prefix + "brand"))
+    brand = take(lambda: _brand(node.get("brand"), prefix + "brand", notices))
     currency = take(
         lambda: fields.currency(offer.get("priceCurrency"), prefix + "offers.priceCurrency")
     )
@@ -179,10 +192,11 @@ def _candidate(
         lambda: fields.text(raw_identifier, prefix + "identifier", max_len=LIMITS.id_len)
     )
     loose_group = take(lambda: _loose_group(node)) if group is None else None
-    variant_title = take(lambda: _variant_title(node, prefix))
+    variant_title = take(lambda: _variant_title(node, prefix, notices))
     if problems:
         errors.extend(RowError(row, p.field, p.code, p.message) for p in problems)
         return None
+    errors.extend(RowError(row, n.field, n.code, n.message) for n in notices)  # NOTICE_CODES
     assert sku is not None
     assert title is not None
     assert currency is not None
@@ -245,10 +259,10 @@ def _image(raw: Any, field: str) -> str | None:
     return fields.url(raw, field)
 
 
-def _brand(raw: Any, field: str) -> str | None:
+def _brand(raw: Any, field: str, notices: list[FieldProblem]) -> str | None:
     if isinstance(raw, dict):
         raw = raw.get("name")
-    return fields.text(raw, field, max_len=LIMITS.brand_len)
+    return fields.prose(raw, field, max_len=LIMITS.brand_len, notices=notices)
 
 
 def _attribute(raw: Any) -> str:
@@ -257,7 +271,7 @@ def _attribute(raw: Any) -> str:
     return raw.strip() if isinstance(raw, str) else ""
 
 
-def _variant_title(node: dict[str, Any], prefix: str) -> str | None:
+def _variant_title(node: dict[str, Any], prefix: str, notices: list[FieldProblem]) -> str | None:
     parts = [_attribute(node.get(key)) for key in ("size", "color", "material", "pattern")]
     joined = " / ".join(part for part in parts if part)
-    return fields.text(joined, prefix + "size", max_len=LIMITS.variant_title_len)
+    return fields.prose(joined, prefix + "size", max_len=LIMITS.variant_title_len, notices=notices)

@@ -52,7 +52,8 @@ class ProductRecord:
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """Why one feed row (or, with ``row == 0``, the whole file) was rejected.
+    """Why one feed row (or, with ``row == 0``, the whole file) was rejected, or, as a notice,
+    what was changed in a row that loaded.
 
     ``row`` is the spreadsheet line for CSV/TSV (the header is row 1) and the 1-based position of
     the product for JSON. ``field`` names the column or JSON path at fault, when there is one.
@@ -66,8 +67,10 @@ class RowError:
 
 @dataclass(frozen=True, slots=True)
 class FeedResult:
-    """The good products of a feed and the rows that were rejected."""
+    """The good products of a feed, the rows that were rejected, and changes made to rows that
+    loaded (``notices``, e.g. ``card_number_redacted``; same shape as errors)."""
 
     products: list[ProductRecord] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     format: str = "unknown"  # "json", "csv" or "tsv"
+    notices: list[RowError] = field(default_factory=list)

@@ -34,6 +34,7 @@ DOCUMENTED_CODES = {
     "bad_quantity",
     "duplicate_sku",
     "too_many_variants",
+    "invalid_text",
 }
 
 _scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.floats()
