@@ -178,3 +178,22 @@ def test_origins_are_plain_and_normalised() -> None:
         Settings(allowed_origins=("https://a.example/x",), secret_key=STRONG_KEY).checked()
     s = Settings(public_url="https://Rooms.Example/app", allowed_origins=("https://A.example",))
     assert s.origins == frozenset({"https://rooms.example", "https://a.example"})
+
+
+def test_serving_limits_are_read_and_checked(tmp_path: Path) -> None:
+    env = {
+        "COSHOP_HEADER_TIMEOUT_S": "2.5",
+        "COSHOP_BODY_TIMEOUT_S": "7",
+        "COSHOP_BODY_MIN_RATE": "1000",
+        "COSHOP_FD_RESERVE": "300",
+        "COSHOP_MAX_CONNECTIONS": "900",
+    }
+    s = load_settings(env=env)
+    assert (s.header_timeout_s, s.body_timeout_s, s.body_min_rate) == (2.5, 7.0, 1000)
+    assert (s.fd_reserve, s.max_connections) == (300, 900)
+    base = Settings(data_dir=tmp_path)
+    for name in ("header_timeout_s", "body_timeout_s", "body_min_rate", "max_connections"):
+        with pytest.raises(ConfigError, match=f"COSHOP_{name.upper()} must be above 0"):
+            replace(base, **{name: 0}).checked()  # type: ignore[arg-type]  # one field by name
+    with pytest.raises(ConfigError, match="COSHOP_FD_RESERVE"):
+        replace(base, fd_reserve=-1).checked()
