@@ -12,7 +12,8 @@ then:
   an exponential back-off with jitter, ``base_s · 2^(attempts-1)`` capped at ``max_s``, half of
   it random.
 
-Rows not done survive a restart: :meth:`OutboxWorker.start` drains them first. The worker wakes
+Delivered rows are deleted after ``keep_s`` (a week); dead ones stay. Rows not done survive a
+restart: :meth:`OutboxWorker.start` drains them first. The worker wakes
 when this process writes rows (:meth:`OutboxWorker.wake`) and polls every ``poll_s`` for rows
 other processes wrote or whose back-off ran out. It also keeps the depth and oldest-age gauges.
 
@@ -59,6 +60,7 @@ class OutboxWorker:
         poll_s: float = 1.0,
         batch: int = 32,
         concurrency: int = 8,
+        keep_s: float = 7 * 24 * 3600.0,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
         metrics: Metrics | None = None,
@@ -75,8 +77,10 @@ class OutboxWorker:
         self._clock = clock
         self._jitter = jitter
         self._metrics = metrics
+        self.keep_ms = int(keep_s * 1000)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._pruned_at: int | None = None
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -109,6 +113,9 @@ class OutboxWorker:
                     pass
                 stats = await self.store.stats()
                 now = self.now_ms()
+                if self._pruned_at is None or now - self._pruned_at > 3_600_000:
+                    self._pruned_at = now  # hourly: delivered rows are kept ``keep_s``
+                    await self.store.prune(now - self.keep_ms)
                 if self._metrics is not None:
                     self._metrics.checkout_outbox_depth.set(stats.depth)
                     age = 0.0 if stats.oldest_at is None else max(0, now - stats.oldest_at) / 1000

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.checkout.effects import Effect
@@ -192,6 +192,18 @@ class OutboxStore:
                 )
             ).one()
         return OutboxStats(int(row[0]), row[1], row[2])
+
+    async def prune(self, before_ms: int) -> int:
+        """Forget rows delivered before ``before_ms``; dead rows stay for an operator to see."""
+        async with begin_write(self._engine) as conn:
+            result = await conn.execute(
+                delete(outbox).where(
+                    outbox.c.done_at.is_not(None),
+                    outbox.c.done_at < before_ms,
+                    outbox.c.dead.is_(False),
+                )
+            )
+            return int(result.rowcount)
 
     async def rows(self, order_id: str) -> list[OutboxRow]:
         """Every row of one order, oldest first (for status pages and tests)."""

@@ -253,3 +253,32 @@ async def test_the_gauges_show_depth_and_the_oldest_age(db: Databases) -> None:
     assert "coshop_checkout_outbox_oldest_age_seconds 42.0" in text_
     (row,) = await store.rows("o1")
     assert row.last_error == "RuntimeError" and row.done_at is None
+
+
+async def test_delivered_rows_are_pruned_after_a_while_and_dead_ones_stay(db: Databases) -> None:
+    clock = Clock()
+    store = OutboxStore(db.engine())
+    kept, delivered, dead, waiting = [
+        await store.enqueue(f"o{n}", "r1", 2, [Effect("refund", {})], 1_000_000) for n in range(4)
+    ]
+    await store.finish(delivered[0], 1_000_000)
+    await store.finish(dead[0], 1_000_000, error="provider_rejected", dead=True)
+    await store.finish(kept[0], 1_000_000 + 3_600_000)
+    assert await store.prune(1_000_000 + 1) == 1
+    left = [r.id for n in range(4) for r in await store.rows(f"o{n}")]
+    assert left == [kept[0], dead[0], waiting[0]]
+
+    async def nothing(row: OutboxRow) -> None:
+        raise AssertionError("no row is due")
+
+    worker = OutboxWorker(store, nothing, clock=clock, keep_s=1.0, poll_s=0.01)
+    clock.now = 1_000.0 + 3_600 + 2  # the kept row is older than keep_s now
+    await store.retry(waiting[0], 10**12, "later")
+    await worker.start()
+    try:
+        async with asyncio.timeout(10):
+            while len([r for n in range(4) for r in await store.rows(f"o{n}")]) > 2:
+                await asyncio.sleep(0.01)
+    finally:
+        await worker.close()
+    assert [r.id for n in range(4) for r in await store.rows(f"o{n}")] == [dead[0], waiting[0]]
