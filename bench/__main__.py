@@ -1,8 +1,10 @@
 """``python -m bench [--quick] [names…]``: run coshop's benchmarks and print the tables.
 
-Names: ``fanout``, ``slow``, ``durable``, ``idle``, ``cross``, ``profile`` (default: all but
-``profile`` in quick mode). Every figure is printed next to baselines measured in the same run
-with the same load client; the run ends with issue 7's targets as PASS/MISS. Nothing asserts.
+Names: ``fanout``, ``slow``, ``durable``, ``idle``, ``cross``, ``profile``, ``soak`` (default: all
+but ``profile`` and ``soak`` in quick mode). ``python -m bench soak --minutes 10`` runs the soak
+alone, longer (a row per ``--window`` seconds). Every figure is printed next to baselines
+measured in the same run with the same load client; the run ends with issue 7's targets as
+PASS/MISS. Nothing asserts.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from bench.report import Table
 
 __all__ = ["Config", "main", "run"]
 
-NAMES = ("fanout", "slow", "durable", "idle", "cross", "profile")
+NAMES = ("fanout", "slow", "durable", "idle", "cross", "profile", "soak")
+QUICK_SKIPS = ("profile", "soak")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Config:
     cross_receivers: int
     cross_seconds: float
     workers: int = 2
+    soak_minutes: float = 3.0
+    soak_window_s: float = 60.0
     postgres: bool = True
     slow_baseline: bool = True  # also run bare websockets with slow clients, for contrast
     warmup: float = 1.0
@@ -77,6 +82,7 @@ QUICK = Config(
     cross_seconds=3.0,
     slow_baseline=False,
     warmup=0.5,
+    soak_minutes=1.0,
 )
 TINY = Config(  # the smoke test: proves the harness works, measures nothing worth reading
     members=(20,),
@@ -93,6 +99,8 @@ TINY = Config(  # the smoke test: proves the harness works, measures nothing wor
     cross_receivers=5,
     cross_seconds=1.0,
     workers=1,
+    soak_minutes=0.05,
+    soak_window_s=1.0,
 )
 
 
@@ -162,6 +170,11 @@ async def run(names: list[str], cfg: Config) -> tuple[list[Table], object]:
                 profile.add(line.replace("|", "¦"))
         profile.notes.append(f"full report: {out}")
         tables.append(profile)
+    if "soak" in names:
+        from bench.soak import run_soak
+
+        t, _ = await run_soak(cfg.soak_minutes, window_s=cfg.soak_window_s)
+        tables += t
     if any(n in names for n in ("fanout", "slow", "durable", "idle")):
         tables.append(targets_table(res))
     return tables, res
@@ -174,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="load-client processes")
     parser.add_argument("--json", type=Path, default=None, help="also write the tables here")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--minutes", type=float, default=None, help="soak length (default 3)")
+    parser.add_argument("--window", type=float, default=None, help="soak row every N s (60)")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in NAMES]
     if unknown:
@@ -181,7 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     cfg = QUICK if args.quick else FULL
     if args.workers or args.no_postgres:
         cfg = replace(cfg, workers=args.workers or cfg.workers, postgres=not args.no_postgres)
-    names = list(args.names) or [n for n in NAMES if n != "profile" or not args.quick]
+    if args.minutes is not None or args.window is not None:
+        cfg = replace(
+            cfg,
+            soak_minutes=cfg.soak_minutes if args.minutes is None else args.minutes,
+            soak_window_s=cfg.soak_window_s if args.window is None else args.window,
+        )
+    names = list(args.names) or [n for n in NAMES if n not in QUICK_SKIPS or not args.quick]
     from bench.proc import describe_machine
 
     machine = describe_machine()

@@ -86,6 +86,26 @@ def test_targets_without_figures_say_not_measured() -> None:
     assert "Targets" in table.render()
 
 
+async def test_soak_reports_a_row_per_window() -> None:
+    from bench.soak import run_soak
+
+    tables, result = await run_soak(0.05, window_s=1.0, rooms=2, chatters=2, rate=5.0)
+    assert len(result.rows) >= 2
+    assert all(r.rss_mib > 0 and r.fds > 0 and r.tasks > 0 for r in result.rows)
+    assert sum(r.acks for r in result.rows) > 0
+    assert any(r.p99_ms is not None for r in result.rows)
+    assert sum(r.churns for r in result.rows) > 0  # passers-by joined, posted and left
+    assert result.fds_before > 0
+    assert "descriptors" in tables[0].render()
+
+
+def test_soak_runs_alone_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["soak", "--minutes", "0.02", "--window", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Soak: a steady load" in out
+    assert "Targets" not in out  # the soak alone: no other benchmark ran
+
+
 def test_cli_refuses_unknown_names() -> None:
     with pytest.raises(SystemExit):
         main(["nonsense"])
