@@ -8,12 +8,17 @@ so what a member's stream reveals is what their view shows (``tests/rooms/test_a
 - group rooms: every event goes to everyone (every member sees the whole room);
 - live rooms: a cart line, and every event about it, goes to the line's owners — who added it
   and who pays for it — plus staff; a checkout share goes to its payer plus staff; a mute to
-  the muted member plus staff; the pricing and the hand-off of the whole cart (which name or
-  sum other viewers' lines) to staff only; the rest to everyone.
+  the muted member plus staff; the joins, departures and promotions of the audience (whom the
+  view's roster leaves out) to that member plus staff, those of staff (on stage) to everyone;
+  unbans, the pricing and the hand-off of the whole cart (which name or sum other viewers'
+  lines) to staff only; the rest to everyone.
 
 When staff assign a line's payer, the line enters the new payer's view and may leave the old
 payer's: those two are shown the change as ``LineAdded`` (the line as it now is) and
 ``LineRemoved`` instead (:attr:`Audience.shown_as`), so their view and their stream agree.
+Likewise a member promoted onto a live room's stage enters the audience's roster (they are
+shown ``MemberJoined``) and one demoted from it leaves it (``MemberLeft``):
+:attr:`Audience.others_as`.
 
 Staff always receive every event as it is. This module only reads the room.
 """
@@ -40,7 +45,7 @@ __all__ = [
     "audience_table_markdown",
 ]
 
-Rule = Literal["everyone", "staff", "owner"]
+Rule = Literal["everyone", "staff", "owner", "roster"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +53,29 @@ class Audience:
     """Who receives one event besides staff (who receive every event as it is).
 
     ``everyone``: every member. Otherwise only the members in ``owners`` (none: staff only);
-    ``shown_as`` maps some owners to the event they are shown instead of this one.
+    ``shown_as`` maps some owners to the event they are shown instead of this one, and the other
+    members (neither staff nor owners) are shown ``others_as`` instead, if it is set.
     """
 
     everyone: bool
     owners: frozenset[str] = frozenset()
     shown_as: tuple[tuple[str, e.Event], ...] = ()
+    others_as: e.Event | None = None
 
     def sees(self, member_id: str) -> bool:
         """True when a member who is not staff receives the event (as itself or shown as)."""
-        return self.everyone or member_id in self.owners
+        return self.everyone or member_id in self.owners or self.others_as is not None
+
+    def shown_to(self, member_id: str, event: e.Event) -> e.Event | None:
+        """What a member who is not staff is shown of ``event`` (None: nothing)."""
+        if self.everyone:
+            return event
+        if member_id in self.owners:
+            for owner, shown in self.shown_as:
+                if owner == member_id:
+                    return shown
+            return event
+        return self.others_as
 
 
 EVERYONE = Audience(everyone=True)
@@ -73,15 +91,14 @@ def _live(rule: Rule) -> Mapping[RoomKind, Rule]:
 
 
 AUDIENCES: Mapping[type, Mapping[RoomKind, Rule]] = {
-    # membership: live rooms show staff on stage and count the audience, whose joins the
-    # clients count (member_count); names of viewers are not in the view's roster
+    # membership: a live room's roster shows staff (on stage) and the viewer himself
     e.RoomOpened: _both("everyone"),
-    e.MemberJoined: _both("everyone"),
-    e.MemberLeft: _both("everyone"),
-    e.MemberKicked: _both("everyone"),
-    e.MemberBanned: _both("everyone"),
-    e.MemberUnbanned: _both("everyone"),
-    e.MemberPromoted: _both("everyone"),
+    e.MemberJoined: _live("roster"),
+    e.MemberLeft: _live("roster"),
+    e.MemberKicked: _live("roster"),
+    e.MemberBanned: _live("roster"),
+    e.MemberUnbanned: _live("staff"),
+    e.MemberPromoted: _live("roster"),
     # co-browse
     e.FollowModeSet: _both("everyone"),
     e.EveryoneBrought: _both("everyone"),
@@ -116,7 +133,11 @@ AUDIENCES: Mapping[type, Mapping[RoomKind, Rule]] = {
     e.PricingReported: _live("staff"),
     e.HandoffRecorded: _live("staff"),
 }
-"""Event class -> room kind -> who receives it (``owner``: its owners plus staff)."""
+"""Event class -> room kind -> who receives it.
+
+``owner``: its owners plus staff. ``roster``: everyone when the member it is about is staff
+(before or after it), else that member plus staff.
+"""
 
 
 def audience(room: Room, event: e.Event) -> Audience:
@@ -126,6 +147,8 @@ def audience(room: Room, event: e.Event) -> Audience:
         return EVERYONE
     if rule == "staff":
         return STAFF_ONLY
+    if rule == "roster":
+        return _roster(room, event)
     owners, shown_as = _owners(room, event)
     owners = frozenset(m for m in owners if not _is_staff(room, m))
     shown = tuple((m, ev) for m, ev in shown_as if m in owners)
@@ -135,6 +158,36 @@ def audience(room: Room, event: e.Event) -> Audience:
 def _is_staff(room: Room, member_id: str) -> bool:
     member = room.members.get(member_id)
     return member is not None and member.role in STAFF
+
+
+def _roster(room: Room, event: e.Event) -> Audience:
+    """A change of who is in the room: public when it concerns staff, else its member's."""
+    match event:
+        case e.MemberJoined():
+            member_id, on_stage = event.member_id, event.role in STAFF
+        case e.MemberPromoted():
+            member_id, was = event.member_id, _is_staff(room, event.member_id)
+            member = room.members.get(member_id)
+            if member is not None and was != (event.role in STAFF):
+                # onto or off the stage: the rest of the audience sees them arrive or go
+                others: e.Event = (
+                    e.MemberLeft(member_id=member_id, at=member.joined_at)
+                    if was
+                    else e.MemberJoined(
+                        member_id=member_id,
+                        display_name=member.display_name,
+                        role=event.role,
+                        redacted=False,
+                        at=member.joined_at,
+                    )
+                )
+                return Audience(everyone=False, owners=frozenset({member_id}), others_as=others)
+            on_stage = was
+        case e.MemberLeft() | e.MemberKicked() | e.MemberBanned():
+            member_id, on_stage = event.member_id, _is_staff(room, event.member_id)
+        case _:
+            return STAFF_ONLY  # not a change of the roster
+    return EVERYONE if on_stage else Audience(everyone=False, owners=frozenset({member_id}))
 
 
 def _owners(room: Room, event: e.Event) -> tuple[frozenset[str], tuple[tuple[str, e.Event], ...]]:
@@ -185,7 +238,12 @@ def _owners(room: Room, event: e.Event) -> tuple[frozenset[str], tuple[tuple[str
 
 def audience_table_markdown() -> str:
     """The audience table as Markdown (for ``docs/rooms.md`` / ``docs/protocol.md``)."""
-    words = {"everyone": "everyone", "staff": "staff", "owner": "owner + staff"}
+    words = {
+        "everyone": "everyone",
+        "staff": "staff",
+        "owner": "owner + staff",
+        "roster": "everyone if about staff, else its member + staff",
+    }
     rows = ["| event | group room | live room |", "|---|---|---|"]
     for cls, rules in AUDIENCES.items():
         group, live = words[rules[RoomKind.GROUP]], words[rules[RoomKind.LIVE]]

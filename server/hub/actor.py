@@ -45,7 +45,7 @@ from rooms import (
     event_to_wire,
 )
 from rooms.commands import Join
-from server.hub.fanout import AudienceBatch, Item, batch_head, visible
+from server.hub.fanout import STAFF_ROLES, AudienceBatch, Item, batch_head, visible
 from server.hub.session import CLOSE_CODES, Session
 from server.hub.work import (
     Attach,
@@ -134,7 +134,7 @@ class RoomActor:
         self._tick_msgs: list[Item] = []
         self._tick_after: list[tuple[Session, dict[str, Any]]] = []
         self._reactions: dict[str, int] = {}
-        self._last_count = -1
+        self._last_count = (-1, -1)  # (online, members) last sent
         self._window_ms = 0  # the tick window now open (0: none yet)
         self._busy = False  # the open window is a busy one: commands wait for its tick
         self._held: list[Submit | SystemSubmit] = []  # commands waiting for that tick
@@ -590,11 +590,14 @@ class RoomActor:
         for session, msg in after:
             session.send_message(msg)
         count = self._member_count()
-        if count != self._last_count:
+        # members: the room's member count, which a live audience cannot count from the
+        # joins of other viewers (those are not theirs to see: rooms/audience.py)
+        members = self.room.member_count if self.room is not None else 0
+        if (count, members) != self._last_count:
             now = time.monotonic()
             if now - self._count_at >= _COUNT_INTERVAL_S:
-                self._last_count, self._count_at = count, now
-                self._broadcast({"t": "count", "online": count})
+                self._last_count, self._count_at = (count, members), now
+                self._broadcast({"t": "count", "online": count, "members": members})
             else:  # at most one count a second to everyone, whatever the churn
                 self._schedule_tick()
 
@@ -622,8 +625,18 @@ class RoomActor:
             if room.is_member(member_id):
                 role = room.role_of(member_id)
                 for s in self._sessions_of(member_id):
-                    if role is not None:
-                        s.role = role.value
+                    if role is None or s.role == role.value:
+                        continue
+                    was_staff = s.role in STAFF_ROLES
+                    s.role = role.value
+                    if self.is_live and was_staff != (role.value in STAFF_ROLES):
+                        # joining or leaving staff changes what this member may see: a fresh
+                        # view replaces what the events they received so far built
+                        self._welcome(s, None)
+                        # the audience was shown them joining or leaving the stage, which its
+                        # clients count: the next tick sends everyone the true count
+                        self._last_count = (-1, -1)
+                        self._schedule_tick()
                 continue
             for s in self._sessions_of(member_id):
                 s.close(CLOSE_CODES["forbidden"], "you are no longer a member of this room")

@@ -53,22 +53,29 @@ def batch_head(first: int, last: int) -> dict[str, Any]:
     return {"t": "batch", "from": first, "to": last}
 
 
-def _shown(message: dict[str, Any], audience: Audience, member_id: str) -> dict[str, Any]:
-    for owner, event in audience.shown_as:
-        if owner == member_id:
-            return {**message, "ev": event_to_wire(event)}
-    return message
+def _shown(message: dict[str, Any], audience: Audience, member_id: str) -> dict[str, Any] | None:
+    """The message a member who is not staff receives for ``message`` (None: none)."""
+    if audience.everyone:
+        return message
+    if member_id in audience.owners:
+        for owner, event in audience.shown_as:
+            if owner == member_id:
+                return {**message, "ev": event_to_wire(event)}
+        return message
+    others = audience.others_as
+    return None if others is None else {**message, "ev": event_to_wire(others)}
 
 
 def visible(items: Iterable[Item], member_id: str, role: str) -> list[dict[str, Any]]:
     """The messages of ``items`` that one member receives (for a resume: one recipient)."""
     if role in STAFF_ROLES:
         return [message for message, _ in items]
-    return [
-        _shown(message, audience, member_id)
-        for message, audience in items
-        if audience.sees(member_id)
-    ]
+    out: list[dict[str, Any]] = []
+    for message, audience in items:
+        shown = _shown(message, audience, member_id)
+        if shown is not None:
+            out.append(shown)
+    return out
 
 
 def _array_header(n: int) -> bytes:
@@ -132,11 +139,8 @@ class AudienceBatch:
             parts = self._parts[binary] = [None] * len(self._items)
         out: list[str | bytes] = []
         for i, (message, audience) in enumerate(self._items):
-            if key == _STAFF_KEY or audience.everyone:
-                shown = message
-            elif key in audience.owners:
-                shown = _shown(message, audience, key)
-            else:
+            shown = message if key == _STAFF_KEY else _shown(message, audience, key)
+            if shown is None:
                 continue
             if shown is not message:  # rare: a line entering or leaving this owner's view
                 out.append(codec.encode(shown))

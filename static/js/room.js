@@ -67,7 +67,12 @@ function boot() {
   conn.addEventListener("presence", (e) => onPresence(e.detail.members));
   conn.addEventListener("sig", (e) => onSignal(e.detail));
   conn.addEventListener("reactions", (e) => burst(e.detail.counts));
-  conn.addEventListener("count", (e) => { ui.online = e.detail.online; renderStageCount(); });
+  conn.addEventListener("count", (e) => {
+    ui.online = e.detail.online;
+    // a live audience does not receive other viewers' joins: the server counts members for it
+    if (ui.view && Number.isInteger(e.detail.members)) ui.view.member_count = e.detail.members;
+    renderStageCount();
+  });
   conn.addEventListener("notice", (e) => toast(e.detail.message || e.detail.code, "warn", 8000));
   conn.addEventListener("error", (e) => toast(explain(e.detail), "error"));
   conn.addEventListener("fatal", (e) => {

@@ -31,12 +31,12 @@ from rooms import (
 from rooms import commands as c
 from rooms import events as e
 from rooms._json import to_json
-from rooms.audience import AUDIENCES, _owners, audience_table_markdown
+from rooms.audience import AUDIENCES, _owners, _roster, audience_table_markdown
 from rooms.state import PricingIssue
 from tests.rooms.support import Driver
 
 MEMBERS = ("host", "assoc", "a", "b", "c")
-STAFF = frozenset({"host", "assoc"})
+STAFF_ROLES = frozenset({Role.HOST, Role.COHOST, Role.MODERATOR, Role.ASSOCIATE})
 
 
 def _cast(kind: RoomKind) -> Driver:
@@ -101,6 +101,7 @@ def test_a_payer_change_shows_the_line_to_the_new_payer_and_takes_it_from_the_ol
     assert who.owners == {"a"}
     ((member, shown),) = who.shown_as
     assert member == "a" and isinstance(shown, e.LineAdded)
+    assert who.shown_to("a", to_a) is shown and who.shown_to("b", to_a) is None
     assert (shown.line_id, shown.payer, shown.added_by, shown.note) == (
         line,
         "a",
@@ -123,6 +124,7 @@ def test_the_adder_keeps_the_line_when_someone_else_pays() -> None:
     who = audience(room.room, event)
     assert who.owners == {"a", "b"}
     assert [m for m, _ in who.shown_as] == ["b"]  # a still added it: a keeps it as it is
+    assert who.shown_to("a", event) is event
     room.room.apply(event)
     (back,) = room.room.decide(c.AssignPayer(line, "a"), room.ctx("host"))
     who = audience(room.room, back)
@@ -150,6 +152,39 @@ def test_shares_and_mutes_are_their_members_and_pricing_is_staffs() -> None:
 def test_an_event_without_owners_has_none() -> None:
     room = _cast(RoomKind.LIVE)
     assert _owners(room.room, e.SlowModeSet(5, "host")) == (frozenset(), ())
+    assert _roster(room.room, e.SlowModeSet(5, "host")) == STAFF_ONLY
+
+
+def test_the_audiences_joins_and_departures_are_theirs_and_the_stages_are_public() -> None:
+    room = _cast(RoomKind.LIVE)
+    (joined,) = room.room.decide(c.Join("Dee", Role.VIEWER), room.ctx("d"))
+    who = audience(room.room, joined)
+    assert who.owners == {"d"} and who.shown_to("d", joined) is joined
+    assert not who.sees("a") and who.shown_to("a", joined) is None
+    (mod,) = room.room.decide(c.Join("Mo", Role.MODERATOR), room.ctx("mo"))
+    assert audience(room.room, mod) is EVERYONE
+    (left,) = room.room.decide(c.Leave(), room.ctx("a"))
+    assert audience(room.room, left).owners == {"a"}
+    (kicked,) = room.room.decide(c.Kick("assoc"), room.ctx("host"))
+    assert audience(room.room, kicked) is EVERYONE  # staff leave the stage in public
+    (unbanned,) = [e.MemberUnbanned("x", "host")]
+    assert audience(room.room, unbanned) == STAFF_ONLY
+    (member,) = room.room.decide(c.PromoteMember("a", Role.MEMBER), room.ctx("host"))
+    assert audience(room.room, member).owners == {"a"}  # still in the audience
+
+
+def test_a_member_promoted_onto_the_stage_joins_the_audiences_roster() -> None:
+    room = _cast(RoomKind.LIVE)
+    (up,) = room.room.decide(c.PromoteMember("a", Role.MODERATOR), room.ctx("host"))
+    who = audience(room.room, up)
+    assert who.owners == {"a"} and who.sees("b")
+    assert who.shown_to("a", up) is up
+    assert who.shown_to("b", up) == e.MemberJoined("a", "A", Role.MODERATOR, False, 1_002)
+    room.room.apply(up)
+    (down,) = room.room.decide(c.PromoteMember("a", Role.VIEWER), room.ctx("host"))
+    assert audience(room.room, down).shown_to("b", down) == e.MemberLeft("a", 1_002)
+    (gone,) = [e.MemberPromoted("nobody", Role.MODERATOR, "host")]
+    assert audience(room.room, gone).owners == {"nobody"}  # not in the room: nothing to show
 
 
 # --- the property: each member's stream rebuilds exactly their view ------------------------
@@ -175,6 +210,7 @@ def _seen(view: dict[str, Any]) -> dict[str, Any]:
     """The parts of a view that private events change."""
     co = view["checkout"]
     return {
+        "members": {m["member_id"]: m for m in view["members"]},
         "lines": {line["line_id"]: line for line in view["lines"]},
         "shares": {s["payer"]: s for s in co["shares"]},
         "pricing": co["pricing"],
@@ -186,8 +222,18 @@ def _seen(view: dict[str, Any]) -> dict[str, Any]:
 
 def _fold(copy: dict[str, Any], ev: Event, me: str) -> None:
     """A client's fold of one received event (as static/js/state.js does it)."""
-    lines = copy["lines"]
+    lines, members = copy["lines"], copy["members"]
     match ev:
+        case e.MemberJoined():
+            members[ev.member_id] = {
+                "member_id": ev.member_id,
+                "display_name": ev.display_name,
+                "role": ev.role,
+            }
+        case e.MemberLeft() | e.MemberKicked() | e.MemberBanned():
+            members.pop(ev.member_id, None)
+        case e.MemberPromoted() if ev.member_id in members:
+            members[ev.member_id] = {**members[ev.member_id], "role": ev.role}
         case e.LineAdded():
             lines[ev.line_id] = _line(ev)
         case e.QuantityChanged() if ev.line_id in lines:
@@ -229,12 +275,13 @@ def _fold(copy: dict[str, Any], ev: Event, me: str) -> None:
             pass
 
 
-def _received(who: Audience, ev: Event, member: str) -> Event | None:
-    if member in STAFF:
-        return ev
-    if not who.sees(member):
-        return None
-    return dict(who.shown_as).get(member, ev)
+def _staff(room: Driver, member: str) -> bool:
+    role = room.room.role_of(member)
+    return role is not None and role in STAFF_ROLES
+
+
+def _received(who: Audience, ev: Event, member: str, staff: bool) -> Event | None:
+    return ev if staff else who.shown_to(member, ev)
 
 
 adders = st.sampled_from(["a", "a", "b", "c", "assoc", "host"])
@@ -258,6 +305,10 @@ steps = st.one_of(
     st.tuples(st.just("unmute"), st.just("host"), members),
     st.tuples(st.just("say"), members),
     st.tuples(st.just("checkout"), st.just("host"), members, members),
+    st.tuples(st.just("leave"), members),
+    st.tuples(st.just("join"), members),
+    st.tuples(st.just("kick"), st.just("host"), members),
+    st.tuples(st.just("promote"), st.just("host"), members, st.sampled_from(list(Role))),
 )  # fmt: skip
 
 
@@ -312,6 +363,16 @@ def _command(room: Driver, step: tuple[Any, ...]) -> Command:
             return c.MuteMember(member, None)
         case ("unmute", _, member):
             return c.UnmuteMember(member)
+        case ("leave", _):
+            return c.Leave()
+        case ("join", member):
+            return c.Join(
+                member.title(), Role.VIEWER if room.room.kind is RoomKind.LIVE else Role.MEMBER
+            )
+        case ("kick", _, member):
+            return c.Kick(member)
+        case ("promote", _, member, role):
+            return c.PromoteMember(member, role)
         case _:
             return c.PostMessage("hello")
 
@@ -333,19 +394,34 @@ def test_each_members_stream_rebuilds_exactly_their_view(
             for ev in events:
                 _deliver(room, ev, copies, kind)
         for member in MEMBERS:
-            assert copies[member] == _seen(room.room.view(member)), (member, step)
+            if not room.room.is_member(member):
+                continue  # gone: they receive nothing, and get a fresh view if they come back
+            want, have = _seen(room.room.view(member)), dict(copies[member])
+            if kind is RoomKind.LIVE and _staff(room, member):
+                # staff receive every join, but a live view lists only the stage
+                del want["members"], have["members"]
+            assert have == want, (member, step)
 
 
 def _deliver(room: Driver, ev: Event, copies: dict[str, dict[str, Any]], kind: RoomKind) -> None:
     """Apply one event and fold it into the copy of each member who receives it."""
     who = audience(room.room, ev)  # on the state before the event
+    staff_before = {m: _staff(room, m) for m in MEMBERS}
+    if isinstance(ev, e.MemberJoined):  # a newcomer's welcome comes before their join
+        copies[ev.member_id] = _seen(room.room.view(ev.member_id))
     room.room.apply(ev)
     room.log.append(ev)
     for member in MEMBERS:
-        got = _received(who, ev, member)
+        if _staff(room, member) != staff_before[member]:
+            # joining or leaving staff: the hub sends a fresh view (a new welcome)
+            copies[member] = _seen(room.room.view(member))
+            continue
+        got = _received(who, ev, member, staff_before[member])
         if got is None:
             continue
-        if kind is RoomKind.LIVE and member not in STAFF:
+        if kind is RoomKind.LIVE and not staff_before[member]:
+            if isinstance(got, e.MemberJoined) and got.member_id != member:
+                assert got.role in STAFF_ROLES  # the audience sees only the stage join
             if isinstance(got, e.LineAdded):  # never another viewer's line
                 assert member in (got.added_by, got.payer)
             if isinstance(got, e.ShareUpdated):

@@ -40,6 +40,7 @@ class Cast:
     b_token: str
     a_id: str
     b_id: str
+    first: dict[str, list[dict[str, Any]]]  # events each read before the test began
 
 
 @contextlib.asynccontextmanager
@@ -61,14 +62,13 @@ async def _cast(tmp_path: Path, kind: str = "live", **settings: Any) -> AsyncIte
         b = await Peer.open(url, codec=MSGPACK)
         b_welcome = await b.hello(b_join["token"])
         b_id = b_welcome["member"]["id"]
-        for peer in (host, a, b):
-            await _until(
-                peer,
-                lambda ev: ev["ev"]["type"] == "MemberJoined" and ev["ev"]["member_id"] == b_id,
-            )
+        await host.send({"t": "cmd", "op": "ready", "name": "Announce", "args": {"text": "ready"}})
+        first = {}  # what each has read up to then
+        for name, peer in (("host", host), ("a", a), ("b", b)):
+            first[name] = _events((await _until(peer, _fence("ready")))[0])
         cast = Cast(
             srv, http, room, host, a, b, a_join["token"], b_join["token"],
-            a_welcome["member"]["id"], b_id,
+            a_welcome["member"]["id"], b_id, first,
         )  # fmt: skip
         try:
             yield cast
@@ -336,3 +336,39 @@ async def test_another_process_keeps_a_viewers_line_from_the_others(
             _BACKLOG.clear()
             for peer in (host, a, b):
                 await peer.close()
+
+
+def _joins(events: list[dict[str, Any]]) -> list[str]:
+    return [ev["ev"]["display_name"] for ev in events if ev["ev"]["type"] == "MemberJoined"]
+
+
+async def test_a_live_audience_sees_its_own_join_and_stage_changes_only(tmp_path: Path) -> None:
+    async with _cast(tmp_path) as c:
+        assert _joins(c.first["host"]) == ["Ann", "Bob"]
+        assert _joins(c.first["a"]) == ["Ann"] and _joins(c.first["b"]) == ["Bob"]
+        # promoting A to moderator puts her on stage: the audience sees her join it, and she,
+        # now staff, gets a fresh view that shows every line
+        await _cmd(c.b, "b1", "AddLine", _add("Bob's"))
+        ack = await _cmd(c.host, "h1", "PromoteMember", {"member_id": c.a_id, "role": "moderator"})
+        _frames, staged = await _until(c.b, lambda ev: ev["seq"] == ack["seq"][0])
+        assert staged["ev"]["type"] == "MemberJoined"
+        assert (staged["ev"]["member_id"], staged["ev"]["role"]) == (c.a_id, "moderator")
+        _frames, promoted = await _until(c.host, lambda ev: ev["seq"] == ack["seq"][0])
+        assert promoted["ev"]["type"] == "MemberPromoted"
+        fresh = await _recv(c.a)
+        while fresh["t"] != "welcome":
+            fresh = await _recv(c.a)
+        assert fresh["resumed"] is False and fresh["member"]["role"] == "moderator"
+        assert [line["note"] for line in fresh["view"]["lines"]] == ["Bob's"]
+        # a live roster is the stage (and oneself), for staff too: Bob is counted, not listed
+        assert {m["display_name"] for m in fresh["view"]["members"]} == {"Ada", "Ann"}
+        assert fresh["view"]["member_count"] == 3
+        # and, as staff, receives the audience's lines from now on
+        await _cmd(c.b, "b2", "AddLine", _add("Bob's second"))
+        _frames, seen = await _until(c.a, _is_line_of(c.b_id))
+        assert seen["ev"]["note"] in ("Bob's", "Bob's second")
+
+
+async def test_a_group_room_shows_everyone_every_join(tmp_path: Path) -> None:
+    async with _cast(tmp_path, kind="group") as c:
+        assert _joins(c.first["a"]) == ["Ann", "Bob"] and _joins(c.first["b"]) == ["Bob"]
