@@ -127,6 +127,8 @@ class CoshopClient:
         self.welcome: Welcome | None = None
         self.presence: list[Mapping[str, Any]] = []
         self.online: int | None = None
+        # live rooms: the room's member count (the audience receives no other viewer's join)
+        self.members: int | None = None
         self.notices: list[Notice] = []
         self.errors: list[ServerError] = []  # op-less err frames
         self.on_event: list[EventCallback] = []
@@ -509,6 +511,8 @@ class CoshopClient:
             self.presence = [m for m in msg["members"] if isinstance(m, dict)]
         elif kind == "count" and type(msg.get("online")) is int:
             self.online = msg["online"]
+            if type(msg.get("members")) is int:
+                self.members = msg["members"]
         elif kind == "notice":
             self.notices.append(Notice.parse(msg))
         self._emit(msg)

@@ -308,6 +308,7 @@ async def test_live_room_batches_arrive_before_their_acks(live_server: LiveServe
                 break
             await asyncio.sleep(0.01)
         assert viewer.online == 2  # live rooms send counts, not rosters
+        assert viewer.members == 2  # and the member count, as viewers see no one else's join
         assert viewer.presence == []
 
 
