@@ -149,17 +149,37 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # Luhn's value of a doubled digit
+
+
 def _card_windows(groups: list[str]) -> Iterator[tuple[int, int]]:
-    """``(first, last)`` of every stretch of whole groups holding a Luhn-valid 13-19 digits."""
+    """``(first, last)`` of every stretch of whole groups holding a Luhn-valid 13-19 digits.
+
+    Luhn sums come from two prefix sums (one per parity of the window's last digit), so each
+    window costs O(1): a long run of one-digit groups has thousands of windows.
+    """
+    values = [int(char) for group in groups for char in group]
+    sums = ([0], [0])  # sums[p][k]: Luhn sum of values[:k] for a window whose end has parity p
+    for index, value in enumerate(values):
+        even, odd = (value, _DOUBLED[value]) if index % 2 == 0 else (_DOUBLED[value], value)
+        sums[0].append(sums[0][-1] + even)
+        sums[1].append(sums[1][-1] + odd)
+    starts = []
+    position = 0
+    for group in groups:
+        starts.append(position)
+        position += len(group)
+    starts.append(position)
     for first in range(len(groups)):
-        if int(groups[first][0]) == 0:
+        start = starts[first]
+        if values[start] == 0:
             continue  # ISO/IEC 7812: no card number starts with 0 (phone numbers and padding do)
-        digits = ""
         for last in range(first, len(groups)):
-            digits += groups[last]
-            if len(digits) > _MAX_DIGITS:
+            end = starts[last + 1]
+            if end - start > _MAX_DIGITS:
                 break
-            if len(digits) >= _MIN_DIGITS and luhn_valid(digits):
+            parity = sums[(end - 1) % 2]
+            if end - start >= _MIN_DIGITS and (parity[end] - parity[start]) % 10 == 0:
                 yield first, last
 
 

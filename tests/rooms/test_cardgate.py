@@ -24,6 +24,7 @@ from rooms.cardgate import (
     MAX_SEPARATOR_RUN,
     PLACEHOLDER,
     SEPARATORS,
+    _card_windows,
     luhn_valid,
     op_id_may_be_card,
 )
@@ -392,3 +393,17 @@ def test_millisecond_timestamp_op_ids_always_pass(stamp: int, counter: int) -> N
 def test_uuid_op_ids_always_pass(value: uuid.UUID) -> None:
     assert not op_id_may_be_card(str(value))
     assert not op_id_may_be_card(value.hex)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789", min_size=1, max_size=8), max_size=12))
+def test_windows_by_prefix_sums_match_luhn_on_every_stretch(groups: list[str]) -> None:
+    expected = {
+        (first, last)
+        for first in range(len(groups))
+        for last in range(first, len(groups))
+        if 13 <= len(digits := "".join(groups[first : last + 1])) <= 19
+        and digits[0] != "0"
+        and luhn_valid(digits)
+    }
+    assert set(_card_windows(groups)) == expected
