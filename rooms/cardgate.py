@@ -264,11 +264,14 @@ _OP_UUID = re.compile(
 )
 _OP_JOIN = rf"(?:{_SEP_CLASS}|:)"
 _OP_RUN = re.compile(rf"\d(?:{_OP_JOIN}{{0,{MAX_SEPARATOR_RUN}}}\d){{{_MIN_DIGITS - 1},}}")
-_TIMESTAMP_LENGTHS = frozenset({10, 13, 16, 19})  # Unix seconds, ms, us, ns (2001-2286)
+# First digits of a Unix timestamp by length: seconds and milliseconds starting with 1 or 2
+# (2001-09-09 .. 2065-01-24; no 13-digit card starts with 2), microseconds and nanoseconds
+# starting with 1 (.. 2033-05-18; a 16-digit number starting with 2 may be a Mastercard).
+_TIMESTAMP_FIRST = {10: "12", 13: "12", 16: "1", 19: "1"}
 
 
 def _is_timestamp(group: str) -> bool:
-    return len(group) in _TIMESTAMP_LENGTHS and group[0] == "1"
+    return group[0] in _TIMESTAMP_FIRST.get(len(group), "")
 
 
 def op_id_may_be_card(op: str) -> bool:
@@ -276,13 +279,14 @@ def op_id_may_be_card(op: str) -> bool:
 
     Digit groups joined by runs of at most three separators (those of the free-text gate, and
     ``:``) are read together, as in free text; a stretch of whole groups holding a Luhn-valid
-    13-19 digits is a possible card number, unless it contains a *timestamp group* (10, 13, 16
-    or 19 digits starting with ``1``: Unix seconds, milliseconds, microseconds or nanoseconds
-    between 2001 and 2286) or lies inside a UUID (8-4-4-4-12 or 32 hex digits), which are units.
-    So ``1765080000123``, ``1765080000123-7``, ``op:1765080000123``, ``1765080000.123456`` and
-    every UUID pass; ``4242424242424242``, ``4242.4242.4242.4242``, ``4242_4242_4242_4242`` and
-    ``4242:4242:4242:4242`` do not. No issuer prints card numbers in groups of ten or more digits
-    starting with 1 (airline UATP cards are 15 digits and still gated).
+    13-19 digits is a possible card number, unless it contains a *timestamp group* (Unix time:
+    10 or 13 digits starting with ``1`` or ``2``, seconds or milliseconds until 2065; 16 or 19
+    digits starting with ``1``, microseconds or nanoseconds until 2033) or lies inside a UUID
+    (8-4-4-4-12 or 32 hex digits), which are units. So ``1765080000123``, ``1765080000123-7``,
+    ``op:1765080000123``, ``1765080000.123456`` and every UUID pass; ``4242424242424242``,
+    ``4242.4242.4242.4242``, ``4242_4242_4242_4242`` and ``4242:4242:4242:4242`` do not. No
+    issuer prints a card number with a group of ten or more digits of those shapes (airline UATP
+    cards are 15 digits, 2-series Mastercards 16: both still gated).
     """
     if not _ENOUGH_DIGITS.match(op):
         return False
