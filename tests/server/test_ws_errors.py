@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -194,24 +197,29 @@ async def test_members_above_their_role_are_refused(
     await p.close()
 
 
+_NASTY = ["\ud800", "\udfff", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\n", "é", "😀"]
+_texts = st.text(alphabet=st.one_of(st.characters(), st.sampled_from(_NASTY)), max_size=20)
 _frames = st.one_of(
     st.binary(max_size=64),
     st.text(max_size=64),
     st.builds(
-        json.dumps,
+        # ensure_ascii: a lone surrogate travels as its \\uXXXX escape, as a browser sends it
+        lambda message: json.dumps(message, ensure_ascii=True),
         st.dictionaries(
             st.sampled_from(["t", "op", "name", "args", "retry", "token"]),
             st.one_of(
                 st.sampled_from(
-                    ["cmd", "sig", "ping", "AddLine", "Vote", "PostMessage", "Viewing"]
+                    ["cmd", "sig", "ping", "AddLine", "Vote", "PostMessage", "Viewing", "React"]
                 ),
                 st.integers(),
                 st.none(),
                 st.booleans(),
-                st.text(max_size=20),
+                _texts,
                 st.dictionaries(
-                    st.text(max_size=8),
-                    st.one_of(st.integers(), st.text(max_size=8), st.none()),
+                    st.one_of(
+                        st.sampled_from(["text", "sku", "emoji", "quantity", "variant"]), _texts
+                    ),
+                    st.one_of(st.integers(), _texts, st.none()),
                     max_size=4,
                 ),
             ),
@@ -221,40 +229,83 @@ _frames = st.one_of(
 )
 
 
-@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
-@given(batches=st.lists(st.lists(_frames, min_size=1, max_size=30), min_size=5, max_size=5))
-def test_random_frames_never_break_a_live_room(
-    tmp_path_factory: pytest.TempPathFactory, batches: list[list[str | bytes]]
-) -> None:
-    asyncio.run(_fuzz(tmp_path_factory.mktemp("fuzz"), batches))
+@dataclass
+class _LiveRoom:
+    """One server and one live room for the whole fuzz: every example is one member's session."""
+
+    loop: asyncio.AbstractEventLoop
+    srv: LiveServer
+    room: dict[str, Any]
+    host: Peer
+    tokens: list[str]
 
 
-async def _fuzz(tmp_path: Path, batches: list[list[str | bytes]]) -> None:
-    settings = server_settings(tmp_path, commands_per_second=10_000.0, command_burst=10_000)
-    async with run_server(settings) as srv, httpx.AsyncClient(base_url=srv.base_url) as http:
-        room = await create_room(http, kind="live")
+@pytest.fixture(scope="module")
+def live_room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_LiveRoom]:
+    settings = server_settings(
+        tmp_path_factory.mktemp("fuzz"), commands_per_second=10_000.0, command_burst=10_000
+    )
+    loop = asyncio.new_event_loop()
+    server = run_server(settings)
+    srv = loop.run_until_complete(server.__aenter__())
+
+    async def setup() -> _LiveRoom:
+        async with httpx.AsyncClient(base_url=srv.base_url) as http:
+            room = await create_room(http, kind="live")
+            tokens = [(await join(http, room, f"Fuzzer {i}"))["token"] for i in range(4)]
         host = await Peer.open(srv.ws_url(room["room_id"]))
         await host.hello(room["host"]["token"])
-        for frames in batches:
-            member = await join(http, room, "Fuzzer")
-            codec = MSGPACK if len(frames) % 2 else JSON
-            p = await Peer.open(srv.ws_url(room["room_id"]), codec=codec)
-            await p.hello(member["token"])
-            for f in frames:
-                try:
-                    await p.ws.send(f)
-                except ConnectionClosed:
-                    break
-            await p.send({"t": "ping"})
-            # a frame of the wrong kind for its subprotocol may close it: allowed
-            with contextlib.suppress(ConnectionClosed):
-                await p.recv_until("pong")
-            await p.ws.close()
+        return _LiveRoom(loop, srv, room, host, tokens)
+
+    try:
+        yield loop.run_until_complete(setup())
+    finally:
+        loop.run_until_complete(server.__aexit__(None, None, None))
+        loop.close()
+
+
+@settings(
+    max_examples=2_000,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+@given(frames=st.lists(_frames, min_size=1, max_size=30), who=st.integers(0, 3))
+def test_random_frames_never_break_a_live_room(
+    live_room: _LiveRoom, frames: list[str | bytes], who: int
+) -> None:
+    live_room.loop.run_until_complete(_fuzz(live_room, frames, who))
+
+
+async def _fuzz(live: _LiveRoom, frames: list[str | bytes], who: int) -> None:
+    codec = MSGPACK if who % 2 else JSON
+    p = await Peer.open(live.srv.ws_url(live.room["room_id"]), codec=codec)
+    await p.hello(live.tokens[who])
+    for f in frames:
+        try:
+            await p.ws.send(f)
+        except ConnectionClosed:
+            break
+    # a frame of the wrong kind for its subprotocol may close the socket: allowed
+    with contextlib.suppress(ConnectionClosed):
+        await p.send({"t": "ping"})
+        await p.recv_until("pong")
+    await p.ws.close()
+    # the room still serves its host after every session
+    await live.host.send({"t": "ping"})
+    await live.host.recv_until("pong")
+
+
+def test_the_fuzzed_room_still_works(live_room: _LiveRoom) -> None:
+    async def check() -> None:
+        host = live_room.host
         await host.send(
             {"t": "cmd", "op": "alive", "name": "PostMessage", "args": {"text": "still here"}}
         )
         assert (await host.recv_until("ack"))["op"] == "alive"
         await host.close()
+
+    live_room.loop.run_until_complete(check())
 
 
 async def test_huge_integers_and_nan_are_refused_at_the_wire(
