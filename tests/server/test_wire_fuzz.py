@@ -29,13 +29,8 @@ from server.wire import JSON, MSGPACK, WireError, encode_msgpack
 _NASTY = ["\ud800", "\udbff", "\udc00", "\udfff", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f"]
 _FINE = ["\n", "\t", " ", "a", "é", "😀", "\u200d", "\ufeff", "4"]
 _NAMES = sorted(CLIENT_COMMANDS) + sorted(BaseSignal.registry) + ["Join", "Nope", ""]
-_FIELDS = sorted(
-    {
-        f.name
-        for cls in [*BaseCommand.registry.values(), *BaseSignal.registry.values()]
-        for f in dataclasses.fields(cls)
-    }
-)
+_CLASSES: dict[str, Any] = {**BaseCommand.registry, **BaseSignal.registry}
+_FIELDS = sorted({f.name for cls in _CLASSES.values() for f in dataclasses.fields(cls)})
 
 # Half the strings are clean text, half mix in lone surrogates and control characters.
 texts = st.one_of(
@@ -69,7 +64,6 @@ def _options(hint: Any) -> set[object]:
     return {option for arg in get_args(hint) for option in _options(arg)}
 
 
-_CLASSES = {**BaseCommand.registry, **BaseSignal.registry}
 _CHOICES = sorted(
     {
         str(option)
