@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from tests.server.conftest import free_port, wait_ready
 
@@ -134,6 +136,11 @@ async def test_one_client_cannot_take_every_descriptor(tmp_path: Path) -> None:
             assert r.headers["content-type"] == "application/problem+json"
             assert r.headers["retry-after"]
             assert json.loads(r.content)["code"] == "server_full"
+            # so does a WebSocket handshake: the same 503, not a hang
+            with pytest.raises(InvalidStatus) as refused_ws:
+                await connect(f"ws://127.0.0.1:{port}/ws/rooms/r1", open_timeout=ANSWER_TIMEOUT_S)
+            assert refused_ws.value.response.status_code == 503
+            assert json.loads(refused_ws.value.response.body or b"{}")["code"] == "server_full"
 
             # and is served again once the attackers' header deadline cut them
             await _until_served(base)
