@@ -106,7 +106,7 @@ def credentials(coshop_app: Starlette) -> Credentials:
 
 @schema.parametrize()
 @settings(
-    max_examples=40,
+    max_examples=150,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
