@@ -5,6 +5,13 @@ integration too. Stripe's errors are translated at this boundary into
 :class:`~checkout_bridge.errors.ProviderError`; webhook failures into
 :class:`~checkout_bridge.errors.WebhookError`. Webhooks are verified with stripe's own verifier
 plus an explicit check that refuses timestamps in the future (stripe only checks the past).
+
+Every call carries ``Stripe-Version: STRIPE_API_VERSION``. Unpinned, the ``stripe`` package sends
+the newest version it knows (16.x: a 2026 one), and Stripe's 2026-03-25 release renamed the
+Checkout Session ``ui_mode`` values, so a package upgrade would silently change the shapes we
+parse. The pin is the version the sandbox answers for; a test fails if the two drift apart.
+Moving the pin is a deliberate change: read Stripe's changelog between the two versions, move
+the sandbox with it, and run the adapter tests.
 """
 
 from __future__ import annotations
@@ -24,10 +31,12 @@ from checkout_bridge.providers.base import (
     ShareRequest,
 )
 
-__all__ = ["StripeCheckoutProvider", "session_from_dict"]
+__all__ = ["STRIPE_API_VERSION", "StripeCheckoutProvider", "session_from_dict"]
 
 T = TypeVar("T")
 DEFAULT_TOLERANCE = 300
+STRIPE_API_VERSION = "2025-01-27.acacia"
+"""The Stripe API version this adapter is written and tested against (sent on every call)."""
 
 
 def session_from_dict(data: Mapping[str, Any]) -> ProviderSession:
@@ -128,6 +137,7 @@ class StripeCheckoutProvider:
             base_addresses={"api": base_url.rstrip("/")} if base_url else None,
             http_client=self._http,
             max_network_retries=max_network_retries,
+            stripe_version=STRIPE_API_VERSION,
         )
         self._secret = webhook_secret
         self._tolerance = tolerance

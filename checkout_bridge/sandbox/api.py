@@ -5,6 +5,11 @@ error objects with the matching HTTP status. Authentication: ``Authorization: Be
 HTTP basic with the key as user name. ``Idempotency-Key`` on a POST replays the first answer for
 the same parameters and refuses different ones. This module parses and renders; the rules live
 in :mod:`~checkout_bridge.sandbox.service`.
+
+API version: the sandbox implements one Stripe API version, :data:`~.service.API_VERSION`. A
+request without ``Stripe-Version`` gets that version (as an account pinned to it would); a
+request naming another version is refused with 400 ``api_version_unsupported`` rather than
+answered in shapes it did not ask for. Every ``/v1`` answer carries ``Stripe-Version``.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from checkout_bridge.sandbox.errors import (
 )
 from checkout_bridge.sandbox.faults import FaultsError
 from checkout_bridge.sandbox.forms import FormValue, decode_form, fingerprint_source
-from checkout_bridge.sandbox.service import SandboxService
+from checkout_bridge.sandbox.service import API_VERSION, SandboxService
 from checkout_bridge.sandbox.store import SandboxStore
 
 __all__ = ["api_routes"]
@@ -65,6 +70,17 @@ def _authenticate(request: Request) -> None:
         raise AuthenticationFailed("api_key_invalid", "Invalid API Key provided.")
 
 
+def _check_version(request: Request) -> None:
+    requested = request.headers.get("stripe-version")
+    if requested is None or requested == API_VERSION:
+        return
+    raise InvalidRequest(
+        "api_version_unsupported",
+        f"The sandbox answers for Stripe API version {API_VERSION} only, not "
+        f"{requested[:40]!r}. Pin the client to {API_VERSION} (see docs/sandbox.md).",
+    )
+
+
 def _error_response(error: SandboxError) -> JSONResponse:
     return JSONResponse(error.to_dict(), status_code=error.status)
 
@@ -77,11 +93,18 @@ async def _pairs(request: Request) -> list[tuple[str, str]]:
 
 
 def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a handler with authentication, form decoding, idempotency and error rendering."""
+    """Wrap a handler with authentication, the version check, form decoding, idempotency and
+    error rendering."""
 
     async def run(request: Request) -> Response:
+        response = await _run(request)
+        response.headers["Stripe-Version"] = API_VERSION
+        return response
+
+    async def _run(request: Request) -> Response:
         try:
             _authenticate(request)
+            _check_version(request)
             try:
                 pairs = await _pairs(request)
                 form = decode_form(pairs)

@@ -25,6 +25,8 @@ from checkout_bridge.sandbox.store import Doc, SandboxStore, StoredObject, Trans
 __all__ = ["API_VERSION", "PaymentOutcome", "SandboxService", "Scenario"]
 
 API_VERSION = "2025-01-27.acacia"
+"""The one Stripe API version the sandbox answers for (its shapes, e.g. ``ui_mode: "hosted"``,
+and its events' ``api_version``). The Stripe adapter pins the same; a test checks they agree."""
 SESSION = "checkout.session"
 INTENT = "payment_intent"
 REFUND = "refund"
@@ -176,6 +178,7 @@ class SandboxService:
             "payment_status": "no_payment_required" if amount == 0 else "unpaid",
             "status": "open",
             "success_url": params.success_url,
+            "ui_mode": "hosted",  # the only mode the sandbox serves (named so in API_VERSION)
             "url": self._config.page_url(session_id),
         }
         line_items = [

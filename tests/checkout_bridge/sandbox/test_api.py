@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from checkout_bridge.sandbox.forms import decode_form
+from checkout_bridge.sandbox.service import API_VERSION
 
 from .support import AUTH, Sandbox, card_form, create_session, session_form
 
@@ -196,3 +197,32 @@ async def test_expires_at_is_swept_and_announced(sandbox: Sandbox) -> None:
     assert session["id"].encode() in body
     fetched = await sandbox.client.get(f"/v1/checkout/sessions/{session['id']}", headers=AUTH)
     assert fetched.json()["status"] == "expired"
+
+
+async def test_the_sandbox_answers_for_one_api_version(sandbox: Sandbox) -> None:
+    # No header: the sandbox's version, as for an account pinned to it; named on the answer.
+    unpinned = await sandbox.client.post("/v1/checkout/sessions", data=session_form(), headers=AUTH)
+    assert unpinned.status_code == 200
+    assert unpinned.headers["stripe-version"] == API_VERSION
+    assert unpinned.json()["ui_mode"] == "hosted"
+
+    pinned = await sandbox.client.post(
+        "/v1/checkout/sessions",
+        data=session_form(),
+        headers={**AUTH, "Stripe-Version": API_VERSION},
+    )
+    assert pinned.status_code == 200
+    assert pinned.headers["stripe-version"] == API_VERSION
+
+    # Another version (the stripe package's unpinned default, say) is refused, not misanswered.
+    for other in ("2026-10-28.endive", "2025-03-31.basil", "nonsense"):
+        refused = await sandbox.client.get(
+            f"/v1/checkout/sessions/{pinned.json()['id']}",
+            headers={**AUTH, "Stripe-Version": other},
+        )
+        assert refused.status_code == 400
+        error = refused.json()["error"]
+        assert error["type"] == "invalid_request_error"
+        assert error["code"] == "api_version_unsupported"
+        assert API_VERSION in error["message"]
+        assert refused.headers["stripe-version"] == API_VERSION
