@@ -143,3 +143,14 @@ async def test_a_lone_surrogate_in_a_chat_frame_is_refused_and_the_room_goes_on(
     )
     texts = [m["text"] for m in snap.json()["view"]["chat"]["messages"]]
     assert texts == ["fine"]
+
+
+async def test_a_wrong_method_is_405_with_allow(http: httpx.AsyncClient) -> None:
+    r = await http.delete("/api/v1/rooms")
+    assert r.status_code == 405
+    assert r.headers["content-type"].startswith(PROBLEM)
+    assert r.json()["code"] == "method_not_allowed"
+    assert r.headers["allow"] == "POST"
+    r = await http.put("/api/v1/rooms/r_x/checkout")
+    assert r.status_code == 405
+    assert set(r.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
