@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from server.catalog.demo import DEMO_FEED
-from server.cli import GC_THRESHOLDS, main, tune_gc
+from server.cli import GC_THRESHOLDS, main, tune_gc, uvicorn_config
+from server.settings import Settings
+from tests.server.conftest import free_port
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -141,3 +144,47 @@ def test_serve_tunes_the_garbage_collector_for_a_long_running_process() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+def test_serve_lifts_the_open_file_limit_and_derives_its_cap_from_it(tmp_path: Path) -> None:
+    """A process started with a low soft limit serves under its hard limit, capped below it."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "COSHOP_SECRET_KEY": "k" * 48,
+        "COSHOP_DATA_DIR": str(tmp_path / "data"),
+        "COSHOP_PORT": str(port),
+    }
+    # soft 200, hard 1,000: serve raises the soft limit to 1,000 and keeps 128 back
+    argv = [sys.executable, "-m", "server.cli", "serve"]
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        pytest.skip("needs prlimit (util-linux)")
+    with subprocess.Popen(
+        [prlimit, "--nofile=200:1000", *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
+        try:
+            lines = []
+            assert proc.stdout is not None
+            for line in proc.stdout:  # bounded: a dozen lines, then this one
+                lines.append(line)
+                if "serving limits" in line:
+                    break
+            assert "connection cap 872 (open-file limit 1000, reserve 128)" in lines[-1]
+        finally:
+            proc.terminate()
+
+
+def test_every_server_uses_the_guarded_protocol() -> None:
+    from server.serving import _GuardedH11
+
+    settings = Settings(max_connections=300, header_timeout_s=3.0)
+    config = uvicorn_config(object(), settings)
+    assert isinstance(config.http, type) and issubclass(config.http, _GuardedH11)
+    assert config.http.limits.connection_cap <= 300
+    assert config.http.limits.header_timeout_s == 3.0
+    assert config.backlog == config.http.limits.backlog
