@@ -22,7 +22,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.server.conftest import free_port, wait_ready
+from tests.server.conftest import free_port, run_server, server_settings, wait_ready
+from tests.server.peers import Peer, create_room, join
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -172,3 +173,30 @@ async def test_accept_errors_are_logged_once_per_interval(tmp_path: Path) -> Non
         await _until_served(base, timeout=5)
         assert 1 <= _log_lines(log, "out of system resource") <= 2
         assert _log_lines(log, "Traceback") == 0
+
+
+async def test_the_cap_counts_every_tcp_connection(tmp_path: Path) -> None:
+    """COSHOP_MAX_CONNECTIONS below the file limit: idle sockets count, WebSockets too."""
+    async with run_server(server_settings(tmp_path, max_connections=4)) as srv:
+        port = srv.settings.port
+        async with attack(port, 4):
+            async with httpx.AsyncClient(base_url=srv.base_url, timeout=ANSWER_TIMEOUT_S) as http:
+                r = await http.get("/healthz")
+            assert r.status_code == 503
+            assert json.loads(r.content)["code"] == "server_full"
+        served = await _until_served(srv.base_url)
+        assert served <= 1  # a refusal of the poll at most, while the attackers' sockets close
+        # an open WebSocket holds a slot like any connection
+        async with httpx.AsyncClient(base_url=srv.base_url, timeout=10) as http:
+            room = await create_room(http)
+            member = await join(http, room, "Bea")
+        peer = await Peer.open(srv.ws_url(room["room_id"]))
+        try:
+            await peer.hello(member["token"])
+            async with attack(port, 3):
+                with pytest.raises(InvalidStatus) as refused:
+                    await connect(srv.ws_base + "/ws/rooms/r1", open_timeout=ANSWER_TIMEOUT_S)
+                assert refused.value.response.status_code == 503
+        finally:
+            await peer.close()
+        assert await _metric(srv.base_url, "coshop_connections_refused_total") >= 2
