@@ -1,4 +1,6 @@
-"""How a live room's actor paces its batch frames: at once when quiet, coalesced when busy."""
+"""How a live room's actor paces its batch frames: at once when quiet, coalesced when busy.
+
+Also what it remembers of its recent events' audiences (rooms/audience.py) for resumes."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from rooms import RoomKind
+from rooms import EVERYONE, Audience, RoomKind
 from rooms.commands import PostMessage
 from server.hub.actor import RoomActor
 from server.hub.work import Submit, SystemSubmit, Tick
@@ -159,3 +161,16 @@ async def test_held_commands_are_answered_when_the_room_stops(tmp_path: Path) ->
         ("held", "shutting_down"),
         ("ticking", "shutting_down"),
     ]
+
+
+def test_the_actor_remembers_the_audiences_of_its_recent_events_only(tmp_path: Path) -> None:
+    """Resumes replay at most the last 512 events: older audiences are forgotten in bulk."""
+    actor = _actor(tmp_path)
+    mine = Audience(everyone=False, owners=frozenset({"a"}))
+    for seq in range(1, 3_001):
+        actor._note_audience(seq, mine)
+        assert len(actor._audiences) <= 2 * 512
+    assert all(actor._audience_of(seq) is mine for seq in range(3_000 - 511, 3_001))
+    assert actor._audience_of(1) is EVERYONE
+    actor._note_audience(3_000, EVERYONE)  # the log holds another event there now (a reload)
+    assert actor._audience_of(3_000) is EVERYONE and 2_999 in actor._audiences
