@@ -11,6 +11,11 @@ them once per tick: commands that arrive while such a tick is pending are held a
 together when it fires — one turn, one commit, one fsync for the whole window instead of one
 per command, and no later for anyone (their events would have waited for that tick).
 
+Every event goes only to its audience (``rooms/audience.py``, DESIGN.md §11): the actor notes
+each event's audience as it applies it (decided, from the log or from the broker) and
+``server/hub/fanout.py`` encodes once per audience class; resumes replay only what the member
+may see, with the seq range they cover.
+
 It must not: await a client (sessions have outboxes), or keep state the log cannot rebuild.
 """
 
