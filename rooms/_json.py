@@ -138,6 +138,8 @@ def decode(hint: Any, value: object, path: str, *, text: bool = True) -> Any:
         (arm,) = (a for a in arms if a is not type(None))
         return decode(arm, value, path, text=text)
     if origin is Literal:
+        if text and isinstance(value, str):
+            check_text(value, path)
         if any(type(value) is type(option) and value == option for option in get_args(hint)):
             return value
         raise DecodeError(path, f"must be one of {list(get_args(hint))}")
@@ -168,6 +170,8 @@ def _key(key: object, path: str, text: bool) -> str:
 
 
 def _decode_plain(hint: Any, value: object, path: str, text: bool) -> Any:
+    if text and isinstance(value, str):
+        check_text(value, path)  # also an enum's would-be value: ill-formed text is never a name
     if isinstance(hint, type) and issubclass(hint, Enum):
         members = {member.value: member for member in hint}
         if type(value) is str and value in members:
@@ -180,8 +184,6 @@ def _decode_plain(hint: Any, value: object, path: str, text: bool) -> Any:
         return hint(**decode_fields(hint, value, f"{path}.", text=text))
     if type(value) is not hint:
         raise DecodeError(path, f"must be {_NAMES.get(hint, getattr(hint, '__name__', hint))}")
-    if text and isinstance(value, str):
-        check_text(value, path)
     return value
 
 

@@ -56,6 +56,13 @@ def test_every_string_field_is_checked_not_only_free_text() -> None:
     err = _refusal(signal_from_wire, "React", {"emoji": "\ud83d"})
     assert (err.code, err.message.split(":")[0]) == ("invalid_text", "React.emoji")
     assert signal_from_wire("React", {"emoji": "😀"}) == s.React("😀")
+    # a value that would have to name an enum member or a literal option
+    err = _refusal(command_from_wire, "PromoteMember", {"member_id": "m", "role": "host\ud800"})
+    assert (err.code, err.message.split(":")[0]) == ("invalid_text", "PromoteMember.role")
+    err = _refusal(command_from_wire, "SetFollowMode", {"mode": "\x00"})
+    assert (err.code, err.message.split(":")[0]) == ("invalid_text", "SetFollowMode.mode")
+    assert _refusal(command_from_wire, "SetFollowMode", {"mode": "nope"}).code == "bad_command"
+    assert _refusal(command_from_wire, "SetFollowMode", {"mode": 1}).code == "bad_command"
 
 
 def test_an_ill_formed_key_is_invalid_text_and_never_echoed_raw() -> None:
