@@ -128,9 +128,9 @@ class Room:
     def is_member(self, member_id: str) -> bool:
         return member_id in self.members
 
-    def view(self, viewer: str) -> dict[str, Any]:
+    def view(self, viewer: str, *, as_staff: bool = False) -> dict[str, Any]:
         """JSON-safe state a client sees on (re)join; live rooms show no full roster."""
-        return room_view(self, viewer)
+        return room_view(self, viewer, as_staff=as_staff)
 
     # --- decide -------------------------------------------------------------------------------
     def _authorise(self, kind: type, actor: str) -> None:

@@ -26,10 +26,16 @@ def _member(member: Member) -> dict[str, Any]:
     return {"member_id": member.member_id, "display_name": member.display_name, "role": member.role}
 
 
-def room_view(room: Room, viewer: str) -> dict[str, Any]:
-    """The state ``viewer`` is shown; see the module docstring for what is left out."""
+def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, Any]:
+    """The state ``viewer`` is shown; see the module docstring for what is left out.
+
+    ``as_staff``: show what staff see although ``viewer`` is not staff (the merchant's own
+    REST reads, which come with no member at all).
+    """
     me = room.members.get(viewer)
-    sees_everything = room.kind is RoomKind.GROUP or (me is not None and me.role in STAFF)
+    sees_everything = (
+        room.kind is RoomKind.GROUP or as_staff or (me is not None and me.role in STAFF)
+    )
     roster = [
         _member(m)
         for m in room.members.values()

@@ -217,8 +217,13 @@ class Hub:
         """A copy of the room's committed state that later events cannot change."""
         return await self.inspect(room_id, lambda room, _seq: copy_room(room))
 
-    async def room_view(self, room_id: str, viewer: str) -> tuple[int, dict[str, Any]]:
-        return await self.inspect(room_id, lambda room, seq: (seq, room.view(viewer)))
+    async def room_view(
+        self, room_id: str, viewer: str, *, as_staff: bool = False
+    ) -> tuple[int, dict[str, Any]]:
+        """The room as ``viewer`` sees it (``as_staff``: as staff see it, e.g. the merchant)."""
+        return await self.inspect(
+            room_id, lambda room, seq: (seq, room.view(viewer, as_staff=as_staff))
+        )
 
     async def _unload_idle(self) -> None:
         while True:

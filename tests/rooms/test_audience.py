@@ -427,3 +427,10 @@ def _deliver(room: Driver, ev: Event, copies: dict[str, dict[str, Any]], kind: R
             if isinstance(got, e.ShareUpdated):
                 assert got.payer == member
         _fold(copies[member], got, member)
+
+
+def test_a_view_as_staff_shows_a_live_room_whole() -> None:
+    room = _cast(RoomKind.LIVE)
+    room.add("a", note="secret")
+    assert room.room.view("")["lines"] == []
+    assert [line["note"] for line in room.room.view("", as_staff=True)["lines"]] == ["secret"]
