@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
+from server.api.members import REMOVED_CODES
 
 __all__ = ["openapi_document"]
 
@@ -38,7 +39,7 @@ _BODY: dict[int, list[str]] = {
     415: ["unsupported_media_type"],
     422: ["invalid_text"],
 }
-_REMOVED = ["kicked", "banned", "not_member"]
+_REMOVED = list(REMOVED_CODES)
 _TOKEN_401 = ["token_invalid", "token_expired"]
 
 
