@@ -49,6 +49,7 @@ __all__ = [
     "LOG_INTERVAL_S",
     "REFUSAL_LINGER_S",
     "AcceptErrorThrottle",
+    "GuardedH11Protocol",
     "ServingLimits",
     "ServingStats",
     "Throttle",
@@ -259,7 +260,7 @@ REQUEST_TIMEOUT = _problem(
 )
 
 
-class _GuardedH11(H11Protocol):
+class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with the connection cap and the slow-client deadlines."""
 
     limits: ClassVar[ServingLimits]
@@ -416,7 +417,7 @@ class _GuardedH11(H11Protocol):
             )
 
 
-def _link_metrics(protocol: _GuardedH11) -> None:
+def _link_metrics(protocol: GuardedH11Protocol) -> None:
     """Hand the stats to the app's :class:`~server.metrics.Metrics` once it exists.
 
     The app builds its Metrics in its lifespan, after uvicorn's configuration was made; the
@@ -434,7 +435,7 @@ def _link_metrics(protocol: _GuardedH11) -> None:
 def protocol_class(limits: ServingLimits) -> type[H11Protocol]:
     """An HTTP protocol class for ``uvicorn.Config(http=...)`` enforcing ``limits``."""
 
-    class CoshopH11Protocol(_GuardedH11):
+    class CoshopH11Protocol(GuardedH11Protocol):
         pass
 
     CoshopH11Protocol.limits = limits

@@ -180,11 +180,11 @@ def test_serve_lifts_the_open_file_limit_and_derives_its_cap_from_it(tmp_path: P
 
 
 def test_every_server_uses_the_guarded_protocol() -> None:
-    from server.serving import _GuardedH11
+    from server.serving import GuardedH11Protocol
 
     settings = Settings(max_connections=300, header_timeout_s=3.0)
     config = uvicorn_config(object(), settings)
-    assert isinstance(config.http, type) and issubclass(config.http, _GuardedH11)
+    assert isinstance(config.http, type) and issubclass(config.http, GuardedH11Protocol)
     assert config.http.limits.connection_cap <= 300
     assert config.http.limits.header_timeout_s == 3.0
     assert config.backlog == config.http.limits.backlog
