@@ -1,7 +1,8 @@
 """What the catalogue hands out: :class:`Product` and :class:`Variant`, and their JSON shape.
 
 Pure frozen dataclasses read back from the tables. ``Product.to_facts()`` converts to the room
-core's :class:`rooms.catalog.ProductFacts`. Must not query or import SQLAlchemy.
+core's :class:`rooms.catalog.ProductFacts`; :class:`CatalogChanges` is what an incremental read
+returns to the in-memory mirror. Must not query or import SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from rooms.catalog import ProductFacts
 from server.catalog.money import format_minor
 
-__all__ = ["Product", "Variant"]
+__all__ = ["CatalogChanges", "Listed", "Product", "Variant"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +90,25 @@ class Product:
                 for v in self.variants
             ],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One product as the in-memory mirror keeps it: room facts and the text search matches."""
+
+    facts: ProductFacts
+    search_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogChanges:
+    """A merchant's catalogue since some revision, as of ``revision``.
+
+    ``full``: ``products`` is the whole catalogue (a first read, or the revision went back);
+    otherwise the products written after the asked revision and the skus deleted since.
+    """
+
+    revision: int
+    full: bool
+    products: tuple[Listed, ...] = ()
+    gone: tuple[str, ...] = ()

@@ -3,6 +3,13 @@
 The only module in ``server.catalog`` that runs SQL. Writes go through one transaction per call;
 reads use SQLAlchemy Core, so no ORM session or lazy load is involved. Must not parse feeds or
 know about HTTP.
+
+Every write transaction takes the merchant's next catalogue revision first (``_next_revision``:
+an upsert of the merchant's ``catalog_revisions`` row, whose lock is held until the commit, so
+revisions commit in order) and stamps it on what it writes: products on their row, deletions on
+a tombstone. :meth:`CatalogRepository.changes` reads the head revision *first*, then what was
+written after the caller's revision, in pages of 500 skus: every revision up to the head it
+reports is then fully in the answer (later ones may be partly in it, and come again next time).
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rooms.catalog import ProductFacts
 from server.catalog.errors import InvalidMerchantId
-from server.catalog.models import Product, Variant
+from server.catalog.models import CatalogChanges, Listed, Product, Variant
 from server.catalog.records import ProductRecord
-from server.catalog.tables import products, variants
+from server.catalog.tables import products, revisions, tombstones, variants
+from server.db.engine import begin_write
 
 __all__ = ["CatalogRepository", "check_merchant_id", "search_text"]
 
@@ -33,6 +41,8 @@ T = TypeVar("T")
 _Products = list[Product]
 _Rows = list[dict[str, Any]]
 _FactsList = list[ProductFacts]
+_ListedList = list[Listed]
+_AnyList = list[Any]
 
 
 def check_merchant_id(merchant_id: str) -> str:
@@ -61,16 +71,20 @@ class CatalogRepository:
     async def upsert(self, merchant_id: str, products_: Sequence[ProductRecord], now: int) -> int:
         """Insert or replace ``products_`` (and their variants); returns how many were written."""
         check_merchant_id(merchant_id)
-        async with self._engine.begin() as conn:
+        if not products_:
+            return 0
+        async with begin_write(self._engine) as conn:
+            revision = await _next_revision(conn, merchant_id)
             for chunk in _chunks(products_):
-                rows = [self._product_row(merchant_id, p, now) for p in chunk]
-                await self._upsert_products(conn, rows)
+                rows = [self._product_row(merchant_id, p, now, revision) for p in chunk]
+                await _upsert(conn, products, rows)
                 skus = [p.sku for p in chunk]
-                await conn.execute(
-                    delete(variants).where(
-                        variants.c.merchant_id == merchant_id, variants.c.sku.in_(skus)
+                for table in (variants, tombstones):
+                    await conn.execute(
+                        delete(table).where(
+                            table.c.merchant_id == merchant_id, table.c.sku.in_(skus)
+                        )
                     )
-                )
                 variant_rows = [
                     {
                         "merchant_id": merchant_id,
@@ -92,11 +106,14 @@ class CatalogRepository:
     async def prune(self, merchant_id: str, keep: Iterable[str]) -> int:
         """Delete the merchant's products whose sku is not in ``keep``; returns how many."""
         keep_set = set(keep)
-        async with self._engine.begin() as conn:
+        async with begin_write(self._engine) as conn:
             result = await conn.execute(
                 select(products.c.sku).where(products.c.merchant_id == merchant_id)
             )
             gone = sorted(sku for (sku,) in result if sku not in keep_set)
+            if not gone:
+                return 0
+            revision = await _next_revision(conn, merchant_id)
             for chunk in _chunks(gone):
                 for table in (variants, products):
                     await conn.execute(
@@ -104,6 +121,10 @@ class CatalogRepository:
                             table.c.merchant_id == merchant_id, table.c.sku.in_(chunk)
                         )
                     )
+                marks = [
+                    {"merchant_id": merchant_id, "sku": s, "revision": revision} for s in chunk
+                ]
+                await _upsert(conn, tombstones, marks)
         return len(gone)
 
     async def get(self, merchant_id: str, sku: str) -> Product | None:
@@ -141,6 +162,53 @@ class CatalogRepository:
                     found[product.sku] = product.to_facts()
         return found
 
+    async def products(self, merchant_id: str, skus: Sequence[str]) -> _Products:
+        """The products ``skus`` names, in that order; skus that do not exist are left out."""
+        found: dict[str, Product] = {}
+        async with self._engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(skus))):
+                for product in await self._load(
+                    conn, products.c.merchant_id == merchant_id, products.c.sku.in_(chunk)
+                ):
+                    found[product.sku] = product
+        return [found[sku] for sku in skus if sku in found]
+
+    async def revision(self, merchant_id: str) -> int:
+        """The merchant's last committed catalogue revision (0: none yet)."""
+        async with self._engine.connect() as conn:
+            return await _head(conn, merchant_id)
+
+    async def changes(self, merchant_id: str, since: int) -> CatalogChanges:
+        """What changed in the merchant's catalogue after revision ``since`` (module docstring).
+
+        ``since < 0`` (never read) or a ``since`` beyond the head (the table was restored or
+        emptied) answers the whole catalogue, ``full=True``.
+        """
+        async with self._engine.connect() as conn:
+            head = await _head(conn, merchant_id)
+            full = since < 0 or since > head
+            if not full and since == head:
+                return CatalogChanges(head, full=False)
+            gone: tuple[str, ...] = ()
+            conditions: _AnyList = [products.c.merchant_id == merchant_id]
+            if not full:
+                found = await conn.execute(
+                    select(tombstones.c.sku).where(
+                        tombstones.c.merchant_id == merchant_id, tombstones.c.revision > since
+                    )
+                )
+                gone = tuple(sku for (sku,) in found)
+                conditions.append(products.c.revision > since)
+            listed: _ListedList = []
+            after = ""
+            while True:
+                page = await self._listed_page(conn, merchant_id, conditions, after)
+                listed.extend(page)
+                if len(page) < _CHUNK:
+                    break
+                after = page[-1].facts.sku
+        return CatalogChanges(head, full, tuple(listed), gone)
+
     async def all_facts(self, merchant_id: str) -> _FactsList:
         async with self._engine.connect() as conn:
             loaded = await self._load(conn, products.c.merchant_id == merchant_id)
@@ -149,7 +217,59 @@ class CatalogRepository:
     # -- internals ------------------------------------------------------------------------------
 
     @staticmethod
-    def _product_row(merchant_id: str, p: ProductRecord, now: int) -> dict[str, Any]:
+    async def _listed_page(
+        conn: AsyncConnection, merchant_id: str, conditions: _AnyList, after: str
+    ) -> _ListedList:
+        """Up to ``_CHUNK`` products after sku ``after``, in sku order, with their variant ids."""
+        rows = (
+            await conn.execute(
+                select(
+                    products.c.sku,
+                    products.c.title,
+                    products.c.price_minor,
+                    products.c.currency,
+                    products.c.stock,
+                    products.c.image,
+                    products.c.url,
+                    products.c.search_text,
+                )
+                .where(*conditions, products.c.sku > after)
+                .order_by(products.c.sku)
+                .limit(_CHUNK)
+            )
+        ).all()
+        if not rows:
+            return []
+        ids: dict[str, list[str]] = {}
+        result = await conn.execute(
+            select(variants.c.sku, variants.c.variant_id)
+            .where(
+                variants.c.merchant_id == merchant_id,
+                variants.c.sku.in_([row.sku for row in rows]),
+            )
+            .order_by(variants.c.sku, variants.c.position)
+        )
+        for sku, variant_id in result:
+            ids.setdefault(sku, []).append(variant_id)
+        return [
+            Listed(
+                ProductFacts(
+                    sku=row.sku,
+                    title=row.title,
+                    price_minor=row.price_minor,
+                    currency=row.currency,
+                    variants=tuple(ids.get(row.sku, ())),
+                    stock=row.stock,
+                    image=row.image,
+                    url=row.url,
+                ),
+                row.search_text,
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    def _product_row(merchant_id: str, p: ProductRecord, now: int, revision: int) -> dict[str, Any]:
         return {
             "merchant_id": merchant_id,
             "sku": p.sku,
@@ -166,24 +286,8 @@ class CatalogRepository:
             "external_id": p.external_id,
             "search_text": search_text(p),
             "updated_at": now,
+            "revision": revision,
         }
-
-    async def _upsert_products(self, conn: AsyncConnection, rows: _Rows) -> None:
-        dialect = conn.dialect.name
-        if dialect in {"sqlite", "postgresql"}:
-            stmt = sqlite_insert(products) if dialect == "sqlite" else pg_insert(products)
-            update = {c.name: stmt.excluded[c.name] for c in products.c if c.name not in _KEY}
-            await conn.execute(stmt.on_conflict_do_update(index_elements=_KEY, set_=update), rows)
-            return
-        # Other dialects: delete then insert inside the caller's transaction.
-        merchant_id = rows[0]["merchant_id"]
-        await conn.execute(
-            delete(products).where(
-                products.c.merchant_id == merchant_id,
-                products.c.sku.in_([r["sku"] for r in rows]),
-            )
-        )
-        await conn.execute(insert(products), rows)
 
     async def _load(
         self,
@@ -218,6 +322,56 @@ class CatalogRepository:
                     )
                 )
         return [_product(row, by_product.get((row.merchant_id, row.sku), [])) for row in rows]
+
+
+async def _head(conn: AsyncConnection, merchant_id: str) -> int:
+    head = await conn.scalar(
+        select(revisions.c.revision).where(revisions.c.merchant_id == merchant_id)
+    )
+    return int(head or 0)
+
+
+async def _next_revision(conn: AsyncConnection, merchant_id: str) -> int:
+    """Take the merchant's next revision inside the caller's write transaction.
+
+    The upsert locks the merchant's row until the transaction ends: a second writer of the same
+    merchant waits here, so revisions commit in the order they are taken.
+    """
+    dialect = conn.dialect.name
+    if dialect in {"sqlite", "postgresql"}:
+        stmt = sqlite_insert(revisions) if dialect == "sqlite" else pg_insert(revisions)
+        upsert = stmt.values(merchant_id=merchant_id, revision=1).on_conflict_do_update(
+            index_elements=["merchant_id"], set_={"revision": revisions.c.revision + 1}
+        )
+        return int((await conn.execute(upsert.returning(revisions.c.revision))).scalar_one())
+    head = await _head(conn, merchant_id)  # other dialects: read, then write in the transaction
+    if head:
+        await conn.execute(
+            revisions.update()
+            .where(revisions.c.merchant_id == merchant_id)
+            .values(revision=head + 1)
+        )
+    else:
+        await conn.execute(insert(revisions).values(merchant_id=merchant_id, revision=1))
+    return head + 1
+
+
+async def _upsert(conn: AsyncConnection, table: Any, rows: _Rows) -> None:
+    """Insert ``rows`` into ``table`` (keyed by merchant and sku), replacing rows with their key."""
+    dialect = conn.dialect.name
+    if dialect in {"sqlite", "postgresql"}:
+        stmt = sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
+        update = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in _KEY}
+        await conn.execute(stmt.on_conflict_do_update(index_elements=_KEY, set_=update), rows)
+        return
+    # Other dialects: delete then insert inside the caller's transaction.
+    await conn.execute(
+        delete(table).where(
+            table.c.merchant_id == rows[0]["merchant_id"],
+            table.c.sku.in_([r["sku"] for r in rows]),
+        )
+    )
+    await conn.execute(insert(table), rows)
 
 
 def _product(row: Row[Any], found: list[Variant]) -> Product:

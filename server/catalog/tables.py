@@ -4,15 +4,30 @@
 of a product. ``search_text`` is the case-folded title, description and brand, written by the
 repository, so a substring search behaves the same on SQLite and PostgreSQL. There is no foreign
 key to merchants: the merchant registry belongs to another package. Must not hold queries.
+
+Incremental reads (``server/catalog/mirror.py``): every write transaction takes the merchant's
+next number from ``catalog_revisions`` (its row stays locked until the commit, so revisions
+commit in order) and stamps it on the products it writes (``catalog_products.revision``) and on
+the tombstones of those it deletes (``catalog_tombstones``). "What changed since revision r" is
+then two indexed range reads.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
 
 from server.db.base import metadata
 
-__all__ = ["products", "variants"]
+__all__ = ["products", "revisions", "tombstones", "variants"]
 
 products = Table(
     "catalog_products",
@@ -32,8 +47,11 @@ products = Table(
     Column("external_id", String(64), nullable=True),
     Column("search_text", Text, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # The merchant's catalogue revision that last wrote this row (0: written before 0006).
+    Column("revision", BigInteger, nullable=False, server_default="0"),
     # The primary key is the (merchant_id, sku) uniqueness the catalogue relies on.
     PrimaryKeyConstraint("merchant_id", "sku"),
+    Index("ix_catalog_products_revision", "merchant_id", "revision"),
 )
 
 variants = Table(
@@ -48,4 +66,22 @@ variants = Table(
     Column("stock", Integer, nullable=True),
     Column("external_id", String(64), nullable=True),
     PrimaryKeyConstraint("merchant_id", "sku", "variant_id"),
+)
+
+revisions = Table(
+    "catalog_revisions",
+    metadata,
+    Column("merchant_id", String(64), nullable=False),
+    Column("revision", BigInteger, nullable=False),  # the last revision committed
+    PrimaryKeyConstraint("merchant_id"),
+)
+
+tombstones = Table(
+    "catalog_tombstones",
+    metadata,
+    Column("merchant_id", String(64), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("revision", BigInteger, nullable=False),  # the revision that deleted the product
+    PrimaryKeyConstraint("merchant_id", "sku"),
+    Index("ix_catalog_tombstones_revision", "merchant_id", "revision"),
 )

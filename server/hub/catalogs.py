@@ -1,44 +1,26 @@
-"""Per-merchant catalogue facts in memory, refreshed on a short TTL.
+"""The catalogue facts rooms read: the merchant's in-memory snapshot, never a query in a turn.
 
-The room core decides synchronously, so the hub hands it a :class:`rooms.StaticCatalog` loaded
-ahead of time. Prices shown in a room may lag the catalogue by up to ``ttl_s``; that is harmless
-because the checkout bridge re-prices every line from the database when the cart is frozen.
+The room core decides synchronously, so the actor hands it the merchant's
+:class:`~server.catalog.memory.MerchantCatalog` (a :class:`rooms.Catalog`). The first read of a
+merchant is awaited when its first room is loaded (``RoomActor.load``), before the room's first
+turn; after that :meth:`CatalogCache.get` answers from memory at once and refreshes stale
+snapshots in the background, incrementally (``server/catalog/mirror.py``; DESIGN.md §11).
+Prices shown in a room may lag the catalogue by about ``refresh_s`` plus one refresh; that is
+harmless because the checkout bridge re-prices every line from the database when the cart is
+frozen.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
+from server.catalog.memory import MerchantCatalog
+from server.catalog.mirror import REFRESH_S, CatalogMirror
 
-from rooms import StaticCatalog
-from server.catalog.repository import CatalogRepository
-
-__all__ = ["CatalogCache"]
+__all__ = ["REFRESH_S", "CatalogCache"]
 
 
-class CatalogCache:
-    def __init__(self, repo: CatalogRepository, *, ttl_s: float = 30.0) -> None:
-        self._repo = repo
-        self._ttl = ttl_s
-        self._cache: dict[str, tuple[float, StaticCatalog]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+class CatalogCache(CatalogMirror):
+    """The hub's view of the :class:`CatalogMirror`: ``get`` is what an actor calls each turn."""
 
-    async def get(self, merchant_id: str) -> StaticCatalog:
-        hit = self._cache.get(merchant_id)
-        now = time.monotonic()
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
-        lock = self._locks.setdefault(merchant_id, asyncio.Lock())
-        async with lock:
-            hit = self._cache.get(merchant_id)
-            if hit is not None and time.monotonic() - hit[0] < self._ttl:
-                return hit[1]
-            catalog = StaticCatalog(await self._repo.all_facts(merchant_id))
-            self._cache[merchant_id] = (time.monotonic(), catalog)
-            return catalog
-
-    def invalidate(self, merchant_id: str | None = None) -> None:
-        if merchant_id is None:
-            self._cache.clear()
-        else:
-            self._cache.pop(merchant_id, None)
+    async def get(self, merchant_id: str) -> MerchantCatalog:
+        """The merchant's snapshot (module docstring): waits only for a merchant's first read."""
+        return await self.catalog(merchant_id)
