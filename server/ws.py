@@ -33,6 +33,7 @@ from server.auth import AuthError, TokenSigner
 from server.direct import direct_writer, limit_send_buffer
 from server.hub.actor import RoomActor
 from server.hub.hub import Hub, HubFull, RoomNotFound
+from server.hub.opdigest import op_digest
 from server.hub.session import CLOSE_CODES, RateLimiter, Session
 from server.settings import Settings
 from server.storage import StorageError
@@ -304,7 +305,10 @@ def _dispatch(hub: Hub, actor: Any, session: Session, frame: str | bytes) -> dic
             command = command_from_wire(name, args)
         except RoomError as exc:
             return _error(exc.code, exc.message, op)
-        hub.submit(actor, session, op, command, msg.get("retry") is True)
+        # The digest tells a resend of this op (same arguments) from its id reused with other
+        # arguments, which is refused with op_conflict (docs/protocol.md, "Op ids and retries").
+        digest = op_digest(name, args)
+        hub.submit(actor, session, op, command, msg.get("retry") is True, digest)
         return None
     if kind == "sig":
         name, args = msg.get("name"), msg.get("args", {})

@@ -133,7 +133,8 @@ class RoomActor:
         self._recent: deque[StoredEvent] = deque(maxlen=_RECENT_EVENTS)
         # seq -> audience of recent events that are not for everyone (rooms/audience.py)
         self._audiences: dict[int, Audience] = {}
-        self._ops: dict[tuple[str, str], tuple[int, int]] = {}
+        # (member, op id) → (seq range, arguments digest) of ops this actor answered lately
+        self._ops: dict[tuple[str, str], tuple[tuple[int, int], str | None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
         self._tick_msgs: list[Item] = []
@@ -391,7 +392,8 @@ class RoomActor:
                 else None
             )
             new = tuple(NewEvent(type(e).__name__, event_to_wire(e), at, actor) for e in events)
-            appends.append(Append(self.room_id, after, new, op))
+            digest = item.digest if isinstance(item, Submit) else None
+            appends.append(Append(self.room_id, after, new, op, op_digest=digest))
             after += len(new)
         results = await _settled([self.hub.committer.submit(a) for a in appends if a is not None])
         outcomes: list[tuple[StoredEvent, ...] | BaseException | None] = []
@@ -428,7 +430,7 @@ class RoomActor:
             if isinstance(item, Submit) and not isinstance(outcome, BaseException):
                 stored = outcome or ()
                 rng = (stored[0].seq, stored[-1].seq) if stored else (0, 0)
-                self._remember_op(item.session.member_id, item.op_id, rng)
+                self._remember_op(item, rng, item.digest)
                 self._ack(item, rng)
         if committed:
             if not failed:  # after a failure, _reload already published and enforced
@@ -449,31 +451,48 @@ class RoomActor:
         if isinstance(error, DuplicateOp) and isinstance(item, Submit):
             outcome = error.outcome
             rng = (outcome.first_seq, outcome.last_seq)
-            self._remember_op(item.session.member_id, item.op_id, rng)
-            self._ack(item, rng, duplicate=True)
+            self._remember_op(item, rng, outcome.args_digest)
+            self._answer_duplicate(item, rng, outcome.args_digest)
             return
         code = error.code if isinstance(error, StorageError) else "storage_unavailable"
         self.hub.metrics.commands.labels("failed").inc()
-        self._refuse(item, code, "the command was not saved; retry with the same op id")
+        if code == "write_refused":
+            message = "the server could not store this command; sending it again will not help"
+        else:
+            message = "the command was not saved; retry with the same op id"
+        self._refuse(item, code, message)
 
     async def _answer_known_op(self, item: Submit) -> bool:
         key = (item.session.member_id, item.op_id)
-        rng = self._ops.get(key)
-        if rng is None and item.retry:
+        known = self._ops.get(key)
+        if known is None and item.retry:
             outcome = await self.hub.store.find_op(OpKey(self.room_id, key[0], key[1]))
             if outcome is not None:
-                rng = (outcome.first_seq, outcome.last_seq)
-        if rng is None:
+                known = ((outcome.first_seq, outcome.last_seq), outcome.args_digest)
+        if known is None:
             return False
-        if rng[1] > self.seq:
+        rng, digest = known
+        if rng[1] > self.seq and not _conflicts(item, digest):
             # another process committed it and we have not seen those events yet: the ack must
             # not overtake its events
             await self.catch_up()
-        self._ack(item, rng, duplicate=True)
+        self._answer_duplicate(item, rng, digest)
         return True
 
-    def _remember_op(self, member_id: str, op_id: str, rng: tuple[int, int]) -> None:
-        self._ops[(member_id, op_id)] = rng
+    def _answer_duplicate(self, item: Submit, rng: tuple[int, int], digest: str | None) -> None:
+        """A known op id: its original ack (``dup``), or ``op_conflict`` for other arguments."""
+        if _conflicts(item, digest):
+            self.hub.metrics.commands.labels("refused").inc()
+            self._refuse(
+                item,
+                "op_conflict",
+                "this op id was already used for a different command; use a new op id",
+            )
+            return
+        self._ack(item, rng, duplicate=True)
+
+    def _remember_op(self, item: Submit, rng: tuple[int, int], digest: str | None) -> None:
+        self._ops[(item.session.member_id, item.op_id)] = (rng, digest)
         if len(self._ops) > _RECENT_OPS:
             # dicts keep insertion order: drop the oldest quarter
             for k in list(self._ops)[: _RECENT_OPS // 4]:
@@ -965,3 +984,8 @@ class _NoCatalog:
 
 
 _NO_CATALOG = _NoCatalog()
+
+
+def _conflicts(item: Submit, digest: str | None) -> bool:
+    """The op id is known with other arguments (unknown digests never conflict)."""
+    return digest is not None and item.digest is not None and digest != item.digest

@@ -178,9 +178,14 @@ class Hub:
 
     @staticmethod
     def submit(
-        actor: RoomActor, session: Session, op_id: str, command: Command, retry: bool
+        actor: RoomActor,
+        session: Session,
+        op_id: str,
+        command: Command,
+        retry: bool,
+        digest: str | None = None,
     ) -> None:
-        item = Submit(session, op_id, command, retry)
+        item = Submit(session, op_id, command, retry, digest=digest)
         if not actor.hold(item):
             actor.post(item)
 

@@ -54,6 +54,7 @@ class Submit:
     retry: bool = False
     attempts: int = 0
     answered: bool = False
+    digest: str | None = None  # server.hub.opdigest of the frame's name and args (op_conflict)
 
 
 @dataclass(slots=True)
