@@ -92,7 +92,7 @@ async def freeze(request: Request) -> JSONResponse:
 async def status(request: Request) -> JSONResponse:
     service = _service(request)
     claims = await _claims(request)
-    return await _run(service.status(claims.room_id))
+    return await _run(service.status(claims.room_id, claims))
 
 
 async def pay(request: Request) -> JSONResponse:

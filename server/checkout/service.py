@@ -44,8 +44,9 @@ from checkout_bridge.pricing import CartLineInput, CartSnapshot, freeze_cart
 from checkout_bridge.providers.base import PaymentProvider, ProviderEvent, ShareLine, ShareRequest
 from checkout_bridge.providers.cart_permalink import CartPermalinkProvider, PermalinkLine
 from checkout_bridge.splits import PaymentMode
-from rooms import Phase, Role, RoomError, StaticCatalog
+from rooms import Phase, Role, RoomError, RoomKind, StaticCatalog
 from rooms.commands import BeginSettlement, LockCart, RecordHandoff, ReportPricing
+from rooms.model import STAFF
 from rooms.state import PricingIssue
 from server.api.common import new_id
 from server.auth import MemberClaims
@@ -122,6 +123,31 @@ def order_json(order: Order) -> dict[str, Any]:
             for s in order.shares
         ],
     }
+
+
+def _own_part(answer: dict[str, Any], member_id: str) -> dict[str, Any]:
+    """A live viewer's part of a checkout status: their lines, issues and share, their totals."""
+    snapshot, order = answer["snapshot"], answer["order"]
+    if snapshot is not None:
+        lines = [
+            line for line in snapshot["lines"] if member_id in (line["added_by"], line["payer"])
+        ]
+        own = {line["line_id"] for line in lines}
+        snapshot = {
+            **snapshot,
+            "lines": lines,
+            "changes": [c for c in snapshot["changes"] if c["line_id"] in own],
+            "total_minor": sum(line["total_minor"] for line in lines),
+        }
+    if order is not None:
+        shares = [s for s in order["shares"] if s["payer"] == member_id]
+        order = {
+            **order,
+            "shares": shares,
+            "total_minor": sum(s["amount_minor"] for s in shares),
+            "paid_minor": sum(s["paid_minor"] for s in shares),
+        }
+    return {"snapshot": snapshot, "order": order}
 
 
 class CheckoutService:
@@ -455,14 +481,24 @@ class CheckoutService:
             raise NotReady(exc.code, str(exc)) from exc
         return {"url": url, "navigation": "top-level"}
 
-    async def status(self, room_id: str) -> dict[str, Any]:
+    async def status(self, room_id: str, claims: MemberClaims | None = None) -> dict[str, Any]:
+        """The room's latest pricing and order, as ``claims``' member may see them.
+
+        In a live room an audience member sees only their own lines and share (DESIGN §11:
+        what their room view shows); staff, group members and ``claims=None`` see everything.
+        """
         snapshot = await self.store.snapshot(room_id)
         order_id = await self.store.latest_order_id(room_id)
         record = None if order_id is None else await self.store.load(order_id)
-        return {
+        answer = {
             "snapshot": None if snapshot is None else snapshot_json(snapshot),
             "order": None if record is None else order_json(record.order),
         }
+        if claims is not None and Role(claims.role) not in STAFF:
+            kind = await self.hub.inspect(room_id, lambda room, _seq: room.kind)
+            if kind is RoomKind.LIVE:
+                return _own_part(answer, claims.member_id)
+        return answer
 
     async def order_status(self, order_id: str) -> Order | None:
         record = await self.store.load(order_id)
