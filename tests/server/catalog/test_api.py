@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from starlette.responses import Response
 
 from server.catalog.api import catalog_routes
 from server.catalog.demo import load_demo_catalog
+from server.catalog.mirror import CatalogMirror
 from server.catalog.repository import CatalogRepository
 from server.http.problem import ProblemError, problem_response
 
@@ -25,15 +27,24 @@ def _handler(_request: Request, exc: Exception) -> Response:
     return problem_response(exc)
 
 
-@pytest.fixture
-async def client(sqlite_catalog_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(params=["database", "memory"])
+async def client(
+    request: pytest.FixtureRequest, sqlite_catalog_engine: AsyncEngine
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The routes over the database alone, or with the merchant in the hub's memory."""
     await load_demo_catalog(sqlite_catalog_engine, now=1)
     app = Starlette(routes=catalog_routes())
-    app.state.catalog = CatalogRepository(sqlite_catalog_engine)
+    repository = CatalogRepository(sqlite_catalog_engine)
+    app.state.catalog = repository
+    mirror = CatalogMirror(repository)
+    if request.param == "memory":
+        app.state.hub = SimpleNamespace(catalogs=mirror)  # what the app's hub carries
+        await mirror.catalog("demo")
     app.add_exception_handler(ProblemError, _handler)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://coshop.test") as http:
         yield http
+    await mirror.close()
 
 
 async def test_list_products_pages(client: httpx.AsyncClient) -> None:
