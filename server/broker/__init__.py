@@ -1,8 +1,9 @@
 """Moving committed-event notifications and ephemeral signals between coshop processes.
 
 One process uses :class:`InMemoryBroker`; several processes share Redis through
-:class:`RedisBroker`. The broker only notifies: the room log in SQL is the truth, and a lost
-broker message is recovered by the hub re-reading the log by seq (``docs/broker.md``).
+:class:`RedisBroker`, or Redis Cluster through :class:`RedisClusterBroker`. The broker only
+notifies: the room log in SQL is the truth, and a lost broker message is recovered by the hub
+re-reading the log by seq (``docs/broker.md``).
 This package holds no room state and knows nothing of events beyond opaque payload bytes.
 """
 
@@ -22,6 +23,7 @@ from server.broker.factory import create_broker
 from server.broker.framing import KINDS
 from server.broker.memory import InMemoryBroker, InMemoryBus
 from server.broker.redis_broker import RedisBroker
+from server.broker.redis_cluster import RedisClusterBroker
 
 __all__ = [
     "KINDS",
@@ -37,6 +39,7 @@ __all__ = [
     "InvalidFrame",
     "InvalidName",
     "RedisBroker",
+    "RedisClusterBroker",
     "UnknownKind",
     "create_broker",
 ]

@@ -3,7 +3,9 @@
 Pure: no I/O. Both broker implementations validate ids here so they refuse the same inputs
 (the contract tests rely on that).
 
-- Room channel: ``{prefix}:room:{room_id}``.
+- Room channel: ``{prefix}:room:{room_id}`` (classic pub/sub on one Redis server), or
+  ``{prefix}:room:{<room_id>}`` (sharded pub/sub on Redis Cluster: same slot as the presence
+  keys, so a room's traffic and keys live on one shard).
 - Presence of one process in one room: ``{prefix}:presence:{<room_id>}:{process_id}`` (a hash
   member_id -> display name with a TTL).
 - Index of processes with presence in a room: ``{prefix}:presence:{<room_id>}`` (a set).
@@ -29,6 +31,7 @@ __all__ = [
     "presence_index_key",
     "presence_key",
     "room_channel",
+    "room_shard_channel",
 ]
 
 MAX_ROOM_ID_LEN = 200
@@ -68,6 +71,10 @@ def check_ttl(ttl_s: int) -> int:
 
 def room_channel(prefix: str, room_id: str) -> str:
     return f"{prefix}:room:{room_id}"
+
+
+def room_shard_channel(prefix: str, room_id: str) -> str:
+    return f"{prefix}:room:{{{room_id}}}"
 
 
 def presence_key(prefix: str, room_id: str, process_id: str) -> str:

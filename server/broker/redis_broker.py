@@ -15,6 +15,11 @@ Channels, framing and keys are described in ``docs/broker.md``. In short:
   hanging while Redis is down.
 - Presence: one hash per (room, process) with EXPIRE, plus a per-room index set of process ids.
 
+:class:`~server.broker.redis_cluster.RedisClusterBroker` reuses all of this on Redis Cluster with
+sharded pub/sub: it overrides the hooks below (client, channel name, publish command, one
+listener connection per primary, how channels map to listeners); the supervisor, heartbeat,
+confirmation and re-subscription logic is shared.
+
 Must not: hold room state, decide anything about events, import msgpack, or let a Redis error
 escape untranslated.
 """
@@ -31,11 +36,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.typing import EncodableT
 
 from server.broker.backoff import backoff_delay
@@ -56,7 +62,9 @@ __all__ = ["RedisBroker"]
 
 log = logging.getLogger("coshop.broker")
 
-_IO_ERRORS = (RedisError, OSError)
+# RedisClusterException is not a RedisError: a cluster with no reachable node or an uncovered
+# slot raises it.
+_IO_ERRORS = (RedisError, RedisClusterException, OSError)
 
 # Forget processes whose presence hash expired, atomically: a process that refreshed its entry
 # between our read and this script keeps its place in the index.
@@ -76,8 +84,23 @@ class _StaleConnection(Exception):
     """The listener heard nothing from Redis, not even a PONG, for too long."""
 
 
+class _TopologyChanged(Exception):
+    """Redis dropped a subscription we still hold, or a room maps to no listener we have
+    (Redis Cluster: a slot moved); a fresh session re-reads where each room lives."""
+
+
+_ONE_LISTENER = "listener"  # the key of the single listener connection on one server
+
+
 class RedisBroker:
     """A :class:`~server.broker.base.Broker` over one Redis server (see the module docstring)."""
+
+    # The pub/sub dialect; RedisClusterBroker speaks the sharded one.
+    _SUBSCRIBE = "SUBSCRIBE"
+    _UNSUBSCRIBE = "UNSUBSCRIBE"
+    _MESSAGE = b"message"
+    _SUBSCRIBED = b"subscribe"
+    _UNSUBSCRIBED = b"unsubscribe"
 
     def __init__(
         self,
@@ -100,19 +123,22 @@ class RedisBroker:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._rand = rand
-        self._client: Redis | None = None
+        self._client: Redis | RedisCluster | None = None
         self._listener_pool: ConnectionPool | None = None
         self._supervisor: asyncio.Task[None] | None = None
-        # The live listener connection; None while disconnected.
-        self._conn: AbstractConnection | None = None
+        # The live listener connections by key; empty while disconnected.
+        self._conns: dict[str, AbstractConnection] = {}
         self._healthy = False
         self._reconnected = False
         self._attempt = 0
-        self._last_rx = 0.0
+        self._last_rx: dict[str, float] = {}
+        self._topology_changed = asyncio.Event()
         self._rooms: dict[str, Handler] = {}
         self._room_by_channel: dict[bytes, str] = {}
         self._confirm_waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._resubscribing: set[bytes] = set()
+        # Our own UNSUBSCRIBEs not yet confirmed, so an unsolicited one can be told apart.
+        self._unsubscribing: dict[bytes, int] = {}
         self._presence_rooms: set[str] = set()
 
     @property
@@ -130,33 +156,18 @@ class RedisBroker:
         """Connect; raises :class:`BrokerUnavailable` if Redis cannot be reached at all."""
         if self._supervisor is not None:
             return
-        timeouts: dict[str, Any] = {
-            "socket_timeout": self._socket_timeout,
-            "socket_connect_timeout": self._socket_timeout,
-            "socket_keepalive": True,
-        }
-        # One immediate retry: the first command on a pooled connection that died with a
-        # Redis restart fails, the retry on a fresh connection succeeds if Redis is back.
-        self._client = Redis.from_url(self._url, retry=Retry(NoBackoff(), 1), **timeouts)
-        # The listener reconnects itself (below), so redis-py must not retry behind our back.
-        self._listener_pool = ConnectionPool.from_url(
-            self._url,
-            protocol=2,
-            retry=Retry(NoBackoff(), 0),
-            client_name=self.listener_name,
-            **timeouts,
-        )
+        self._client = self._create_client(self._timeouts())
         try:
             await self._client.ping()
-            conn = await self._open_listener()
+            conns = await self._open_listeners()
         except _IO_ERRORS as exc:
             await self._client.aclose()
             self._client = None
             raise BrokerUnavailable(f"cannot reach Redis: {type(exc).__name__}") from exc
-        self._conn = conn
+        self._conns = conns
         self._healthy = True
         self._supervisor = asyncio.get_running_loop().create_task(
-            self._supervise(conn), name=f"broker-listener-{self.process_id}"
+            self._supervise(conns), name=f"broker-listener-{self.process_id}"
         )
 
     async def close(self) -> None:
@@ -186,18 +197,22 @@ class RedisBroker:
 
     async def subscribe(self, room_id: str, handler: Handler) -> None:
         self._require_started()
-        channel = room_channel(self.prefix, check_room_id(room_id)).encode()
+        channel = self._channel(check_room_id(room_id)).encode()
         known = room_id in self._rooms
         self._rooms[room_id] = handler
         self._room_by_channel[channel] = room_id
-        conn = self._conn
-        if known or conn is None:
+        if known or not self._conns:
             # Down: the supervisor subscribes every room in self._rooms when it reconnects.
+            return
+        conn = self._conns.get(self._listener_for(channel))
+        if conn is None:
+            # The room lives on a node this session has no listener for: start a fresh one.
+            self._topology_changed.set()
             return
         confirmed = asyncio.get_running_loop().create_future()
         self._confirm_waiters.setdefault(channel, []).append(confirmed)
         try:
-            await self._send(conn, "SUBSCRIBE", channel)
+            await self._send(conn, self._SUBSCRIBE, channel)
             await asyncio.wait_for(confirmed, self._socket_timeout)
         except (*_IO_ERRORS, TimeoutError):
             # The listener's connection is failing; it re-subscribes this room after
@@ -208,13 +223,14 @@ class RedisBroker:
         self._require_started()
         if self._rooms.pop(room_id, None) is None:
             return
-        channel = room_channel(self.prefix, room_id).encode()
+        channel = self._channel(room_id).encode()
         self._room_by_channel.pop(channel, None)
-        conn = self._conn
+        conn = self._conns.get(self._listener_for(channel)) if self._conns else None
         if conn is not None:
+            self._unsubscribing[channel] = self._unsubscribing.get(channel, 0) + 1
             # If this fails the connection is gone, and with it the subscription.
             with contextlib.suppress(*_IO_ERRORS):
-                await self._send(conn, "UNSUBSCRIBE", channel)
+                await self._send(conn, self._UNSUBSCRIBE, channel)
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -223,10 +239,10 @@ class RedisBroker:
 
     async def publish(self, room_id: str, kind: str, payload: bytes) -> None:
         client = self._require_started()
-        channel = room_channel(self.prefix, check_room_id(room_id))
+        channel = self._channel(check_room_id(room_id))
         frame = encode_frame(self.process_id, check_kind(kind), payload)
         try:
-            await client.publish(channel, frame)
+            await self._publish(client, channel, frame)
         except _IO_ERRORS as exc:
             raise BrokerUnavailable(f"publish failed: {type(exc).__name__}") from exc
 
@@ -289,90 +305,134 @@ class RedisBroker:
     async def viewer_count(self, room_id: str) -> int:
         return len(await self.presence(room_id))
 
-    # -- the supervised listener -----------------------------------------------------------
+    # -- hooks: what differs on Redis Cluster (RedisClusterBroker overrides them) ---------------
 
-    async def _open_listener(self) -> AbstractConnection:
-        assert self._listener_pool is not None
-        # redis-py leaves make_connection() and connect() unannotated.
+    def _timeouts(self) -> dict[str, Any]:
+        return {
+            "socket_timeout": self._socket_timeout,
+            "socket_connect_timeout": self._socket_timeout,
+            "socket_keepalive": True,
+        }
+
+    def _create_client(self, options: dict[str, Any]) -> Redis | RedisCluster:
+        # One immediate retry: the first command on a pooled connection that died with a
+        # Redis restart fails, the retry on a fresh connection succeeds if Redis is back.
+        return Redis.from_url(self._url, retry=Retry(NoBackoff(), 1), **options)
+
+    def _channel(self, room_id: str) -> str:
+        return room_channel(self.prefix, room_id)
+
+    async def _publish(self, client: Redis | RedisCluster, channel: str, frame: bytes) -> None:
+        await client.publish(channel, frame)
+
+    async def _open_listeners(self) -> dict[str, AbstractConnection]:
+        """Open this session's listener connections, keyed as :meth:`_listener_for` answers."""
+        if self._listener_pool is None:
+            # The listener reconnects itself (below), so redis-py must not retry behind our back.
+            self._listener_pool = ConnectionPool.from_url(
+                self._url,
+                protocol=2,
+                retry=Retry(NoBackoff(), 0),
+                client_name=self.listener_name,
+                **self._timeouts(),
+            )
+        # redis-py leaves make_connection() unannotated.
         make = self._listener_pool.make_connection
         conn: AbstractConnection = make()  # type: ignore[no-untyped-call]  # see above
-        try:
-            await conn.connect()  # type: ignore[no-untyped-call]  # see above
-        except BaseException:
-            await conn.disconnect(nowait=True)
-            raise
-        return conn
+        return {_ONE_LISTENER: await _connected(conn)}
 
-    async def _supervise(self, first: AbstractConnection) -> None:
+    def _listener_for(self, channel: bytes) -> str:
+        """The key of the listener connection that must subscribe ``channel``."""
+        return _ONE_LISTENER
+
+    def _subscribe_commands(self, channels: list[bytes]) -> list[list[bytes]]:
+        """Channels one listener re-subscribes, split into commands (here: one)."""
+        return [channels]
+
+    # -- the supervised listener -----------------------------------------------------------
+
+    async def _supervise(self, first: dict[str, AbstractConnection]) -> None:
         """Run listener sessions forever; each ends with a lost connection, then we reconnect."""
-        conn: AbstractConnection | None = first
+        conns = first
         resubscribe = False
         try:
             while True:
-                if conn is None:
+                if not conns:
                     try:
-                        conn = await self._open_listener()
+                        conns = await self._open_listeners()
                     except _IO_ERRORS as exc:
                         log.warning("broker reconnect failed: %s", type(exc).__name__)
                         await self._sleep_backoff()
                         continue
                 try:
-                    await self._serve(conn, resubscribe=resubscribe)
-                except (*_IO_ERRORS, _StaleConnection) as exc:
+                    await self._serve(conns, resubscribe=resubscribe)
+                except (*_IO_ERRORS, _StaleConnection, _TopologyChanged) as exc:
                     log.warning("broker listener lost Redis: %s", type(exc).__name__)
                 except Exception:
                     # Supervised means it never dies of a bug either; log it and reconnect.
                     log.exception("broker listener failed")
                 self._end_session()
-                await conn.disconnect(nowait=True)
-                conn = None
+                await _disconnect_all(conns)
+                conns = {}
                 resubscribe = True
                 await self._sleep_backoff()
         finally:
             self._end_session()
-            if conn is not None:
-                await conn.disconnect(nowait=True)
+            await _disconnect_all(conns)
 
-    async def _serve(self, conn: AbstractConnection, *, resubscribe: bool) -> None:
-        """One listener session; returns only by raising when the connection is lost."""
-        self._last_rx = asyncio.get_running_loop().time()
-        self._conn = conn
+    async def _serve(self, conns: dict[str, AbstractConnection], *, resubscribe: bool) -> None:
+        """One listener session; returns only by raising when a connection is lost."""
+        now = asyncio.get_running_loop().time()
+        self._last_rx = dict.fromkeys(conns, now)
+        self._conns = conns
+        self._topology_changed.clear()
         if resubscribe:
             self._reconnected = True
-            channels = list(self._room_by_channel)
-            self._resubscribing = set(channels)
-            if channels:
-                await self._send(conn, "SUBSCRIBE", *channels)
-            else:
+            by_listener: dict[str, list[bytes]] = {}
+            for channel in self._room_by_channel:
+                by_listener.setdefault(self._listener_for(channel), []).append(channel)
+            if not by_listener.keys() <= conns.keys():
+                raise _TopologyChanged("a room maps to a node without a listener")
+            self._resubscribing = set(self._room_by_channel)
+            for key, channels in by_listener.items():
+                for command in self._subscribe_commands(channels):
+                    await self._send(conns[key], self._SUBSCRIBE, *command)
+            if not by_listener:
                 self._mark_ready()
-        reader = asyncio.ensure_future(self._read_loop(conn))
-        heartbeat = asyncio.ensure_future(self._heartbeat(conn))
+        tasks = [asyncio.ensure_future(self._watch_topology())]
+        for key, conn in conns.items():
+            tasks.append(asyncio.ensure_future(self._read_loop(key, conn)))
+            tasks.append(asyncio.ensure_future(self._heartbeat(key, conn)))
         try:
-            done, _ = await asyncio.wait({reader, heartbeat}, return_when="FIRST_COMPLETED")
+            done, _ = await asyncio.wait(tasks, return_when="FIRST_COMPLETED")
         finally:
-            reader.cancel()
-            heartbeat.cancel()
-            await asyncio.gather(reader, heartbeat, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         for task in done:
             task.result()  # re-raise what ended the session
         raise RedisConnectionError(
             "listener session ended"
         )  # pragma: no cover - loops never return
 
-    async def _read_loop(self, conn: AbstractConnection) -> None:
+    async def _watch_topology(self) -> None:
+        await self._topology_changed.wait()
+        raise _TopologyChanged("a room maps to a node without a listener")
+
+    async def _read_loop(self, key: str, conn: AbstractConnection) -> None:
         loop = asyncio.get_running_loop()
         while True:
             reply = await conn.read_response(timeout=math.inf, disconnect_on_error=False)
-            self._last_rx = loop.time()
+            self._last_rx[key] = loop.time()
             self._on_reply(reply)
 
-    async def _heartbeat(self, conn: AbstractConnection) -> None:
+    async def _heartbeat(self, key: str, conn: AbstractConnection) -> None:
         # A silent TCP peer (partition, frozen host) never closes the socket; a PING every
         # heartbeat_s that stays unanswered tells us the connection is dead.
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self._heartbeat_s)
-            if loop.time() - self._last_rx > 2 * self._heartbeat_s + self._socket_timeout:
+            if loop.time() - self._last_rx[key] > 2 * self._heartbeat_s + self._socket_timeout:
                 raise _StaleConnection("no reply to PING")
             await self._send(conn, "PING")
 
@@ -380,11 +440,24 @@ class RedisBroker:
         if not isinstance(reply, list) or len(reply) < 2:
             return  # PONG outside subscribed mode
         kind = reply[0]
-        if kind == b"message" and len(reply) == 3:
+        if kind == self._MESSAGE and len(reply) == 3:
             self._dispatch(reply[1], reply[2])
-        elif kind == b"subscribe":
+        elif kind == self._SUBSCRIBED:
             self._confirmed(reply[1])
-        # "unsubscribe" confirmations and ["pong", ""] need nothing.
+        elif kind == self._UNSUBSCRIBED:
+            self._unsubscribed(reply[1])
+        # ["pong", ""] needs nothing.
+
+    def _unsubscribed(self, channel: bytes) -> None:
+        pending = self._unsubscribing.get(channel, 0)
+        if pending > 1:
+            self._unsubscribing[channel] = pending - 1
+        elif pending == 1:
+            del self._unsubscribing[channel]
+        elif channel in self._room_by_channel:
+            # Not ours: Redis dropped a room we still serve (Redis Cluster does so when the
+            # room's slot moves to another node). A fresh session subscribes it where it lives.
+            raise _TopologyChanged("Redis dropped a subscription")
 
     def _confirmed(self, channel: bytes) -> None:
         for waiter in self._confirm_waiters.pop(channel, []):
@@ -427,8 +500,9 @@ class RedisBroker:
 
     def _end_session(self) -> None:
         self._healthy = False
-        self._conn = None
+        self._conns = {}
         self._resubscribing.clear()
+        self._unsubscribing.clear()
         # Subscribers waiting for a confirmation stop waiting; their rooms stay in
         # self._rooms and are re-subscribed by the next session.
         for waiters in self._confirm_waiters.values():
@@ -451,10 +525,25 @@ class RedisBroker:
             raise RedisConnectionError("listener connection is closed")
         await conn.send_command(*args, check_health=False)
 
-    def _require_started(self) -> Redis:
+    def _require_started(self) -> Redis | RedisCluster:
         if self._client is None or self._supervisor is None:
             raise BrokerClosed("the broker is not started")
         return self._client
+
+
+async def _connected(conn: AbstractConnection) -> AbstractConnection:
+    """``conn`` after connecting it; disconnected again if that fails."""
+    try:
+        await conn.connect()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+    except BaseException:
+        await conn.disconnect(nowait=True)
+        raise
+    return conn
+
+
+async def _disconnect_all(conns: Mapping[str, AbstractConnection]) -> None:
+    for conn in conns.values():
+        await conn.disconnect(nowait=True)
 
 
 def _text(value: bytes | str) -> str:

@@ -1,19 +1,28 @@
 """Fixtures for the broker contract suite: N brokers that behave as N processes.
 
-``broker_kind`` is "memory" (brokers share one ``InMemoryBus``) or "redis" (brokers share the
-test Redis under a unique key prefix, deleted afterwards).
+``broker_kind`` is "memory" (brokers share one ``InMemoryBus``), "redis" (brokers share the
+test Redis under a unique key prefix, deleted afterwards) or "cluster" (brokers share a local
+three-master Redis Cluster the session starts on loopback ports, :mod:`.local_cluster`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from server.broker import Broker, BrokerMessage, InMemoryBroker, InMemoryBus, RedisBroker
+from server.broker import (
+    Broker,
+    BrokerMessage,
+    InMemoryBroker,
+    InMemoryBus,
+    RedisBroker,
+    create_broker,
+)
+from tests.server.broker.local_cluster import LocalCluster, local_cluster
 from tests.services import redis_url, unique_name
 
 MakeBroker = Callable[..., Coroutine[Any, Any, Broker]]
@@ -48,24 +57,44 @@ async def delete_prefix(url: str, prefix: str) -> None:
         await client.aclose()
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A three-master Redis Cluster on loopback for the whole session (each test its prefix)."""
+    with local_cluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("cluster", marks=pytest.mark.redis),
+    ]
+)
 def broker_kind(request: pytest.FixtureRequest) -> str:
     kind: str = request.param
     return kind
 
 
 @pytest.fixture
-async def make_broker(broker_kind: str) -> AsyncIterator[MakeBroker]:
+async def make_broker(
+    broker_kind: str, request: pytest.FixtureRequest
+) -> AsyncIterator[MakeBroker]:
     """Start a new broker ("process") on the shared medium; all are closed at teardown."""
     started: list[Broker] = []
     bus = InMemoryBus()
     url = redis_url() if broker_kind == "redis" else ""
+    if broker_kind == "cluster":
+        # Started only when a cluster case runs; the cluster is thrown away with its keys.
+        url = request.getfixturevalue("redis_cluster").url
     prefix = unique_name("brokertest")
 
     async def make(**options: Any) -> Broker:
         broker: Broker
         if broker_kind == "memory":
             broker = InMemoryBroker(bus, **options)
+        elif broker_kind == "cluster":
+            broker = create_broker(url, prefix=prefix, **options)
         else:
             broker = RedisBroker(url, prefix=prefix, **options)
         await broker.start()

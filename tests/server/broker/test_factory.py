@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from server.broker import InMemoryBroker, InvalidBrokerUrl, RedisBroker, create_broker
+from server.broker import (
+    InMemoryBroker,
+    InvalidBrokerUrl,
+    RedisBroker,
+    RedisClusterBroker,
+    create_broker,
+)
 
 
 @pytest.mark.parametrize("url", [None, "memory://"])
@@ -23,11 +29,26 @@ def test_redis(url: str) -> None:
     assert not broker.healthy  # nothing connects before start()
 
 
+@pytest.mark.parametrize(
+    ("url", "seed"),
+    [
+        ("redis+cluster://127.0.0.1:7000", "redis://127.0.0.1:7000"),
+        ("rediss+cluster://user:pw@cache.example:6380", "rediss://user:pw@cache.example:6380"),
+    ],
+)
+def test_redis_cluster(url: str, seed: str) -> None:
+    broker = create_broker(url, prefix="shop-a", process_id="p1")
+    assert isinstance(broker, RedisClusterBroker)
+    assert (broker.prefix, broker.process_id) == ("shop-a", "p1")
+    assert broker._url == seed  # the cluster client is seeded with the plain URL
+    assert not broker.healthy
+
+
 def test_process_ids_default_to_unique() -> None:
     assert create_broker(None).process_id != create_broker(None).process_id
 
 
-@pytest.mark.parametrize("url", ["kafka://x", "nonsense", "postgresql://x"])
+@pytest.mark.parametrize("url", ["kafka://x", "nonsense", "postgresql://x", "unix+cluster://x"])
 def test_unknown_scheme(url: str) -> None:
     with pytest.raises(InvalidBrokerUrl) as excinfo:
         create_broker(url)

@@ -13,11 +13,13 @@ from server.broker.names import (
     presence_index_key,
     presence_key,
     room_channel,
+    room_shard_channel,
 )
 
 
 def test_names_follow_the_documented_layout() -> None:
     assert room_channel("coshop", "r1") == "coshop:room:r1"
+    assert room_shard_channel("coshop", "r1") == "coshop:room:{r1}"  # the presence keys' slot
     assert presence_key("coshop", "r1", "p1") == "coshop:presence:{r1}:p1"
     assert presence_index_key("coshop", "r1") == "coshop:presence:{r1}"
 
