@@ -165,10 +165,12 @@ def test_docs_show_the_permission_table_and_every_error_code() -> None:
     import re
     from pathlib import Path
 
+    from rooms.audience import audience_table_markdown
     from rooms.permissions import permission_table_markdown
 
     docs = Path(__file__).resolve().parents[2] / "docs"
     assert permission_table_markdown() in (docs / "rooms.md").read_text(encoding="utf-8")
+    assert audience_table_markdown() in (docs / "rooms.md").read_text(encoding="utf-8")
     documented = set(
         re.findall(r"^\| `([a-z_]+)` \|", (docs / "errors.md").read_text("utf-8"), re.M)
     )
