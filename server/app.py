@@ -31,9 +31,11 @@ from server.catalog.repository import CatalogRepository
 from server.checkout import CheckoutService, checkout_routes, provider_from_settings
 from server.db.engine import create_engine, upgrade_engine
 from server.http.problem import ProblemError, problem_response
+from server.http.ratelimit import RateLimitMiddleware, RateLimits, rate_limited
 from server.http.text import CleanText
 from server.hub.catalogs import CatalogCache
 from server.hub.hub import Hub
+from server.hub.shares import ClientShareExceeded
 from server.logs import silence_frame_dumps
 from server.metrics import Metrics
 from server.pages import page_routes
@@ -71,6 +73,11 @@ async def _openapi(request: Request) -> JSONResponse:
 async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
     return problem_response(exc)
+
+
+async def _over_share(request: Request, exc: Exception) -> Response:
+    # A client over its share of the room cap (server/hub/shares.py), from any route.
+    return problem_response(rate_limited(ClientShareExceeded.retry_after_s, str(exc)))
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -133,6 +140,8 @@ def create_app(settings: Settings) -> Starlette:
         app.state.broker = broker
         app.state.hub = hub
         app.state.signer = TokenSigner(settings.secret_key, member_ttl_s=settings.token_ttl_s)
+        rate_limits = RateLimits(settings)
+        app.state.rate_limits = rate_limits
         checkout = CheckoutService.from_state(
             app.state,
             provider_from_settings(settings),
@@ -147,6 +156,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await checkout.close()
+            await rate_limits.close()
             await hub.close()
             await store.close()
             await broker.close()
@@ -166,8 +176,19 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         # /ws/rooms/{room_id} is served by RoomSockets, ahead of the router (server/ws.py)
-        # a REST path or query that is not clean text is refused before any route (invalid_text)
-        middleware=[Middleware(RoomSockets), Middleware(CleanText)],
+        # a client over its REST windows is refused before anything else reads its request
+        # (server/http/ratelimit.py); a REST path or query that is not clean text is refused
+        # before any route (invalid_text)
+        middleware=[
+            Middleware(RoomSockets),
+            Middleware(RateLimitMiddleware),
+            Middleware(CleanText),
+        ],
         lifespan=lifespan,
-        exception_handlers={ProblemError: _problem, 404: _not_found, 405: _not_found},
+        exception_handlers={
+            ProblemError: _problem,
+            ClientShareExceeded: _over_share,
+            404: _not_found,
+            405: _not_found,
+        },
     )

@@ -34,6 +34,9 @@ class MemberClaims:
     member_id: str
     role: str
     name: str
+    # The invite the member joined with (None for the host, and for tokens minted before
+    # invites were named): until the member has joined the room, revoking it refuses the token.
+    invite_id: str | None = None
 
 
 class TokenSigner:
@@ -44,16 +47,20 @@ class TokenSigner:
 
     def member_token(self, claims: MemberClaims) -> str:
         payload = {"r": claims.room_id, "m": claims.member_id, "o": claims.role, "n": claims.name}
+        if claims.invite_id is not None:
+            payload["i"] = claims.invite_id
         return str(self._member.dumps(payload))
 
     def read_member_token(self, token: object) -> MemberClaims:
         data = self._load(self._member, token, self.member_ttl_s)
+        invite = data.get("i")
         try:
             return MemberClaims(
                 room_id=str(data["r"]),
                 member_id=str(data["m"]),
                 role=str(data["o"]),
                 name=str(data["n"]),
+                invite_id=None if invite is None else str(invite),
             )
         except (KeyError, TypeError) as exc:
             raise AuthError("token_invalid", "token payload is incomplete") from exc
@@ -79,6 +86,8 @@ class TokenSigner:
             raise AuthError("token_expired", "token has expired; ask for a new link") from exc
         except BadSignature as exc:
             raise AuthError("token_invalid", "token signature is not valid") from exc
+        except UnicodeEncodeError as exc:  # a lone surrogate: no token was ever signed so
+            raise AuthError("token_invalid", "token is not well-formed text") from exc
         if not isinstance(data, dict):
             raise AuthError("token_invalid", "token payload is not a map")
         return data

@@ -115,6 +115,24 @@ class Settings:
     header_timeout_s: float = 10.0  # request line and headers must arrive within this
     body_timeout_s: float = 15.0  # a request body gets this long, plus…
     body_min_rate: int = 500  # …one more second per this many bytes received
+    # Rate limits per client (docs/operations.md, "Rate limits"): "N/second|minute|hour",
+    # several joined by ";" ("10/minute;100/hour"); "" = no limit for that group.
+    rate_limits: bool = True  # off: no REST/handshake windows at all (shares still apply)
+    rate_limit_url: str = ""  # "" = the broker's Redis if it has one, else memory://
+    trusted_proxies: tuple[str, ...] = ()  # proxy addresses/CIDRs whose X-Forwarded-For counts
+    rate_room_create: str = "10/minute;100/hour"  # anonymous room creation, per address
+    rate_join: str = "30/minute"  # POST …/join per address
+    rate_socket: str = "60/minute"  # WebSocket handshakes per address
+    rate_invite: str = "60/minute"  # invite minting/revoking per member or address
+    rate_checkout: str = "30/minute"  # checkout, hand-off, pay, cancel per member or address
+    rate_merchant: str = "600/minute"  # every call made with one merchant key (or any bearer key)
+    rate_webhook: str = "1200/minute"  # provider webhooks per address
+    rate_api: str = "600/minute"  # every other /api/ request per member or address
+    rate_address: str = "1200/minute"  # every limited request of one address, whoever it says it is
+    # One client (address; IPv6 by /64) may hold at most this share of the room and connection
+    # caps, and never fewer than client_share_floor of each; 0 = no shares.
+    client_share: float = 0.1
+    client_share_floor: int = 16
     token_ttl_s: int = 86_400
     hello_timeout_s: float = 10.0
     live_tick_ms: int = 50
@@ -185,6 +203,13 @@ class Settings:
                 raise ConfigError(f"{_ENV_PREFIX}{name.upper()} must be above 0, not {value}")
         if self.fd_reserve < 0:
             raise ConfigError(f"{_ENV_PREFIX}FD_RESERVE must be 0 (automatic) or more")
+        if not 0 <= self.client_share <= 1:
+            raise ConfigError(f"{_ENV_PREFIX}CLIENT_SHARE must be between 0 and 1")
+        if self.client_share_floor < 1:
+            raise ConfigError(f"{_ENV_PREFIX}CLIENT_SHARE_FLOOR must be 1 or more")
+        from server.http.ratelimit import check_rate_settings
+
+        check_rate_settings(self)
 
     def _check_production(self) -> None:
         problems = []

@@ -24,17 +24,22 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rooms import (
     CLIENT_COMMANDS,
+    Room,
     RoomError,
     command_from_wire,
     signal_from_wire,
 )
 from rooms.cardgate import op_id_may_be_card
-from server.auth import AuthError, TokenSigner
+from server.api.members import invite_refusal
+from server.auth import AuthError, MemberClaims, TokenSigner
 from server.direct import direct_writer, limit_send_buffer
+from server.http.problem import ProblemError, problem_response
+from server.http.ratelimit import RateLimits, client_address, rate_limited
 from server.hub.actor import RoomActor
-from server.hub.hub import Hub, HubFull, RoomNotFound
+from server.hub.hub import ClientShareExceeded, Hub, HubFull, RoomNotFound
 from server.hub.opdigest import op_digest
 from server.hub.session import CLOSE_CODES, RateLimiter, Session
+from server.hub.shares import current_client
 from server.settings import Settings
 from server.storage import StorageError
 from server.wire import CODECS, JSON, Codec, WireError
@@ -104,7 +109,48 @@ class RoomSockets:
         await self.app(scope, receive, send)
 
 
+async def _deny(websocket: WebSocket, error: ProblemError) -> None:
+    """Refuse a handshake with an HTTP problem (e.g. ``429`` and ``Retry-After``) where the
+    server can send one before accepting, else with an HTTP 403."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(problem_response(error))
+    else:
+        await websocket.close(CLOSE_CODES["policy"])
+
+
 async def room_socket(websocket: WebSocket, asgi_send: object = None) -> None:
+    """Admit the handshake if its client is within its windows and its share of the
+    connection cap, then serve the socket; the share is given back when it closes."""
+    app = websocket.app
+    settings: Settings = app.state.settings
+    hub: Hub = app.state.hub
+    limits: RateLimits | None = getattr(app.state, "rate_limits", None)
+    client = client_address(websocket.scope) if limits is None else limits.address(websocket.scope)
+    if not _origin_ok(websocket, settings):
+        app.state.metrics.rejected_frames.labels("origin_not_allowed").inc()
+        await websocket.close(CLOSE_CODES["policy"])  # before accept: an HTTP 403
+        return
+    if limits is not None:
+        wait = await limits.hit([("socket", f"a:{client}"), ("address", f"a:{client}")])
+        if wait is not None:
+            app.state.metrics.rejected_frames.labels("rate_limited").inc()
+            await _deny(websocket, rate_limited(wait, f"too many connections; retry in {wait} s"))
+            return
+    shares = hub.shares
+    if not shares.take(shares.sockets, client, shares.cap(settings.max_connections)):
+        app.state.metrics.rejected_frames.labels("rate_limited").inc()
+        message = "this client holds its share of this server's connections; close some first"
+        await _deny(websocket, rate_limited(ClientShareExceeded.retry_after_s, message))
+        return
+    token = current_client.set(client)
+    try:
+        await _serve(websocket, asgi_send)
+    finally:
+        current_client.reset(token)
+        shares.give_back(shares.sockets, client)
+
+
+async def _serve(websocket: WebSocket, asgi_send: object) -> None:
     app = websocket.app
     settings: Settings = app.state.settings
     hub: Hub = app.state.hub
@@ -112,10 +158,6 @@ async def room_socket(websocket: WebSocket, asgi_send: object = None) -> None:
     metrics = app.state.metrics
     room_id = str(websocket.path_params["room_id"])
 
-    if not _origin_ok(websocket, settings):
-        metrics.rejected_frames.labels("origin_not_allowed").inc()
-        await websocket.close(CLOSE_CODES["policy"])  # before accept: an HTTP 403
-        return
     codec = _pick_codec(websocket)
     if codec is None:
         await websocket.close(CLOSE_CODES["policy"])
@@ -168,6 +210,11 @@ async def room_socket(websocket: WebSocket, asgi_send: object = None) -> None:
     if claims.room_id != room_id:
         await refuse("token_invalid", "this token is for another room", "unauthorized")
         return
+    if claims.invite_id is not None:
+        revoked = await _first_join_refusal(hub, claims)
+        if revoked is not None:
+            await refuse(*revoked)
+            return
     del hello, frame  # this coroutine lives as long as the connection: keep nothing it needs not
 
     session = Session(
@@ -262,6 +309,8 @@ async def _attach(
         refusal = (exc.code, str(exc), "room_not_found")
     except HubFull as exc:
         refusal = (exc.code, str(exc), "too_slow")
+    except ClientShareExceeded as exc:
+        refusal = (exc.code, str(exc), "rate_limited")
     except StorageError as exc:
         log.warning("attach failed", extra={"room_id": session.room_id, "code": exc.code})
         refusal = (exc.code, "the room could not be loaded; reconnect", "server_error")
@@ -269,6 +318,34 @@ async def _attach(
     session.send_message(_error(code, message))
     session.close(CLOSE_CODES[close], code)
     return None
+
+
+async def _first_join_refusal(hub: Hub, claims: MemberClaims) -> tuple[str, str, str] | None:
+    """Refuse a member token whose invite was revoked before its member joined the room.
+
+    One look into the room (is this member known there?) and, only for a first join, one
+    registry read. Members the room already has — connected, gone, kicked or banned — are the
+    room's business, not the invite's: they stay (and the host can remove them).
+    """
+    member_id = claims.member_id
+
+    def known(room: Room, _seq: int) -> bool:
+        return (
+            member_id in room.members
+            or member_id in room.former_roles
+            or member_id in room.kicked
+            or member_id in room.banned
+        )
+
+    try:
+        if await hub.inspect(claims.room_id, known):
+            return None
+        why = await invite_refusal(hub.registry, claims)
+    except (RoomNotFound, HubFull, ClientShareExceeded):
+        return None  # attaching meets the same and says so
+    except StorageError as exc:
+        return (exc.code, "the invite could not be checked; reconnect", "server_error")
+    return None if why is None else ("invite_revoked", why, "unauthorized")
 
 
 def _peek_op(frame: str | bytes) -> str | None:

@@ -6,7 +6,10 @@ route (snapshot, invites, checkout) asks :func:`member_now` or :func:`require_me
 the room through the hub (between the actor's turns, committed state only) and refuse a removed
 member with ``403 kicked`` or ``403 banned``, and a token of another room with ``403
 not_member``. A member who never connected yet has only the token's word, which nothing can have
-changed; a member who left may come back with the same token, so leaving is no removal.
+changed — except its invite: a token minted from an invite that was revoked before the member
+joined is refused with ``403 invite_revoked`` (:func:`invite_refusal`, one registry read, only
+for members the room has never seen). A member who left may come back with the same token, so
+leaving is no removal.
 """
 
 from __future__ import annotations
@@ -20,10 +23,18 @@ from server.api.common import bearer
 from server.auth import AuthError, MemberClaims, TokenSigner
 from server.http.problem import ProblemError
 from server.hub.hub import Hub, HubFull, RoomNotFound
+from server.storage import Registry
 
-__all__ = ["REMOVED_CODES", "member_now", "read_member", "require_member", "standing"]
+__all__ = [
+    "REMOVED_CODES",
+    "invite_refusal",
+    "member_now",
+    "read_member",
+    "require_member",
+    "standing",
+]
 
-REMOVED_CODES = ("kicked", "banned", "not_member")
+REMOVED_CODES = ("kicked", "banned", "not_member", "invite_revoked")
 """The 403 codes of a member token that no longer speaks for anyone in the room."""
 
 
@@ -63,7 +74,23 @@ async def standing(hub: Hub, room_id: str, claims: MemberClaims) -> MemberClaims
         raise ProblemError(403, "banned", "you are banned from this room")
     if removed == "kicked":
         raise ProblemError(403, "kicked", "you were removed from this room; ask for a new invite")
-    return claims if role is None else dataclasses.replace(claims, role=role)
+    if role is None:  # never joined: the token has only its invite's word
+        refusal = await invite_refusal(hub.registry, claims)
+        if refusal is not None:
+            raise ProblemError(403, "invite_revoked", refusal)
+        return claims
+    return dataclasses.replace(claims, role=role)
+
+
+async def invite_refusal(registry: Registry, claims: MemberClaims) -> str | None:
+    """Why a member token that has not joined its room yet no longer admits anyone (its invite
+    was revoked), or None. Tokens that name no invite (the host's) are not affected."""
+    if claims.invite_id is None:
+        return None
+    invite = await registry.get_invite(claims.invite_id)
+    if invite is None or invite.revoked or invite.room_id != claims.room_id:
+        return "the invite this token came from was revoked; ask for a new invite"
+    return None
 
 
 async def member_now(request: Request, room_id: str) -> MemberClaims | None:

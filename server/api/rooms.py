@@ -12,7 +12,9 @@ Who may do what:
 - reading a snapshot needs a member token of the room or the merchant's key.
 
 A member token counts only while the room still has its member (``server.api.members``): a
-kicked or banned member's token is refused with ``403 kicked`` / ``403 banned`` everywhere. Every
+kicked or banned member's token is refused with ``403 kicked`` / ``403 banned`` everywhere, and
+a token minted from an invite that was revoked before its member joined is refused with
+``invite_revoked`` (members already in stay; the host can remove them). Every
 piece of text is checked before anything is stored or counted; a refused join uses no invite.
 """
 
@@ -237,7 +239,8 @@ async def join_room(request: Request) -> JSONResponse:
     except InviteError as exc:
         raise ProblemError(410, exc.code, str(exc)) from exc
     member_id = new_id("m")
-    claims = MemberClaims(room_id, member_id, invite.role, name)
+    # The token names its invite: revoking the invite refuses it until the member has joined.
+    claims = MemberClaims(room_id, member_id, invite.role, name, invite_id=invite.invite_id)
     return JSONResponse(
         {
             "room_id": room_id,

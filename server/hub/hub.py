@@ -20,13 +20,14 @@ from server.hub.actor import RoomActor, copy_room, encode_events
 from server.hub.catalogs import CatalogCache
 from server.hub.committer import Committer
 from server.hub.session import Session
+from server.hub.shares import ClientShareExceeded, ClientShares, current_client
 from server.hub.work import Attach, Detach, Inspect, Relay, Remote, Submit, SystemSubmit, Unload
 from server.metrics import Metrics
 from server.settings import Settings
 from server.storage import Append, EventStore, NewEvent, Registry, StoredEvent
 from server.wire import decode_any, encode_msgpack
 
-__all__ = ["Hub", "HubFull", "RoomNotFound"]
+__all__ = ["ClientShareExceeded", "Hub", "HubFull", "RoomNotFound"]
 
 log = logging.getLogger("coshop.hub")
 
@@ -72,6 +73,9 @@ class Hub:
         self._publish_wake = asyncio.Event()
         self._publish_dropped = False
         self._alive_counts: dict[str, tuple[int, int]] = {}  # room -> (all processes, ours then)
+        # Fair shares of the caps (server/hub/shares.py): which client loaded each room.
+        self.shares = ClientShares(settings.client_share, settings.client_share_floor)
+        self._loaded_by: dict[str, str] = {}
         # Only a shared broker (Redis) has other processes to tell about presence.
         self.shared_broker = bool(settings.broker_url) and not settings.broker_url.startswith(
             "memory"
@@ -119,6 +123,13 @@ class Hub:
             return await asyncio.shield(pending)
         if len(self._actors) + len(self._loading) >= self.settings.max_rooms:
             raise HubFull("this server hosts as many rooms as it may; try again later")
+        client = current_client.get()
+        if client is not None and not self.shares.take(
+            self.shares.rooms, client, self.shares.cap(self.settings.max_rooms)
+        ):
+            raise ClientShareExceeded(
+                "this client has loaded its share of this server's rooms; try again later"
+            )
         future: asyncio.Future[RoomActor] = asyncio.get_running_loop().create_future()
         self._loading[room_id] = future
         try:
@@ -134,9 +145,13 @@ class Hub:
             # Events another process committed between our load and our subscription reached
             # nobody: read them now, through the actor's queue.
             actor.post(Remote("catchup"))
+            if client is not None:
+                self._loaded_by[room_id] = client
             future.set_result(actor)
             return actor
         except BaseException as exc:
+            if client is not None:
+                self.shares.give_back(self.shares.rooms, client)
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters got it through shield
             raise
@@ -148,6 +163,9 @@ class Hub:
         if self._actors.get(actor.room_id) is not actor:
             return
         del self._actors[actor.room_id]
+        client = self._loaded_by.pop(actor.room_id, None)
+        if client is not None:
+            self.shares.give_back(self.shares.rooms, client)
         self._remote_presence.pop(actor.room_id, None)
         self._alive_counts.pop(actor.room_id, None)
         self.metrics.rooms.set(len(self._actors))

@@ -61,6 +61,9 @@ def server_settings(tmp_path: Path, **changes: object) -> Settings:
         public_rooms=True,
         live_tick_ms=20,
         hello_timeout_s=2.0,
+        # Tests make hundreds of rooms and joins from 127.0.0.1: no request windows here, but
+        # tests/server/test_rate_limits.py turns them on with real limits.
+        rate_limits=False,
     )
     return replace(base, **changes)  # type: ignore[arg-type]  # test-only field overrides
 
