@@ -6,7 +6,8 @@ drops it reconnects with back-off, says the last seq it saw, and takes the misse
 fresh snapshot when it is too far behind). A command waiting for
 its answer is sent again with ``retry: true`` on the new socket: the server answers a known op
 with its original result instead of applying it twice. Close codes that say "do not retry"
-(4401, 4403, 4404, …) stop the client with a :class:`ServerClosed`.
+(4401, 4403, 4404, …) stop the client with a :class:`ServerClosed`;
+what each code means comes from :mod:`server.protocol.close` (``CLOSE_ACTIONS``).
 
 One task per client reads the socket and handles every frame in order; callbacks run in that
 task and must not block. This module knows the protocol (docs/protocol.md), not the room rules.
@@ -38,6 +39,7 @@ from server.client.errors import (
     ServerClosed,
 )
 from server.client.frames import Ack, Event, Notice, ServerError, Welcome, decode_frame
+from server.protocol.close import UNKNOWN_ACTION, CloseAction, CloseCode
 from server.wire import CODECS, Codec
 
 __all__ = ["CLOSE_ACTIONS", "CoshopClient", "State"]
@@ -46,27 +48,12 @@ log = logging.getLogger("coshop.client")
 
 State: TypeAlias = Literal["idle", "connecting", "open", "reconnecting", "closed"]
 
-# What the client does with each close code (docs/protocol.md): reconnect and resume, or stop.
-CLOSE_ACTIONS: Mapping[int, tuple[Literal["resume", "stop"], str]] = {
-    1000: ("resume", "normal_closure"),
-    1001: ("resume", "going_away"),
-    1002: ("stop", "protocol_error"),
-    1006: ("resume", "connection_lost"),
-    1008: ("stop", "policy"),
-    1009: ("stop", "too_big"),
-    1011: ("resume", "server_error"),
-    1012: ("resume", "service_restart"),
-    1013: ("resume", "too_slow"),
-    1014: ("resume", "bad_gateway"),
-    4400: ("stop", "bad_hello"),
-    4401: ("stop", "unauthorized"),
-    4403: ("stop", "forbidden"),
-    4404: ("stop", "room_not_found"),
-    4408: ("resume", "hello_timeout"),
-    4409: ("stop", "replaced"),
-    4429: ("resume", "rate_limited"),
+# What the client does with each close code, from the one table (server.protocol.close):
+# code -> (action, name). A code missing here means UNKNOWN_ACTION (stop).
+CLOSE_ACTIONS: Mapping[int, tuple[CloseAction, str]] = {
+    int(code): (code.action, code.wire_name) for code in CloseCode
 }
-_SLOW_DOWN_S = 1.0  # minimum pause after 4429 or a rate_limited error
+_SLOW_DOWN_S = 1.0  # minimum pause after a back_off close or a rate_limited error
 _MAX_INCOMING = 16 * 1024 * 1024  # a welcome view or resume batch may be large
 
 EventCallback = Callable[[Event], None]
@@ -377,11 +364,13 @@ class CoshopClient:
 
     def _after_close(self, code: int | None, reason: str | None) -> None:
         code = 1006 if code is None else code
-        action, name = CLOSE_ACTIONS.get(code, ("stop", "unknown"))
+        action, name = CLOSE_ACTIONS.get(code, (UNKNOWN_ACTION, "unknown"))
         if self._closing:
             return
-        if action == "resume":
-            raise _Resume(name, _SLOW_DOWN_S if code == 4429 else 0.0)
+        if action is CloseAction.RESUME:
+            raise _Resume(name, 0.0)
+        if action is CloseAction.BACK_OFF:
+            raise _Resume(name, _SLOW_DOWN_S)
         err = self._last_error
         raise ServerClosed(
             err.code if err is not None else (reason or name),

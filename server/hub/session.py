@@ -12,31 +12,21 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.protocol.close import CloseCode
 from server.wire import Codec
 
 __all__ = ["CLOSE_CODES", "RateLimiter", "Session"]
 
 log = logging.getLogger("coshop.session")
 
-# Close codes sent by coshop; docs/protocol.md lists them with what a client should do.
-CLOSE_CODES = {
-    "going_away": 1001,
-    "protocol_error": 1002,
-    "policy": 1008,
-    "too_big": 1009,
-    "server_error": 1011,
-    "too_slow": 1013,
-    "bad_hello": 4400,
-    "unauthorized": 4401,
-    "forbidden": 4403,
-    "room_not_found": 4404,
-    "hello_timeout": 4408,
-    "replaced": 4409,
-    "rate_limited": 4429,
+# Kept for server/ws.py and server/hub/hub.py/actor.py: a thin alias of the one table,
+# server.protocol.close.CloseCode (name -> code). New code uses CloseCode directly.
+CLOSE_CODES: Mapping[str, CloseCode] = {code.wire_name: code for code in CloseCode} | {
+    "too_slow": CloseCode.TRY_AGAIN_LATER,
 }
 
 
@@ -162,7 +152,7 @@ class Session:
         outbox = self._outbox
         if outbox is not None and len(outbox) >= self.outbox_limit:
             outbox.clear()
-            self.close(CLOSE_CODES["too_slow"], "too far behind; reconnect and resume")
+            self.close(CloseCode.TRY_AGAIN_LATER, "too far behind; reconnect and resume")
             if self.on_evicted is not None:
                 self.on_evicted(self)
             return False
@@ -207,7 +197,7 @@ class Session:
             raise
         except Exception as exc:  # the peer went away mid-write; the reader will notice too
             log.debug("writer stopped: %s", type(exc).__name__)
-            self._closing = self._closing or (CLOSE_CODES["going_away"], "")
+            self._closing = self._closing or (CloseCode.GOING_AWAY, "")
 
     async def stop(self) -> None:
         self._outbox = None

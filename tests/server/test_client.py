@@ -27,6 +27,7 @@ from server.client import (
     join_room,
     room_snapshot,
 )
+from server.protocol.close import CloseAction, CloseCode
 from server.wire import JSON
 from tests.server.conftest import LiveServer, run_server, server_settings
 
@@ -381,3 +382,58 @@ async def test_a_batch_range_moves_the_cursor_over_hidden_events_and_a_later_one
             assert _seqs(client.events) == [5, 8]
             assert client.reconnects == 1 and client.snapshots == 0
             assert [h["last_seq"] for h in hellos] == [None, 6]
+
+
+async def test_a_sixth_socket_of_one_member_stops_the_oldest_with_4409(
+    live_server: LiveServer, room: dict[str, Any]
+) -> None:
+    """The replaced client stops and says why; it does not reconnect (that would replace the
+    next oldest, and so on forever)."""
+    token = await _member_token(live_server, room, "Gus")
+    tabs = [_client(room, token) for _ in range(6)]
+    for tab in tabs:
+        await tab.connect()
+    oldest = tabs[0]
+    for _ in range(500):
+        if oldest.state == "closed":
+            break
+        await asyncio.sleep(0.01)
+    assert isinstance(oldest.error, ServerClosed) and oldest.error.close_code == 4409
+    assert oldest.reconnects == 0
+    await tabs[-1].sync()
+    assert [t.state for t in tabs[1:]] == ["open"] * 5
+    for tab in tabs:
+        await tab.close()
+
+
+@pytest.mark.parametrize("code", [c for c in CloseCode if c not in (1005, 1006)])
+async def test_the_client_does_what_the_close_code_table_says(code: CloseCode) -> None:
+    """Against a scripted server that closes the first socket with ``code``: resume and back_off
+    codes reconnect and resume, stop codes end the client with ServerClosed."""
+    hellos: list[dict[str, Any]] = []
+    welcome = {"t": "welcome", "room": {"id": "r"}, "member": {"id": "m"}, "view": {}}
+
+    async def handler(ws: ServerConnection) -> None:
+        hellos.append(JSON.decode(await ws.recv()))
+        if len(hellos) == 1:
+            await ws.send(JSON.encode({**welcome, "seq": 3, "resumed": False}))
+            await ws.close(int(code), code.wire_name)
+        else:
+            await ws.send(JSON.encode({**welcome, "seq": 3, "resumed": True, "view": None}))
+            await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0, subprotocols=[Subprotocol(JSON.name)]) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        client = CoshopClient(f"ws://127.0.0.1:{port}/ws/rooms/r", "token")
+        await client.connect()
+        for _ in range(1000):
+            if client.state == "closed" or (len(hellos) == 2 and client.state == "open"):
+                break
+            await asyncio.sleep(0.01)
+        if code.action is CloseAction.STOP:
+            assert client.state == "closed" and len(hellos) == 1
+            assert isinstance(client.error, ServerClosed) and client.error.close_code == code
+        else:
+            assert client.state == "open" and client.reconnects == 1
+            assert [h["last_seq"] for h in hellos] == [None, 3]
+        await client.close()
