@@ -14,6 +14,7 @@ from typing import Any
 
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
 from server.api.members import REMOVED_CODES
+from server.http.ratelimit import route_group
 
 __all__ = ["openapi_document"]
 
@@ -669,7 +670,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "version": "1",
             "description": "Rooms, invites and the catalogue. Real-time traffic runs over the "
             "WebSocket /ws/rooms/{room_id}; see docs/protocol.md. Every error is "
-            "application/problem+json; each response lists the codes it may carry.",
+            "application/problem+json; each response lists the codes it may carry. "
+            "Limited routes answer 429 rate_limited with Retry-After (docs/operations.md).",
         },
         "servers": [{"url": server_url}],
         "components": {
@@ -680,5 +682,27 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             },
             "schemas": _SCHEMAS,
         },
-        "paths": _paths(),
+        "paths": _rate_limited(_paths()),
     }
+
+
+_RETRY_AFTER = {
+    "description": "whole seconds to wait before trying again",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+}
+
+
+def _rate_limited(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation the rate limits cover (server/http/ratelimit.py's table) may answer
+    ``429 rate_limited`` with ``Retry-After``: its client is over a window or over its share of
+    the process's rooms."""
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            if route_group(method.upper(), path) is None:
+                continue
+            limited = _problems({429: ["rate_limited"]})["429"]
+            limited["headers"] = {"Retry-After": _RETRY_AFTER}
+            operation["responses"]["429"] = limited
+    return paths
