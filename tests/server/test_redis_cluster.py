@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
-from server.broker import RedisClusterBroker, create_broker
+from server.broker import BrokerUnavailable, RedisClusterBroker, create_broker
 from server.broker.names import presence_index_key, presence_key, room_shard_channel
 from tests.server.broker.conftest import Inbox
 from tests.server.broker.local_cluster import LocalCluster, local_cluster
@@ -253,3 +253,11 @@ async def test_two_processes_share_a_room_through_the_cluster(
             await reader.close()
         await on_a.close()
         await on_b.close()
+
+
+async def test_an_unreachable_cluster_is_broker_unavailable() -> None:
+    broker = create_broker(f"redis+cluster://127.0.0.1:{free_port()}", process_id="lonely")
+    with pytest.raises(BrokerUnavailable) as excinfo:
+        await broker.start()
+    assert excinfo.value.code == "broker_unavailable"
+    assert not broker.healthy
