@@ -6,8 +6,14 @@
 // skipped; a gap makes us reconnect and resume). A batch that says which seqs it covers
 // (from..to) may leave out events this member may not see (a live room sends a viewer only their
 // own cart lines): its missing seqs are not a gap, and the cursor moves to its `to`.
+//
+// What a close code asks of us comes from protocol.js, generated from the server's one table
+// (server/protocol/close.py): "resume" reconnects with back-off, "back_off" waits longer first,
+// "stop" never reconnects by itself (4409: another tab of this member took the connection; only
+// the person may take it back with resume(), or two tabs would replace each other forever).
+import { CLOSE_CODES, CloseAction, closeAction } from "./protocol.js";
 
-const NO_RETRY_CLOSES = new Set([4401, 4403, 4404, 4400]);
+const BACK_OFF_MS = 1000; // the least pause after a back_off close (rate limited, server busy)
 
 export class RoomConnection extends EventTarget {
   constructor({ url, token }) {
@@ -63,22 +69,37 @@ export class RoomConnection extends EventTarget {
       if (this.ws !== ws) return;
       this.ws = null;
       clearInterval(this.pingTimer);
-      if (NO_RETRY_CLOSES.has(ev.code)) {
+      const action = closeAction(ev.code);
+      if (action === CloseAction.STOP) {
         this.stopped = true;
         this.setState("closed", ev.reason || String(ev.code));
-        this.emit("fatal", { code: ev.code, reason: ev.reason });
+        this.emit("fatal", { code: ev.code, reason: ev.reason, name: CLOSE_CODES[ev.code]?.name ?? "unknown" });
+        return;
+      }
+      if (action === CloseAction.BACK_OFF) {
+        this.reconnectSoon(Math.max(BACK_OFF_MS, this.backoffDelay()));
         return;
       }
       this.reconnectSoon();
     });
   }
 
+  /** Connect again after a "stop" close, because the person asked (e.g. "Use here" after 4409). */
+  resume() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.attempt = 0;
+    this.open();
+  }
+
+  backoffDelay() { return Math.min(10000, 500 * 2 ** this.attempt) * (0.7 + Math.random() * 0.6); }
+
   reconnectSoon(delay) {
     if (this.stopped) return;
     if (this.ws) { try { this.ws.close(); } catch { /* already closing */ } this.ws = null; }
     clearTimeout(this.timer);
     clearInterval(this.pingTimer);
-    const wait = delay ?? Math.min(10000, 500 * 2 ** this.attempt) * (0.7 + Math.random() * 0.6);
+    const wait = delay ?? this.backoffDelay();
     this.attempt += 1;
     this.setState(navigator.onLine === false ? "offline" : "reconnecting");
     this.timer = setTimeout(() => this.open(), wait);

@@ -2,6 +2,7 @@
 // moderation and checkout, driven by the room's WebSocket (connection.js) and folded into a local
 // copy of the server's room view (state.js). All user text goes through textContent (util.el).
 import { RoomConnection } from "./connection.js";
+import { CloseCode } from "./protocol.js";
 import { applyEvent, isStaff } from "./state.js";
 import { api, clear, colourFor, config, el, formsReady, initials, loadInvite, loadMember, money, toast } from "./util.js";
 import { Embed } from "./embedded.js";
@@ -76,7 +77,8 @@ function boot() {
   conn.addEventListener("notice", (e) => toast(e.detail.message || e.detail.code, "warn", 8000));
   conn.addEventListener("error", (e) => toast(explain(e.detail), "error"));
   conn.addEventListener("fatal", (e) => {
-    const text = e.detail.code === 4403 ? "You are no longer a member of this room." : "This room link is no longer valid.";
+    if (e.detail.code === CloseCode.REPLACED) { showReplaced(); return; }
+    const text = e.detail.code === CloseCode.FORBIDDEN ? "You are no longer a member of this room." : "This room link is no longer valid.";
     toast(text, "error", 60000);
   });
   conn.start();
@@ -108,6 +110,26 @@ async function send(name, args) {
 }
 
 // ---- connection state --------------------------------------------------------------------------
+/** Another tab or window of this member took the connection (close 4409). This tab stays quiet
+ * until the person takes it back: reconnecting by itself would replace the other tab, which would
+ * do the same, forever. */
+function showReplaced() {
+  const box = $("replaced");
+  clear(box);
+  box.append(
+    el("p", {}, "This room is open in another tab or window."),
+    el("button", { type: "button", class: "primary", onclick: takeOver }, "Use here"));
+  box.hidden = false;
+  $("conn").textContent = "Open in another tab";
+}
+
+function takeOver() {
+  const box = $("replaced");
+  box.hidden = true;
+  clear(box);
+  ui.conn.resume();
+}
+
 function renderConn({ state, pending }) {
   const box = $("conn");
   const labels = { connecting: "Connecting…", online: "Live", reconnecting: "Reconnecting…", offline: "Offline", closed: "Disconnected" };
