@@ -4,7 +4,8 @@
  *         data-room="r_…" data-invite="…" data-label="Shop with friends"
  *         data-position="right"></script>
  *
- * Reads the page's schema.org Product JSON-LD to offer "share this product with the room".
+ * Reads the page's schema.org Product JSON-LD to offer "share this product with the room"; the
+ * widget posts nothing until the member confirms the share inside it (a page script cannot).
  * postMessage is exchanged only with the coshop origin (the script's own origin), both ways.
  * Checkout pages are opened by navigating the top window (popup fallback): never inside a frame.
  */
@@ -129,8 +130,11 @@
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") hide(); });
   share.addEventListener("click", function () {
     if (!frame || !ready || !product) return;
+    // The widget asks the member to confirm before anything is posted: show it and hand it focus.
+    if (panel.hidden) open();
     frame.contentWindow.postMessage({ type: "coshop:share", product: product }, origin);
-    share.textContent = "Shared ✓";
+    frame.focus();
+    share.textContent = "Confirm in the room ✓";
     setTimeout(function () { share.textContent = "Share this product with the room"; }, 2500);
   });
 

@@ -87,13 +87,36 @@ async def test_widget_on_a_merchant_page(browser: Browser, server: LiveServer) -
         await frame.get_by_role("button", name="Join room").click()
         await expect(frame.locator("#conn")).to_have_attribute("data-state", "online")
 
-        # share the page's JSON-LD product with the room
+        # share the page's JSON-LD product with the room: the widget asks first
         share = page.get_by_role("button", name="Share this product with the room")
         await expect(share).to_be_enabled()
+        shared = frame.locator("#messages .msg .text", has_text="Shared from the shop")
+        confirm = frame.get_by_role("dialog", name="Share Ridgeline 2-Person Tent with the room?")
         await share.click()
-        await expect(frame.locator("#messages .msg .text").last).to_contain_text(
-            "Ridgeline 2-Person Tent"
+        await expect(confirm).to_be_visible()
+        await expect(confirm.get_by_role("button", name="Share")).to_be_focused()
+        await confirm.get_by_role("button", name="Cancel").click()
+        await expect(confirm).to_be_hidden()
+
+        # any script on the page can send the share message; it only opens the confirmation,
+        # and Escape drops it like Cancel
+        await page.evaluate(
+            """([origin, product]) => document.querySelector('.coshop-panel iframe')
+                .contentWindow.postMessage({type: 'coshop:share', product}, origin)""",
+            [server.base_url, {"sku": "tent-2p", "name": "Scripted tent", "price": "1"}],
         )
+        scripted = frame.get_by_role("dialog", name="Share Scripted tent with the room?")
+        await expect(scripted).to_be_visible()
+        await shot(page, "embed-share-confirm", full=False)
+        await page.keyboard.press("Escape")
+        await expect(scripted).to_be_hidden()
+        await expect(launcher).to_have_attribute("aria-expanded", "true")  # the widget's Escape
+
+        # the member's click sends it; the two refused shares never reached the room
+        await share.click()
+        await confirm.get_by_role("button", name="Share").click()
+        await expect(shared.last).to_contain_text("Ridgeline 2-Person Tent")
+        await expect(shared).to_have_count(1)
         await expect(frame.locator("#product-detail h3")).to_have_text(re.compile("Ridgeline"))
         await shot(page, "embed-widget", full=False)
 
