@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from server.catalog.errors import CatalogUnavailable
 from server.catalog.mirror import CatalogMirror
 from server.catalog.repository import CatalogRepository
 from server.http.problem import ProblemError
@@ -74,7 +75,23 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return int(raw)
 
 
+def _unavailable(exc: CatalogUnavailable) -> ProblemError:
+    return ProblemError(
+        503,
+        exc.code,
+        "the catalogue cannot be read right now; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def list_products(request: Request) -> JSONResponse:
+    try:
+        return await _list_products(request)
+    except CatalogUnavailable as exc:
+        raise _unavailable(exc) from exc
+
+
+async def _list_products(request: Request) -> JSONResponse:
     merchant_id = request.path_params["merchant_id"]
     limit = _int_param(request, "limit", 24, 1, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
@@ -111,7 +128,10 @@ async def list_products(request: Request) -> JSONResponse:
 async def get_product(request: Request) -> JSONResponse:
     merchant_id = request.path_params["merchant_id"]
     sku = request.path_params["sku"]
-    product = await _repository(request).get(merchant_id, sku)
+    try:
+        product = await _repository(request).get(merchant_id, sku)
+    except CatalogUnavailable as exc:
+        raise _unavailable(exc) from exc
     if product is None:
         raise ProblemError(
             404, "product_not_found", f"merchant {merchant_id!r} has no product {sku!r}"

@@ -4,7 +4,10 @@
 
     CatalogError                 every error raised by server.catalog; carries a stable ``code``
     ├── InvalidMerchantId        code "invalid_merchant_id": not 1-64 of [A-Za-z0-9_.-]
-    └── FeedReadError            code "feed_unreadable": the feed file cannot be opened or read
+    ├── FeedReadError            code "feed_unreadable": the feed file cannot be opened or read
+    └── CatalogUnavailable       code "storage_unavailable": the database cannot be reached (also
+                                 a ``server.storage.StorageUnavailable``, so whoever handles an
+                                 outage of the event log handles this one the same way)
 
 Problems *inside* a feed are not exceptions: :func:`server.catalog.feeds.parse_feed` reports
 them as :class:`server.catalog.records.RowError` values so that good rows still load.
@@ -12,7 +15,9 @@ them as :class:`server.catalog.records.RowError` values so that good rows still 
 
 from __future__ import annotations
 
-__all__ = ["CatalogError", "FeedReadError", "InvalidMerchantId"]
+from server.storage.errors import StorageUnavailable
+
+__all__ = ["CatalogError", "CatalogUnavailable", "FeedReadError", "InvalidMerchantId"]
 
 
 class CatalogError(Exception):
@@ -32,3 +37,9 @@ class InvalidMerchantId(CatalogError):
 
 class FeedReadError(CatalogError):
     code = "feed_unreadable"
+
+
+class CatalogUnavailable(CatalogError, StorageUnavailable):
+    """The database is down, restarting or dropped the connection; the call may be retried."""
+
+    code = "storage_unavailable"

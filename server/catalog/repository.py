@@ -15,16 +15,18 @@ reports is then fully in the answer (later ones may be partly in it, and come ag
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, delete, func, insert, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rooms.catalog import ProductFacts
-from server.catalog.errors import InvalidMerchantId
+from server.catalog.errors import CatalogUnavailable, InvalidMerchantId
 from server.catalog.models import CatalogChanges, Listed, Product, Variant
 from server.catalog.records import ProductRecord
 from server.catalog.tables import products, revisions, tombstones, variants
@@ -32,6 +34,9 @@ from server.db.engine import begin_write
 
 __all__ = ["CatalogRepository", "check_merchant_id", "search_text"]
 
+# SQLSTATE classes meaning "not now": connection exception, insufficient resources, operator
+# intervention (shutdown, "the database system is starting up"), system error.
+_UNAVAILABLE_STATES = ("08", "53", "57", "58")
 _MERCHANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _CHUNK = 500  # rows per statement: stays far below SQLite's bound-parameter limit
 _KEY = ["merchant_id", "sku"]
@@ -73,7 +78,7 @@ class CatalogRepository:
         check_merchant_id(merchant_id)
         if not products_:
             return 0
-        async with begin_write(self._engine) as conn:
+        async with self._writing() as conn:
             revision = await _next_revision(conn, merchant_id)
             for chunk in _chunks(products_):
                 rows = [self._product_row(merchant_id, p, now, revision) for p in chunk]
@@ -106,7 +111,7 @@ class CatalogRepository:
     async def prune(self, merchant_id: str, keep: Iterable[str]) -> int:
         """Delete the merchant's products whose sku is not in ``keep``; returns how many."""
         keep_set = set(keep)
-        async with begin_write(self._engine) as conn:
+        async with self._writing() as conn:
             result = await conn.execute(
                 select(products.c.sku).where(products.c.merchant_id == merchant_id)
             )
@@ -128,7 +133,7 @@ class CatalogRepository:
         return len(gone)
 
     async def get(self, merchant_id: str, sku: str) -> Product | None:
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             found = await self._load(
                 conn, products.c.merchant_id == merchant_id, products.c.sku == sku
             )
@@ -145,7 +150,7 @@ class CatalogRepository:
         needle = (query or "").strip().casefold()
         if needle:
             conditions.append(products.c.search_text.contains(needle, autoescape=True))
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             total = await conn.scalar(select(func.count()).select_from(products).where(*conditions))
             page = await self._load(conn, *conditions, limit=max(limit, 0), offset=max(offset, 0))
         return page, int(total or 0)
@@ -154,7 +159,7 @@ class CatalogRepository:
         """Room-core facts for those of ``skus`` that exist (unknown skus are left out)."""
         wanted = sorted(set(skus))
         found: dict[str, ProductFacts] = {}
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             for chunk in _chunks(wanted):
                 for product in await self._load(
                     conn, products.c.merchant_id == merchant_id, products.c.sku.in_(chunk)
@@ -165,7 +170,7 @@ class CatalogRepository:
     async def products(self, merchant_id: str, skus: Sequence[str]) -> _Products:
         """The products ``skus`` names, in that order; skus that do not exist are left out."""
         found: dict[str, Product] = {}
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             for chunk in _chunks(list(dict.fromkeys(skus))):
                 for product in await self._load(
                     conn, products.c.merchant_id == merchant_id, products.c.sku.in_(chunk)
@@ -175,7 +180,7 @@ class CatalogRepository:
 
     async def revision(self, merchant_id: str) -> int:
         """The merchant's last committed catalogue revision (0: none yet)."""
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             return await _head(conn, merchant_id)
 
     async def changes(self, merchant_id: str, since: int) -> CatalogChanges:
@@ -184,7 +189,7 @@ class CatalogRepository:
         ``since < 0`` (never read) or a ``since`` beyond the head (the table was restored or
         emptied) answers the whole catalogue, ``full=True``.
         """
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             head = await _head(conn, merchant_id)
             full = since < 0 or since > head
             if not full and since == head:
@@ -210,11 +215,23 @@ class CatalogRepository:
         return CatalogChanges(head, full, tuple(listed), gone)
 
     async def all_facts(self, merchant_id: str) -> _FactsList:
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             loaded = await self._load(conn, products.c.merchant_id == merchant_id)
         return [p.to_facts() for p in loaded]
 
     # -- internals ------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        with _translated():
+            async with self._engine.connect() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        with _translated():
+            async with begin_write(self._engine) as conn:
+                yield conn
 
     @staticmethod
     async def _listed_page(
@@ -322,6 +339,20 @@ class CatalogRepository:
                     )
                 )
         return [_product(row, by_product.get((row.merchant_id, row.sku), [])) for row in rows]
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Turn "the database is not there" into :class:`CatalogUnavailable` (bugs pass through)."""
+    try:
+        yield
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError) as exc:
+        raise CatalogUnavailable(f"catalogue database unavailable: {type(exc).__name__}") from exc
+    except sa_exc.DBAPIError as exc:
+        state = getattr(exc.orig, "sqlstate", None)
+        if not (isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES)):
+            raise
+        raise CatalogUnavailable(f"catalogue database unavailable: SQLSTATE {state}") from exc
 
 
 async def _head(conn: AsyncConnection, merchant_id: str) -> int:
