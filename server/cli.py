@@ -90,6 +90,11 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         log_config=None,
         access_log=settings.access_log,
         timeout_graceful_shutdown=5,
+        # X-Forwarded-For is believed only from COSHOP_TRUSTED_PROXIES (uvicorn's default would
+        # believe 127.0.0.1): the rate limits and shares key on this address
+        # (server/http/ratelimit.py resolves it the same way).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
     if settings.access_log:
         # uvicorn only ever turns this off (access_log=False); the lines go to our handler,

@@ -235,3 +235,23 @@ def test_unreadable_limits_are_refused_at_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="COSHOP_RATE_LIMIT_URL"):
         Settings(rate_limit_url="memcached://x", data_dir=tmp_path).checked()
     check_rate_settings(Settings(rate_join=""))  # empty: no limit
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_window(
+    tmp_path: Path,
+) -> None:
+    async def third_creation(trusted: tuple[str, ...], sub: str) -> int:
+        settings = server_settings(
+            tmp_path / sub, rate_limits=True, rate_room_create="2/minute", trusted_proxies=trusted
+        )
+        async with run_server(settings) as srv, _client(srv.base_url) as http:
+            for i in range(2):
+                headers = {"X-Forwarded-For": f"198.51.100.{i}"}
+                assert (await http.post("/api/v1/rooms", json={}, headers=headers)).is_success
+            headers = {"X-Forwarded-For": "198.51.100.9"}
+            return (await http.post("/api/v1/rooms", json={}, headers=headers)).status_code
+
+    # 127.0.0.1 is the proxy: three forwarded clients, three windows
+    assert await third_creation(("127.0.0.1/32",), "trusted") == 201
+    # no proxy configured: the header is the caller's own word, and it is one client
+    assert await third_creation((), "untrusted") == 429
