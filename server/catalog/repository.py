@@ -74,13 +74,16 @@ class CatalogRepository:
         self._engine = engine
 
     async def upsert(self, merchant_id: str, products_: Sequence[ProductRecord], now: int) -> int:
-        """Insert or replace ``products_`` (and their variants); returns how many were written."""
+        """Insert or replace ``products_`` (and their variants); returns how many were written.
+
+        One transaction (and one revision) per 500 products: on SQLite the write lock is the
+        whole database's, and a room's commit must never wait for a 50,000-product import. A
+        failure leaves the chunks already written; importing the feed again completes it.
+        """
         check_merchant_id(merchant_id)
-        if not products_:
-            return 0
-        async with self._writing() as conn:
-            revision = await _next_revision(conn, merchant_id)
-            for chunk in _chunks(products_):
+        for chunk in _chunks(products_):
+            async with self._writing() as conn:
+                revision = await _next_revision(conn, merchant_id)
                 rows = [self._product_row(merchant_id, p, now, revision) for p in chunk]
                 await _upsert(conn, products, rows)
                 skus = [p.sku for p in chunk]
