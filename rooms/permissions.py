@@ -1,27 +1,42 @@
-"""The one permission table: which role may issue which command or signal, per room kind.
+"""The one permission table: which role may issue which command, signal or REST action, per kind.
 
 Rules elsewhere ask :func:`allowed` and never test roles themselves, with three documented
 refinements that need the room's state: the rank rule (nobody acts on someone of equal or higher
 rank, see :data:`rooms.model.RANK`), line ownership (roles outside :data:`ANY_LINE_EDITORS` edit
-only the lines they added), and authorship (a poll closes by its opener or a moderator+, a message
-is deleted by its author or a moderator+). ``SYSTEM_ACTOR`` is a principal of its own and holds
-only the checkout-bridge commands. This module must not look at a room's state.
+only the lines they added), and authorship (a poll closes by its opener or one of
+:data:`OTHERS_MODERATORS`, a message is deleted by its author or one of them). ``SYSTEM_ACTOR`` is
+a principal of its own and holds only the checkout-bridge commands.
+
+:data:`REST_PERMISSIONS` holds the same for what members do over REST, not as room commands
+(check out, cancel, hand off, pay their share, invite by role); the server asks :func:`allowed`
+with a :class:`RestAction` and never tests role names itself. :data:`PHASES` and
+:data:`REFUSED_WHILE_MUTED` say when an allowed action is possible; :func:`action_name` names
+every row for clients (the view's ``you.may``). This module must not look at a room's state.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Literal
 
 from rooms import commands as c
 from rooms import signals as s
-from rooms.model import SYSTEM_ACTOR, Role, RoomKind
+from rooms.model import SYSTEM_ACTOR, Phase, Role, RoomKind
 
 __all__ = [
     "ANY_LINE_EDITORS",
+    "INVITE_ACTIONS",
     "JOINABLE_ROLES",
+    "OTHERS_MODERATORS",
     "PERMISSIONS",
+    "PHASES",
+    "REFUSED_WHILE_MUTED",
+    "REST_PERMISSIONS",
     "Principal",
+    "RestAction",
+    "action_name",
     "allowed",
     "permission_table_markdown",
 ]
@@ -94,11 +109,52 @@ PERMISSIONS: Mapping[type, Mapping[RoomKind, frozenset[Principal]]] = {
 }
 """Command or signal class -> room kind -> principals that may issue it."""
 
+
+class RestAction(StrEnum):
+    """What a member does over REST rather than with a room command (the value is its name)."""
+
+    CHECK_OUT = "check_out"  # price, snapshot and open an order (locks an open cart first)
+    CANCEL_CHECKOUT = "cancel_checkout"  # give up the order being paid
+    HAND_OFF = "hand_off"  # send the whole cart to the merchant's own checkout
+    PAY_SHARE = "pay_share"  # open the payment page for one's own share (refinement: a payer)
+    INVITE_MEMBER = "invite_member"
+    INVITE_VIEWER = "invite_viewer"
+    INVITE_ASSOCIATE = "invite_associate"
+    INVITE_MODERATOR = "invite_moderator"
+    INVITE_COHOST = "invite_cohost"
+    REVOKE_INVITE = "revoke_invite"
+
+
+_NOBODY: frozenset[Principal] = frozenset()
+
+REST_PERMISSIONS: Mapping[RestAction, Mapping[RoomKind, frozenset[Principal]]] = {
+    RestAction.CHECK_OUT: _both(_HOST),
+    RestAction.CANCEL_CHECKOUT: _both(_HOST),
+    RestAction.HAND_OFF: _both(_HOST),
+    RestAction.PAY_SHARE: _both(_EVERYONE),
+    RestAction.INVITE_MEMBER: _both(_HOSTS),
+    RestAction.INVITE_VIEWER: {RoomKind.GROUP: _NOBODY, RoomKind.LIVE: _HOSTS},
+    RestAction.INVITE_ASSOCIATE: _both(_HOSTS),
+    RestAction.INVITE_MODERATOR: _both(_HOSTS),
+    RestAction.INVITE_COHOST: _both(_HOST),
+    RestAction.REVOKE_INVITE: _both(_HOSTS),
+}
+"""REST action -> room kind -> roles that may do it (the room's merchant may always invite)."""
+
 JOINABLE_ROLES: Mapping[RoomKind, frozenset[Role]] = {
     RoomKind.GROUP: frozenset({_CO, _MOD, _AS, _MEM}),
     RoomKind.LIVE: frozenset({_CO, _MOD, _AS, _MEM, _VIEW}),
 }
 """Roles a token may grant on Join (or a promotion may give); the host is set by open_room."""
+
+INVITE_ACTIONS: Mapping[Role, RestAction] = {
+    _MEM: RestAction.INVITE_MEMBER,
+    _VIEW: RestAction.INVITE_VIEWER,
+    _AS: RestAction.INVITE_ASSOCIATE,
+    _MOD: RestAction.INVITE_MODERATOR,
+    _CO: RestAction.INVITE_COHOST,
+}
+"""The action of inviting someone with a role; nobody invites a host."""
 
 ANY_LINE_EDITORS: Mapping[RoomKind, frozenset[Role]] = {
     RoomKind.GROUP: frozenset(Role),
@@ -106,9 +162,41 @@ ANY_LINE_EDITORS: Mapping[RoomKind, frozenset[Role]] = {
 }
 """Roles that may edit or claim cart lines other members added; others edit only their own."""
 
+OTHERS_MODERATORS: frozenset[Role] = frozenset({_H, _CO, _MOD})
+"""Roles that may close others' polls and delete others' messages (moderator and above)."""
 
-def allowed(kind: type, room_kind: RoomKind, principal: Principal) -> bool:
-    """True when ``principal`` may issue commands/signals of class ``kind`` in such a room."""
+_OPEN = frozenset({Phase.OPEN})
+
+PHASES: Mapping[type | RestAction, frozenset[Phase]] = {
+    c.AddLine: _OPEN,
+    c.SetQuantity: _OPEN,
+    c.RemoveLine: _OPEN,
+    c.ClaimLine: _OPEN,
+    c.AssignPayer: _OPEN,
+    c.LockCart: _OPEN,
+    c.UnlockCart: frozenset({Phase.LOCKED}),
+    RestAction.CHECK_OUT: frozenset({Phase.OPEN, Phase.LOCKED}),
+    RestAction.CANCEL_CHECKOUT: frozenset({Phase.SETTLING}),
+    RestAction.PAY_SHARE: frozenset({Phase.SETTLING}),
+}
+"""Member actions possible only in some checkout phases (the rules refuse them in the others)."""
+
+REFUSED_WHILE_MUTED: frozenset[type] = frozenset({c.PostMessage, s.React})
+"""What a muted member may not do until the mute lapses or is lifted (typing shows nothing)."""
+
+
+def action_name(kind: type | RestAction) -> str:
+    """The snake_case name clients use for a row: ``AddLine`` -> ``add_line``."""
+    if isinstance(kind, RestAction):
+        return kind.value
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
+
+
+def allowed(kind: type | RestAction, room_kind: RoomKind, principal: Principal) -> bool:
+    """True when ``principal`` may issue commands/signals of class ``kind`` (or do a REST
+    action) in such a room."""
+    if isinstance(kind, RestAction):
+        return principal in REST_PERMISSIONS[kind][room_kind]
     return principal in PERMISSIONS.get(kind, {}).get(room_kind, frozenset())
 
 
@@ -116,13 +204,17 @@ def permission_table_markdown() -> str:
     """The permission table as a Markdown table (``docs/rooms.md`` embeds it; a test compares)."""
     columns: list[Principal] = [*Role, SYSTEM_ACTOR]
     rows = [
-        "| command / signal | " + " | ".join(str(col) for col in columns) + " |",
+        "| command / signal / REST action | " + " | ".join(str(col) for col in columns) + " |",
         "|---|" + "|".join(":-:" for _ in columns) + "|",
     ]
-    for cls, grants in PERMISSIONS.items():
+    table: list[tuple[str, Mapping[RoomKind, frozenset[Principal]]]] = [
+        (f"`{cls.__name__}`", grants) for cls, grants in PERMISSIONS.items()
+    ]
+    table += [(f"REST `{action.value}`", grants) for action, grants in REST_PERMISSIONS.items()]
+    for label, grants in table:
         cells = []
         for col in columns:
             group, live = col in grants[RoomKind.GROUP], col in grants[RoomKind.LIVE]
             cells.append("✓" if group and live else "group" if group else "live" if live else "")
-        rows.append(f"| `{cls.__name__}` | " + " | ".join(cells) + " |")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(rows)

@@ -5,7 +5,16 @@ the staff, the viewer himself and ``member_count``; audience members see only th
 lines (staff see all), only their own checkout share, and neither the pricing nor the hand-off
 of the whole cart (both name or sum other viewers' lines). Tallies are public; each viewer sees
 only his own votes and ballots. :mod:`rooms.audience` sends each member only the events that
-change what this view shows them. This module only reads the room.
+change what this view shows them.
+
+``you.may`` tells the viewer what they may do now, one entry per row of the permission table
+(:func:`rooms.permissions.action_name`) plus the refinements ``edit_any_line``,
+``close_any_poll`` and ``delete_any_message``: clients show or hide controls by it and never
+guess from role names. ``you.may_if`` gives, for an allowed action that only the phase or a mute
+holds back, what it waits for (``phases``, ``unmuted``), so a client can answer again after
+``CartLocked`` or ``MemberUnmuted`` without a fresh view; a new role comes with a fresh view. A
+timed mute counts as held (the view has no clock): ``muted.until`` says when it lapses.
+This module only reads the room.
 """
 
 from __future__ import annotations
@@ -13,7 +22,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rooms._json import to_json
-from rooms.model import STAFF, RoomKind
+from rooms.model import STAFF, SYSTEM_ACTOR, RoomKind
+from rooms.permissions import (
+    ANY_LINE_EDITORS,
+    OTHERS_MODERATORS,
+    PERMISSIONS,
+    PHASES,
+    REFUSED_WHILE_MUTED,
+    REST_PERMISSIONS,
+    RestAction,
+    action_name,
+    allowed,
+)
 from rooms.state import Member
 
 if TYPE_CHECKING:
@@ -24,6 +44,46 @@ __all__ = ["room_view"]
 
 def _member(member: Member) -> dict[str, Any]:
     return {"member_id": member.member_id, "display_name": member.display_name, "role": member.role}
+
+
+_BRIDGE = frozenset({SYSTEM_ACTOR})
+_MEMBER_ROWS: tuple[type | RestAction, ...] = (
+    *(
+        kind
+        for kind, grants in PERMISSIONS.items()
+        if any(g - {SYSTEM_ACTOR} for g in grants.values())
+    ),
+    *REST_PERMISSIONS,
+)
+"""The rows of the permission tables that some member role holds (not the bridge's own)."""
+
+
+def _you(room: Room, me: Member) -> dict[str, Any]:
+    """The viewer's roster entry with what they may do now (``may``) and when (``may_if``)."""
+    muted = me.member_id in room.muted
+    may: dict[str, bool] = {}
+    may_if: dict[str, dict[str, Any]] = {}
+    for kind in _MEMBER_ROWS:
+        name = action_name(kind)
+        if not allowed(kind, room.kind, me.role):
+            may[name] = False
+            continue
+        phases = PHASES.get(kind)
+        quiet = kind in REFUSED_WHILE_MUTED
+        if phases is not None:
+            may_if[name] = {"phases": sorted(phase.value for phase in phases)}
+        if quiet:
+            may_if.setdefault(name, {})["unmuted"] = True
+        may[name] = (phases is None or room.phase in phases) and not (quiet and muted)
+    # refinements that need state or rank (see rooms.permissions)
+    may["pay_share"] = may["pay_share"] and any(
+        share.payer == me.member_id for share in room.shares.values()
+    )
+    # the role-only refinements do not change with the phase: they qualify add_line & co.
+    may["edit_any_line"] = me.role in ANY_LINE_EDITORS[room.kind]
+    may["close_any_poll"] = may["close_poll"] and me.role in OTHERS_MODERATORS
+    may["delete_any_message"] = may["delete_message"] and me.role in OTHERS_MODERATORS
+    return {**_member(me), "may": may, "may_if": may_if}
 
 
 def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, Any]:
@@ -72,7 +132,7 @@ def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, A
         "title": room.title,
         "host_id": room.host_id,
         "phase": room.phase.value,
-        "you": _member(me) if me else None,
+        "you": _you(room, me) if me else None,
         "muted": {"until": room.muted[viewer]} if viewer in room.muted else None,
         "member_count": room.member_count,
         "members": roster,

@@ -47,6 +47,7 @@ from checkout_bridge.splits import PaymentMode
 from rooms import Phase, Role, RoomError, RoomKind, StaticCatalog
 from rooms.commands import BeginSettlement, LockCart, RecordHandoff, ReportPricing
 from rooms.model import STAFF
+from rooms.permissions import RestAction, allowed
 from rooms.state import PricingIssue
 from server.api.common import new_id
 from server.auth import MemberClaims
@@ -238,13 +239,23 @@ class CheckoutService:
     def _lock(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
+    async def _require(
+        self, room_id: str, claims: MemberClaims, action: RestAction, refusal: tuple[str, str]
+    ) -> None:
+        """Refuse with 403 ``refusal`` (code, message) unless the permission table
+        (rooms.permissions.REST_PERMISSIONS) lets this member's role do ``action`` here."""
+        kind = await self.hub.inspect(room_id, lambda room, _seq: room.kind)
+        if not allowed(action, kind, Role(claims.role)):
+            raise Forbidden(*refusal)
+
     # ---- freeze ------------------------------------------------------------------------------
     async def freeze(
         self, room_id: str, claims: MemberClaims, mode: PaymentMode, all_or_nothing: bool
     ) -> dict[str, Any]:
         """Lock (if needed), price, snapshot and open an order; or report what blocks it."""
-        if claims.role != Role.HOST.value:
-            raise Forbidden("host_only", "only the host checks the cart out")
+        await self._require(
+            room_id, claims, RestAction.CHECK_OUT, ("host_only", "only the host checks out")
+        )
         if self.provider is None:
             raise Unavailable("payments_unconfigured", "no payment provider is configured")
         async with self._lock(f"room:{room_id}"):
@@ -354,6 +365,9 @@ class CheckoutService:
     # ---- pay ---------------------------------------------------------------------------------
     async def pay(self, room_id: str, order_id: str, claims: MemberClaims) -> dict[str, Any]:
         """The hosted payment page for the caller's share: opened once, then the same one."""
+        await self._require(
+            room_id, claims, RestAction.PAY_SHARE, ("forbidden", "your role may not pay here")
+        )
         provider = self.provider
         if provider is None:
             raise Unavailable("payments_unconfigured", "no payment provider is configured")
@@ -448,8 +462,12 @@ class CheckoutService:
 
     # ---- host actions ----------------------------------------------------------------------
     async def cancel(self, room_id: str, order_id: str, claims: MemberClaims) -> dict[str, Any]:
-        if claims.role != Role.HOST.value:
-            raise Forbidden("host_only", "only the host cancels the order")
+        await self._require(
+            room_id,
+            claims,
+            RestAction.CANCEL_CHECKOUT,
+            ("host_only", "only the host cancels the order"),
+        )
         record = await self.store.load(order_id)
         if record is None or record.order.room_id != room_id:
             raise NotFound("order_not_found", "no such order in this room")
@@ -461,8 +479,9 @@ class CheckoutService:
 
     async def handoff(self, room_id: str, claims: MemberClaims) -> dict[str, Any]:
         """Send the whole cart to the merchant's own checkout (cart permalink), and record it."""
-        if claims.role != Role.HOST.value:
-            raise Forbidden("host_only", "only the host hands the cart off")
+        await self._require(
+            room_id, claims, RestAction.HAND_OFF, ("host_only", "only the host hands the cart off")
+        )
         if self.handoff_provider is None:
             raise Unavailable("handoff_unconfigured", "no merchant checkout is configured")
         room = await self.hub.room_copy(room_id)

@@ -653,10 +653,11 @@ class RoomActor:
                         continue
                     was_staff = s.role in STAFF_ROLES
                     s.role = role.value
+                    # a new role changes what this member may do (the view's you.may) and, in a
+                    # live room, joining or leaving staff what they may see: a fresh view
+                    # replaces what the events they received so far built
+                    self._welcome(s, None)
                     if self.is_live and was_staff != (role.value in STAFF_ROLES):
-                        # joining or leaving staff changes what this member may see: a fresh
-                        # view replaces what the events they received so far built
-                        self._welcome(s, None)
                         # the audience was shown them joining or leaving the stage, which its
                         # clients count: the next tick sends everyone the true count
                         self._last_count = (-1, -1)

@@ -437,3 +437,25 @@ async def test_the_client_does_what_the_close_code_table_says(code: CloseCode) -
             assert client.state == "open" and client.reconnects == 1
             assert [h["last_seq"] for h in hellos] == [None, 3]
         await client.close()
+
+
+async def test_a_promoted_member_gets_a_fresh_view_with_what_they_may_now_do(
+    live_server: LiveServer, room: dict[str, Any], host: CoshopClient
+) -> None:
+    token = await _member_token(live_server, room, "Hal")
+    async with _client(room, token) as hal:
+        assert hal.member_id is not None
+        await hal.next_event("MemberJoined")  # the welcome came first: its view had no "you"
+        snapshots = hal.snapshots
+        await host.command("PromoteMember", {"member_id": hal.member_id, "role": "cohost"})
+        for _ in range(500):
+            if hal.snapshots > snapshots:
+                break
+            await asyncio.sleep(0.01)
+        assert hal.view is not None
+        you = hal.view["you"]
+        assert (you["role"], you["may"]["pin_product"], you["may"]["check_out"]) == (
+            "cohost",
+            True,
+            False,
+        )
