@@ -9,11 +9,12 @@ change what this view shows them.
 
 ``you.may`` tells the viewer what they may do now, one entry per row of the permission table
 (:func:`rooms.permissions.action_name`) plus the refinements ``edit_any_line``,
-``close_any_poll`` and ``delete_any_message``: clients show or hide controls by it and never
-guess from role names. ``you.may_if`` gives, for an allowed action that only the phase or a mute
-holds back, what it waits for (``phases``, ``unmuted``), so a client can answer again after
-``CartLocked`` or ``MemberUnmuted`` without a fresh view; a new role comes with a fresh view. A
-timed mute counts as held (the view has no clock): ``muted.until`` says when it lapses.
+``close_any_poll``, ``delete_any_message`` and ``ignore_slow_mode``: clients show or hide
+controls by it and never guess from role names. ``you.may_if`` gives, for an allowed action
+that only the phase or a mute holds back, what it waits for (``phases``, ``unmuted``), so a
+client can answer again after ``CartLocked`` or ``MemberUnmuted`` without a fresh view; a new
+role comes with a fresh view. A timed mute counts as held (the view has no clock):
+``muted.until`` says when it lapses.
 This module only reads the room.
 """
 
@@ -83,6 +84,7 @@ def _you(room: Room, me: Member) -> dict[str, Any]:
     may["edit_any_line"] = me.role in ANY_LINE_EDITORS[room.kind]
     may["close_any_poll"] = may["close_poll"] and me.role in OTHERS_MODERATORS
     may["delete_any_message"] = may["delete_message"] and me.role in OTHERS_MODERATORS
+    may["ignore_slow_mode"] = me.role in STAFF  # staff are exempt from slow mode (rules/chat.py)
     return {**_member(me), "may": may, "may_if": may_if}
 
 

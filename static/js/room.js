@@ -36,10 +36,22 @@ const ui = {
 };
 const embed = new Embed(cfg.parent_origin);
 
-function role() { return ui.view && ui.view.you ? ui.view.you.role : member && member.role; }
-function can(...roles) { return roles.includes(role()); }
-const isHost = () => can("host", "cohost");
-const isMod = () => can("host", "cohost", "moderator");
+// What this member may do comes from the server (view.you.may, rooms/permissions.py): the page
+// never guesses from role names. may_if says what an allowed action waits for (a phase, the end
+// of a mute), so the answer stays right after CartLocked or MemberUnmuted; a new role brings a
+// fresh view.
+function mutedNow() {
+  const m = ui.view && ui.view.muted;
+  return Boolean(m) && (m.until === null || m.until === undefined || Date.now() < m.until);
+}
+function may(action) {
+  const you = ui.view && ui.view.you;
+  if (!you || !you.may) return false;
+  const when = you.may_if && you.may_if[action];
+  if (!when) return Boolean(you.may[action]);
+  if (when.phases && !when.phases.includes(ui.view.phase)) return false;
+  return !(when.unmuted && mutedNow());
+}
 const isLive = () => cfg.kind === "live";
 function nameOf(id) {
   if (id === ui.me) return "You";
@@ -172,7 +184,8 @@ function onEvents(frames) {
     if (ev.type === "OrderSettled") toast(ev.outcome === "paid" ? "The order is paid. A fresh cart is open." : "The checkout was cancelled: nothing was charged.", ev.outcome === "paid" ? "ok" : "warn", 10000);
     if ((ev.type === "MemberBanned" || ev.type === "MemberKicked") && ev.member_id === ui.me) toast("You were removed from the room.", "error", 60000);
   }
-  if (v._stale) { v._stale = false; refreshSnapshot(); }
+  // state.js rebuilds "you" from our own MemberJoined without "may": read the server's view again
+  if (v._stale || (v.you && !v.you.may)) { v._stale = false; refreshSnapshot(); }
   renderAll();
 }
 
@@ -207,7 +220,7 @@ function onSignal(frame) {
     renderAvatars();
     renderGridViewers();
     const v = ui.view;
-    if (v && v.follow.mode === "follow_host" && frame.from === v.host_id && ui.followLocal && !isHost() && sig.sku) {
+    if (v && v.follow.mode === "follow_host" && frame.from === v.host_id && ui.followLocal && !may("set_follow_mode") && sig.sku) {
       ensureProducts([sig.sku]);
       openDetail(sig.sku, { quiet: true });
     }
@@ -345,7 +358,7 @@ function renderDetail() {
   const variants = p.variants && p.variants.length
     ? el("select", { id: "detail-variant" }, ...p.variants.map((v) => el("option", { value: v.variant_id, disabled: !v.in_stock }, `${v.title} — ${money(v.price_minor, p.currency)}`)))
     : null;
-  const staffPush = can("host", "cohost", "associate");
+  const staffPush = may("bring_everyone_here");
   const pinned = ui.view && ui.view.stage.pins.includes(sku);
   panel.append(
     el("div", { class: "detail-media" }, el("img", { src: p.image || "", alt: p.title, width: 320, height: 240 })),
@@ -363,7 +376,7 @@ function renderDetail() {
           onclick: () => addToCart(sku, variants ? variants.value : null, Math.max(1, Math.min(99, parseInt(qty.value, 10) || 1))) }, "Add to cart")),
       el("div", { class: "row" }, voteButtons(sku),
         staffPush ? el("button", { type: "button", onclick: () => send("BringEveryoneHere", { sku }).then((ok) => ok && toast("Everyone is looking at this now", "ok")) }, "Bring everyone here") : null,
-        isHost() && isLive() ? el("button", { type: "button", onclick: () => send(pinned ? "UnpinProduct" : "PinProduct", { sku }) }, pinned ? "Unpin from stage" : "Pin to stage") : null,
+        isLive() && may(pinned ? "unpin_product" : "pin_product") ? el("button", { type: "button", onclick: () => send(pinned ? "UnpinProduct" : "PinProduct", { sku }) }, pinned ? "Unpin from stage" : "Pin to stage") : null,
         el("button", { type: "button", class: "ghost", onclick: closeDetail }, "Close")),
     ),
   );
@@ -386,7 +399,7 @@ function renderFollow() {
   const v = ui.view;
   if (!v) return;
   const following = v.follow.mode === "follow_host";
-  if (isHost()) {
+  if (may("set_follow_mode")) {
     const box = el("input", { type: "checkbox", id: "follow-toggle", checked: following,
       onchange: (e) => send("SetFollowMode", { mode: e.target.checked ? "follow_host" : "free" }) });
     bar.append(el("label", { for: "follow-toggle", class: "switch" }, box, " Everyone follows me"));
@@ -406,13 +419,14 @@ function renderCart() {
   if (!v.lines.length) list.append(el("li", { class: "empty" }, "The cart is empty. Add products from the list."));
   const totals = new Map();
   const perPayer = new Map();
-  const assignable = isHost() ? (v.kind === "group" ? v.members : v.members.filter((m) => m.role !== "viewer")) : [];
+  const assignable = may("assign_payer") ? v.members : [];
   for (const line of v.lines) {
     const amount = line.price_minor * line.quantity;
     totals.set(line.currency, (totals.get(line.currency) || 0) + amount);
     perPayer.set(line.payer, (perPayer.get(line.payer) || 0) + amount);
-    const editable = open && (v.kind === "group" || line.added_by === ui.me || can("host", "cohost", "associate"));
-    const payer = isHost() && open && assignable.some((m) => m.member_id === line.payer)
+    const own = line.added_by === ui.me || may("edit_any_line");
+    const editable = may("set_quantity") && own;
+    const payer = may("assign_payer") && assignable.some((m) => m.member_id === line.payer)
       ? el("select", { "aria-label": `Who pays for ${line.title}`, onchange: (e) => send("AssignPayer", { line_id: line.line_id, member_id: e.target.value }) },
         ...assignable.map((m) => el("option", { value: m.member_id, selected: m.member_id === line.payer }, m.member_id === ui.me ? "You" : m.display_name)))
       : el("span", {}, nameOf(line.payer));
@@ -430,7 +444,7 @@ function renderCart() {
       el("div", { class: "line-meta small muted" },
         el("span", {}, `Added by ${nameOf(line.added_by)}`), " · ",
         el("span", { class: "payer" }, "Pays: ", payer),
-        open && line.payer !== ui.me && !isHost() ? el("button", { type: "button", class: "link", onclick: () => send("ClaimLine", { line_id: line.line_id }) }, "I'll pay") : null),
+        may("claim_line") && own && line.payer !== ui.me && !may("assign_payer") ? el("button", { type: "button", class: "link", onclick: () => send("ClaimLine", { line_id: line.line_id }) }, "I'll pay") : null),
       editable ? el("div", { class: "row qty" },
         el("button", { type: "button", "aria-label": `One less ${line.title}`, disabled: line.quantity <= 1,
           onclick: () => send("SetQuantity", { line_id: line.line_id, quantity: line.quantity - 1 }) }, "−"),
@@ -527,7 +541,6 @@ function renderCheckout() {
   const box = clear($("checkout"));
   const c = v.checkout;
   const cur = checkoutCurrency();
-  const host = can("host");
   const phaseText = { open: "Cart open", locked: "Cart locked for checkout", settling: "Waiting for payments" }[v.phase] || v.phase;
   box.append(el("p", { class: `phase phase-${v.phase}`, id: "checkout-phase" }, phaseText));
 
@@ -572,9 +585,9 @@ function renderCheckout() {
         el("span", { class: `share-status ${SHARE_DONE.includes(s.status) ? "done" : ""}` }, SHARE_DONE.includes(s.status) ? `✔ ${SHARE_LABEL[s.status]}` : SHARE_LABEL[s.status] || s.status)))));
   }
 
-  if (v.phase === "open" && host && v.lines.length) box.append(modeChooser(false));
+  if (v.phase === "open" && may("check_out") && v.lines.length) box.append(modeChooser(false));
   if (v.phase === "locked") {
-    if (host) box.append(modeChooser(true));
+    if (may("check_out")) box.append(modeChooser(true));
     else box.append(el("p", { class: "small muted" }, "The host is checking out. The cart can't be changed for now."));
   }
   if (v.phase === "settling" && c.order_id) {
@@ -589,7 +602,7 @@ function renderCheckout() {
     } else if ((c.shares || []).length) {
       box.append(el("p", { class: "small muted" }, "You have nothing to pay in this order."));
     }
-    if (host) box.append(el("button", { type: "button", class: "link danger", onclick: () => cancelCheckout(c.order_id) }, "Cancel checkout"));
+    if (may("cancel_checkout")) box.append(el("button", { type: "button", class: "link danger", onclick: () => cancelCheckout(c.order_id) }, "Cancel checkout"));
   }
   if (c.handoff_url && /^https?:\/\//.test(c.handoff_url)) {
     box.append(el("p", {}, el("a", { href: c.handoff_url, rel: "noopener", target: "_top" }, "Continue to the shop's checkout")));
@@ -613,9 +626,9 @@ function modeChooser(locked) {
       el("button", { type: "button", class: "primary", id: "checkout-btn", disabled: ui.freezing, onclick: startCheckout },
         ui.freezing ? "Checking prices…" : changed ? "Accept prices and check out" : "Check out"),
       locked
-        ? el("button", { type: "button", onclick: () => send("UnlockCart", {}) }, "Unlock to edit")
-        : el("button", { type: "button", onclick: () => send("LockCart", {}) }, "Lock cart"),
-      locked ? el("button", { type: "button", class: "link", onclick: handoff }, "Use the shop's own checkout") : null));
+        ? may("unlock_cart") ? el("button", { type: "button", onclick: () => send("UnlockCart", {}) }, "Unlock to edit") : null
+        : may("lock_cart") ? el("button", { type: "button", onclick: () => send("LockCart", {}) }, "Lock cart") : null,
+      locked && may("hand_off") ? el("button", { type: "button", class: "link", onclick: handoff }, "Use the shop's own checkout") : null));
 }
 
 const CHECKOUT_ERRORS = {
@@ -731,7 +744,7 @@ function onCheckoutEvent(ev) {
   if (ev.type === "PricingReported") {
     loadSnapshotPrices();
     const n = (ev.issues || []).length;
-    if (n && !isHost()) toast(ev.ready ? "The shop's prices changed: see the cart." : "Some products can't be bought as they are: see the cart.", "warn", 8000);
+    if (n && !may("check_out")) toast(ev.ready ? "The shop's prices changed: see the cart." : "Some products can't be bought as they are: see the cart.", "warn", 8000);
   }
 }
 
@@ -765,7 +778,7 @@ function renderPolls() {
   if (!v.polls.length) box.append(el("p", { class: "muted small" }, "No polls yet."));
   for (const p of [...v.polls].reverse()) {
     const total = p.counts.reduce((a, b) => a + b, 0);
-    const canClose = !p.closed && (p.opened_by === ui.me || isMod() || (isLive() && can("associate")));
+    const canClose = !p.closed && may(p.opened_by === ui.me ? "close_poll" : "close_any_poll");
     const addWinner = el("input", { type: "checkbox", id: `win-${p.poll_id}`, checked: v.phase === "open" });
     box.append(el("fieldset", { class: `poll ${p.closed ? "closed" : ""}`, dataset: { poll: p.poll_id } },
       el("legend", {}, p.question),
@@ -795,11 +808,14 @@ function renderChat() {
   clear(list);
   for (const m of v.chat.messages) {
     const mine = m.author === ui.me;
-    const tools = isMod() || mine
+    const del = may(mine ? "delete_message" : "delete_any_message");
+    const mute = !mine && may("mute_member");
+    const ban = !mine && may("ban");
+    const tools = del || mute || ban
       ? el("span", { class: "mod" },
-        el("button", { type: "button", class: "link", "aria-label": "Delete message", onclick: () => send("DeleteMessage", { message_id: m.message_id }) }, "Delete"),
-        isMod() && !mine ? el("button", { type: "button", class: "link", "aria-label": `Mute ${nameOf(m.author)}`, onclick: () => send("MuteMember", { member_id: m.author, until: null }).then((ok) => ok && toast(`${nameOf(m.author)} is muted`)) }, "Mute") : null,
-        isMod() && !mine ? el("button", { type: "button", class: "link danger", "aria-label": `Ban ${nameOf(m.author)}`, onclick: () => confirmBan(m.author) }, "Ban") : null)
+        del ? el("button", { type: "button", class: "link", "aria-label": "Delete message", onclick: () => send("DeleteMessage", { message_id: m.message_id }) }, "Delete") : null,
+        mute ? el("button", { type: "button", class: "link", "aria-label": `Mute ${nameOf(m.author)}`, onclick: () => send("MuteMember", { member_id: m.author, until: null }).then((ok) => ok && toast(`${nameOf(m.author)} is muted`)) }, "Mute") : null,
+        ban ? el("button", { type: "button", class: "link danger", "aria-label": `Ban ${nameOf(m.author)}`, onclick: () => confirmBan(m.author) }, "Ban") : null)
       : null;
     const who = el("span", { class: "author", dataset: { member: m.author } }, mine ? "You" : m.author_name || nameOf(m.author));
     who.style.color = colourFor(m.author);
@@ -810,7 +826,7 @@ function renderChat() {
   const notice = $("slow-notice");
   const parts = [];
   if (v.muted) parts.push("You are muted by a moderator.");
-  if (v.chat.slow_mode && !isStaff(v)) parts.push(`Slow mode: one message every ${v.chat.slow_mode} s.`);
+  if (v.chat.slow_mode && !may("ignore_slow_mode")) parts.push(`Slow mode: one message every ${v.chat.slow_mode} s.`);
   else if (v.chat.slow_mode) parts.push(`Slow mode is on (${v.chat.slow_mode} s) for the audience.`);
   notice.textContent = parts.join(" ");
   notice.hidden = !parts.length;
@@ -855,7 +871,7 @@ function renderStage() {
     stream.append(el("iframe", { src: s.url, title: "Live video", allow: "autoplay; fullscreen; picture-in-picture",
       sandbox: "allow-scripts allow-same-origin allow-presentation", referrerpolicy: "no-referrer", loading: "lazy" }));
   } else {
-    stream.append(el("p", { class: "muted stream-empty" }, isHost() ? "No video yet: paste an HLS (.m3u8) or embed URL below." : "The host has not started a video."));
+    stream.append(el("p", { class: "muted stream-empty" }, may("set_stream") ? "No video yet: paste an HLS (.m3u8) or embed URL below." : "The host has not started a video."));
   }
   const ann = clear($("announcements"));
   for (const a of v.stage.announcements.slice(-3)) ann.append(el("p", { class: "announcement" }, "📣 ", a.text));
@@ -868,7 +884,7 @@ function renderStage() {
       el("span", { class: "pin-title" }, productTitle(sku)),
       p ? el("span", { class: "price" }, money(p.price_minor, p.currency)) : null,
       el("button", { type: "button", class: "primary", disabled: v.phase !== "open", "aria-label": `Add ${productTitle(sku)} to my cart`, onclick: () => addToCart(sku) }, "Add to my cart"),
-      isHost() ? el("button", { type: "button", class: "link", "aria-label": `Unpin ${productTitle(sku)}`, onclick: () => send("UnpinProduct", { sku }) }, "Unpin") : null));
+      may("unpin_product") ? el("button", { type: "button", class: "link", "aria-label": `Unpin ${productTitle(sku)}`, onclick: () => send("UnpinProduct", { sku }) }, "Unpin") : null));
   }
   renderStageCount();
 }
@@ -908,8 +924,8 @@ async function openInvites() {
   if (invite) body.append(inviteBlock(isLive() ? "Audience invite" : "Invite friends", invite));
   const staff = el("div", { id: "staff-invites" });
   body.append(el("p", { class: "row" },
-    el("button", { type: "button", id: "mint-associate", onclick: async () => { const i = await mintInvite("associate"); if (i) staff.append(inviteBlock("Store staff invite", i)); } }, "Store staff invite"),
-    isLive() ? el("button", { type: "button", onclick: async () => { const i = await mintInvite("moderator"); if (i) staff.append(inviteBlock("Moderator invite", i)); } }, "Moderator invite") : null),
+    may("invite_associate") ? el("button", { type: "button", id: "mint-associate", onclick: async () => { const i = await mintInvite("associate"); if (i) staff.append(inviteBlock("Store staff invite", i)); } }, "Store staff invite") : null,
+    isLive() && may("invite_moderator") ? el("button", { type: "button", onclick: async () => { const i = await mintInvite("moderator"); if (i) staff.append(inviteBlock("Moderator invite", i)); } }, "Moderator invite") : null),
   staff);
   $("invite-dialog").showModal();
 }
@@ -966,10 +982,14 @@ function renderMe() {
   // A newcomer's welcome comes before their MemberJoined event: "you" may arrive a bit later.
   const v = ui.view;
   if (v.you) $("me-name").textContent = `You: ${v.you.display_name}${ROLE_LABEL[v.you.role] ? ` (${ROLE_LABEL[v.you.role]})` : ""}`;
-  $("invite-btn").hidden = !isHost();
-  if ($("host-tools")) $("host-tools").hidden = !isMod();
-  if ($("stream-form")) $("stream-form").hidden = !isHost();
-  $("poll-form").hidden = !(cfg.kind === "group" || can("host", "cohost", "moderator", "associate"));
+  $("invite-btn").hidden = !may(isLive() ? "invite_viewer" : "invite_member");
+  if ($("host-tools")) {
+    $("host-tools").hidden = !["set_stream", "announce", "set_slow_mode"].some(may);
+    $("stream-form").hidden = !may("set_stream");
+    $("announce-form").hidden = !may("announce");
+    $("slow-mode").closest(".row").hidden = !may("set_slow_mode");
+  }
+  $("poll-form").hidden = !may("open_poll");
 }
 
 function renderAll() {

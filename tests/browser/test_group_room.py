@@ -89,6 +89,23 @@ async def test_two_people_shop_together(browser: Browser, server: LiveServer) ->
     await expect(ada.locator("#toasts")).to_contain_text("card")
     assert await ada.locator("#messages img").count() == 0
 
+    # what Bob may do comes from the server (view.you.may), never from his role's name: a member
+    # has no invite button, no cart lock and no tools on others' messages ...
+    await expect(bob.get_by_role("button", name="Invite", exact=True)).to_be_hidden()
+    await expect(bob.get_by_role("button", name="Lock cart", exact=True)).to_have_count(0)
+    ada_card_msg = bob.locator("#messages .msg").last
+    await expect(ada_card_msg.get_by_role("button", name="Delete message")).to_have_count(0)
+    # ... promoted to cohost, a fresh view brings the invite button and moderation, not the lock
+    bob_id = await bob.evaluate("window.coshopRoom.me")
+    await ada.evaluate(
+        "(id) => window.coshopRoom.conn.command('PromoteMember', {member_id: id, role: 'cohost'})",
+        bob_id,
+    )
+    await expect(bob.locator("#me-name")).to_contain_text("Co-host")
+    await expect(bob.get_by_role("button", name="Invite", exact=True)).to_be_visible()
+    await expect(ada_card_msg.get_by_role("button", name="Delete message")).to_be_visible()
+    await expect(bob.get_by_role("button", name="Lock cart", exact=True)).to_have_count(0)
+
     await shot(ada, "group-room-desktop", full=False)
     await shot(bob, "group-room-phone")
     assert js_errors(ada) == [] and js_errors(bob) == []

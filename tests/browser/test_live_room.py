@@ -70,6 +70,13 @@ async def test_live_room_host_and_audience(browser: Browser, server: LiveServer)
     await vera.get_by_role("button", name="React 🔥").click()
     await expect(host.locator("#reaction-burst .bubble").first).to_be_attached()
 
+    # a viewer's tools come from the server (view.you.may): their own message only, no moderation
+    others = vic.locator("#messages .msg", has_text="love it")
+    await expect(others.get_by_role("button")).to_have_count(0)
+    mine = vic.locator("#messages .msg", has_text="buy buy buy")
+    await expect(mine.get_by_role("button", name="Delete message")).to_be_visible()
+    await expect(mine.get_by_role("button", name=re.compile("^(Mute|Ban)"))).to_have_count(0)
+
     # slow mode: the audience is told
     await host.get_by_label("Slow mode").select_option("15")
     await expect(vera.locator("#slow-notice")).to_contain_text("one message every 15 s")

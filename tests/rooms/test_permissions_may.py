@@ -114,6 +114,7 @@ def test_may_in_a_live_room_follows_the_role() -> None:
     assert vic["add_line"] and vic["post_message"] and vic["react"] and vic["delete_message"]
     assert not vic["open_poll"] and not vic["close_poll"] and not vic["pin_product"]
     assert not vic["edit_any_line"] and not vic["mute_member"] and not vic["invite_member"]
+    assert ast["ignore_slow_mode"] and mod["ignore_slow_mode"] and not vic["ignore_slow_mode"]
     assert not any(vic[k] for k in ("check_out", "cancel_checkout", "hand_off", "pay_share"))
 
 
