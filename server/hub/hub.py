@@ -35,6 +35,10 @@ T = TypeVar("T")
 
 _IDLE_UNLOAD_S = 120.0
 _PUBLISH_BACKLOG = 10_000
+# At the room cap, rooms nobody is connected to and idle this long are unloaded to make room,
+# a few at a time, and a load waits this long for one of them to go before answering server_full.
+_EVICT_MIN_IDLE_S = 1.0
+_EVICT_WAIT_S = 1.0
 
 
 class RoomNotFound(Exception):
@@ -76,6 +80,8 @@ class Hub:
         # Fair shares of the caps (server/hub/shares.py): which client loaded each room.
         self.shares = ClientShares(settings.client_share, settings.client_share_floor)
         self._loaded_by: dict[str, str] = {}
+        self._room_freed = asyncio.Event()  # set whenever a room is unloaded
+        self._evicting: set[str] = set()  # idle rooms asked to unload to make room
         # Only a shared broker (Redis) has other processes to tell about presence.
         self.shared_broker = bool(settings.broker_url) and not settings.broker_url.startswith(
             "memory"
@@ -121,8 +127,13 @@ class Hub:
         pending = self._loading.get(room_id)
         if pending is not None:
             return await asyncio.shield(pending)
-        if len(self._actors) + len(self._loading) >= self.settings.max_rooms:
+        if self._full() and not await self._make_room():
             raise HubFull("this server hosts as many rooms as it may; try again later")
+        pending = self._loading.get(room_id)  # loaded by someone else while we made room
+        if pending is not None:
+            return await asyncio.shield(pending)
+        if room_id in self._actors:
+            return self._actors[room_id]
         client = current_client.get()
         if client is not None and not self.shares.take(
             self.shares.rooms, client, self.shares.cap(self.settings.max_rooms)
@@ -158,6 +169,44 @@ class Hub:
         finally:
             del self._loading[room_id]
 
+    def _full(self) -> bool:
+        return len(self._actors) + len(self._loading) >= self.settings.max_rooms
+
+    async def _make_room(self) -> bool:
+        """At the room cap: unload the room idle longest that nobody is connected to, one at a
+        time, and wait (briefly) for it to go. A room nobody uses never keeps out one that
+        someone wants."""
+        deadline = time.monotonic() + _EVICT_WAIT_S
+        while self._full():
+            if not self._evicting:
+                victim = self._idle_victim()
+                if victim is None:
+                    return False
+                self._evicting.add(victim.room_id)
+                victim.post(Unload())  # the actor checks again, in order, and stops itself
+            left = deadline - time.monotonic()
+            self._room_freed.clear()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                await asyncio.wait_for(self._room_freed.wait(), left)
+            except TimeoutError:
+                # the room asked to go stayed (someone came in): ask another next time
+                self._evicting.clear()
+                return False
+        return True
+
+    def _idle_victim(self) -> RoomActor | None:
+        now = time.monotonic()
+        idle = [
+            a
+            for a in self._actors.values()
+            if not a.sessions
+            and a.idle_since is not None
+            and now - a.idle_since >= _EVICT_MIN_IDLE_S
+        ]
+        return min(idle, key=lambda a: a.idle_since or 0.0) if idle else None
+
     def unloaded(self, actor: RoomActor) -> None:
         """Called by an actor that found itself idle and stopped (see ``_unload_idle``)."""
         if self._actors.get(actor.room_id) is not actor:
@@ -169,6 +218,8 @@ class Hub:
         self._remote_presence.pop(actor.room_id, None)
         self._alive_counts.pop(actor.room_id, None)
         self.metrics.rooms.set(len(self._actors))
+        self._evicting.discard(actor.room_id)
+        self._room_freed.set()
         task = asyncio.get_running_loop().create_task(self._unsubscribe(actor.room_id))
         task.add_done_callback(_ignore)
 

@@ -99,3 +99,31 @@ async def test_a_greedy_client_cannot_take_the_rooms_or_sockets_of_others(tmp_pa
         again = await _open(url, tokens[4], GREEDY)
         for peer in (*held[1:], again, ours, visitor):
             await peer.close()
+
+
+async def test_at_the_room_cap_rooms_nobody_uses_make_way(tmp_path: Path) -> None:
+    # no shares here: many clients may fill the cap together, with rooms nobody is in
+    settings = server_settings(tmp_path, max_rooms=2, client_share=0.0)
+    async with run_server(settings) as srv, _client(srv.base_url) as http:
+        hub = srv.app_state.hub
+        idle = [await create_room(http, title=f"Idle {i}") for i in range(2)]
+        for room in idle:
+            assert (await _load(http, room)).status_code == 200
+        assert hub.room_count == 2
+        await asyncio.sleep(1.1)  # rooms idle for less than a second are not unloaded for this
+
+        # a room someone wants: the idle room unloaded longest ago makes way
+        wanted = await create_room(http, title="Wanted")
+        assert (await _load(http, wanted)).status_code == 200
+        assert hub.room_count == 2
+        member = await _open(srv.ws_url(wanted["room_id"]), wanted["host"]["token"])
+        survivor = next(r for r in idle if r["room_id"] in hub._actors)  # which room stayed
+        visitor = await _open(srv.ws_url(survivor["room_id"]), survivor["host"]["token"])
+
+        # both loaded rooms have someone in them now: a further room is refused, not them
+        await asyncio.sleep(1.1)
+        third = await create_room(http, title="Third")
+        refused = await _load(http, third)
+        assert refused.status_code == 503 and refused.json()["code"] == "server_full"
+        for peer in (member, visitor):
+            await peer.close()
