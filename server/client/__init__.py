@@ -7,7 +7,8 @@ Used by the tests, the benchmarks and bots. The protocol it speaks is ``docs/pro
         ack = await client.command("PostMessage", {"text": "hi"})
         event = await client.next_event("MessagePosted")
 
-It imports nothing from the server's hub, storage or rooms: only the wire codecs.
+It imports nothing from the server's hub, storage or rooms: only the wire codecs and the
+protocol's constants (:mod:`server.protocol`, pure modules).
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ from server.client.errors import (
 )
 from server.client.frames import Ack, Event, Notice, ServerError, Welcome
 from server.client.rest import create_invite, create_room, join_room, room_snapshot
+from server.protocol.close import CloseAction, CloseCode
 
 __all__ = [
     "CLOSE_ACTIONS",
     "Ack",
     "ApiError",
     "ClientError",
+    "CloseAction",
+    "CloseCode",
     "CommandRefused",
     "CommandTimeout",
     "ConnectionFailed",

@@ -8,9 +8,11 @@ are pinned: a replaced socket stops (4409 once made six tabs replace each other 
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,24 @@ def test_the_browser_module_answers_like_the_enum() -> None:
     ).stdout
     answers = dict(json.loads(out))
     assert answers == {int(c): str(c.action) for c in CloseCode} | {4999: "stop", 1015: "stop"}
+
+
+def test_the_protocol_package_is_pure() -> None:
+    """server/protocol imports only the standard library and itself: no I/O, no server layer,
+    so the transport, the clients and the generators can all depend on it."""
+    offenders = []
+    for path in sorted((ROOT / "server" / "protocol").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                if name.startswith("server.protocol") or top in sys.stdlib_module_names:
+                    continue
+                offenders.append(f"{path.name}: {name}")
+    assert offenders == []
