@@ -21,7 +21,7 @@ from bisect import bisect_left
 from collections.abc import Generator
 
 from rooms.catalog import ProductFacts
-from server.catalog.models import CatalogChanges, Listed
+from server.catalog.models import CatalogChanges
 
 __all__ = ["SLICE", "MerchantCatalog", "apply_changes", "build"]
 
@@ -29,28 +29,31 @@ SLICE = 5_000  # products handled between two yields of build()
 _BISECT_MAX = 256  # up to this many products touched: placed one by one
 
 _Key = tuple[str, str]  # (title, sku): the list's order
+# A product's facts but its sku, as plain values (see models.Listed: the garbage collector does
+# not track such tuples); ProductFacts are made when a room asks for one.
+_Row = tuple[str, int, str, tuple[str, ...], int | None, str | None, str | None]
 
 
 class MerchantCatalog:
     """A merchant's products at ``revision``: facts by sku, and search in (title, sku) order."""
 
-    __slots__ = ("_listed", "_order", "_texts", "revision")
+    __slots__ = ("_order", "_rows", "_texts", "revision")
 
     def __init__(
-        self, revision: int, listed: dict[str, Listed], order: list[_Key], texts: list[str]
+        self, revision: int, rows: dict[str, _Row], order: list[_Key], texts: list[str]
     ) -> None:
         # Built by build(): ``order`` is sorted and ``texts[i]`` is the search text of order[i].
         self.revision = revision
-        self._listed = listed
+        self._rows = rows
         self._order = order
         self._texts = texts
 
     def product(self, sku: str) -> ProductFacts | None:
-        listed = self._listed.get(sku)
-        return None if listed is None else listed.facts
+        row = self._rows.get(sku)
+        return None if row is None else ProductFacts(sku, *row)
 
     def __len__(self) -> int:
-        return len(self._listed)
+        return len(self._rows)
 
     def search(self, query: str | None, limit: int, offset: int) -> tuple[list[str], int]:
         """The skus of one page of products matching ``query``, and how many match.
@@ -76,49 +79,77 @@ def build(
     ``products`` (or only in ``products``): it stays, with its new facts.
     """
     base = None if changes.full else current
-    listed = {} if base is None else dict(base._listed)
-    touched = {item.facts.sku for item in changes.products}
-    touched.update(sku for sku in changes.gone if sku in listed)
-    old_keys = [(listed[sku].facts.title, sku) for sku in touched if sku in listed]
-    for sku in changes.gone:
-        listed.pop(sku, None)
-    for n, item in enumerate(changes.products, 1):
-        listed[item.facts.sku] = item
+    rows = {} if base is None else dict(base._rows)
+    if base is not None and len(changes.products) + len(changes.gone) <= _BISECT_MAX:
+        return _placed(base, rows, changes)
+    touched: set[str] = set()
+    for n, sku in enumerate(changes.gone, 1):
+        rows.pop(sku, None)
+        touched.add(sku)
         if n % SLICE == 0:
             yield
-    if base is not None and len(touched) <= _BISECT_MAX:
-        order, texts = base._order.copy(), base._texts.copy()
-        for key in old_keys:
-            i = bisect_left(order, key)
-            del order[i], texts[i]
-        for item in changes.products:
-            key = (item.facts.title, item.facts.sku)
-            i = bisect_left(order, key)
-            order.insert(i, key)
-            texts.insert(i, item.search_text)
-        return MerchantCatalog(changes.revision, listed, order, texts)
-    runs: list[list[_Key]] = []
+    for n, item in enumerate(changes.products, 1):
+        rows[item[0]] = item[1:8]
+        touched.add(item[0])
+        if n % SLICE == 0:
+            yield
+    runs: list[list[tuple[str, str, str]]] = []  # (title, sku, search text)
     if base is not None:
-        kept: list[_Key] = []
-        previous = base._order
+        kept: list[tuple[str, str, str]] = []
+        previous, previous_texts = base._order, base._texts
         for start in range(0, len(previous), SLICE):
-            kept.extend(k for k in previous[start : start + SLICE] if k[1] not in touched)
+            kept.extend(
+                (title, sku, text)
+                for (title, sku), text in zip(
+                    previous[start : start + SLICE],
+                    previous_texts[start : start + SLICE],
+                    strict=True,
+                )
+                if sku not in touched
+            )
             yield
         runs.append(kept)
-    keys = [(item.facts.title, item.facts.sku) for item in changes.products]
-    for start in range(0, len(keys), SLICE):
-        runs.append(sorted(keys[start : start + SLICE]))
+    written = changes.products
+    for start in range(0, len(written), SLICE):
+        chunk = written[start : start + SLICE]
+        runs.append(sorted((p[1], p[0], p[8]) for p in chunk))
         yield
     while len(runs) > 1:  # sorted() of two sorted runs is one linear merge (timsort)
-        runs = [sorted(runs[i] + runs[i + 1]) if i + 1 < len(runs) else runs[i]
-                for i in range(0, len(runs), 2)]  # fmt: skip
-        yield
-    order = runs[0] if runs else []
+        merged = []
+        for i in range(0, len(runs) - 1, 2):
+            merged.append(sorted(runs[i] + runs[i + 1]))
+            yield
+        runs = merged + runs[len(merged) * 2 :]
+    order: list[_Key] = []
     shown: list[str] = []
-    for start in range(0, len(order), SLICE):
-        shown.extend(listed[sku].search_text for _, sku in order[start : start + SLICE])
+    final = runs[0] if runs else []
+    for start in range(0, len(final), SLICE):
+        for title, sku, text in final[start : start + SLICE]:
+            order.append((title, sku))
+            shown.append(text)
         yield
-    return MerchantCatalog(changes.revision, listed, order, shown)
+    return MerchantCatalog(changes.revision, rows, order, shown)
+
+
+def _placed(
+    base: MerchantCatalog, rows: dict[str, _Row], changes: CatalogChanges
+) -> MerchantCatalog:
+    """A few changes: out of the old order and into the new one by bisection."""
+    touched = {item[0] for item in changes.products}.union(changes.gone)
+    old_keys = [(rows[sku][0], sku) for sku in touched if sku in rows]
+    for sku in changes.gone:
+        rows.pop(sku, None)
+    order, texts = base._order.copy(), base._texts.copy()
+    for key in old_keys:
+        i = bisect_left(order, key)
+        del order[i], texts[i]
+    for item in changes.products:
+        rows[item[0]] = item[1:8]
+        key = (item[1], item[0])
+        i = bisect_left(order, key)
+        order.insert(i, key)
+        texts.insert(i, item[8])
+    return MerchantCatalog(changes.revision, rows, order, texts)
 
 
 def apply_changes(current: MerchantCatalog | None, changes: CatalogChanges) -> MerchantCatalog:

@@ -214,7 +214,7 @@ class CatalogRepository:
                 listed.extend(page)
                 if len(page) < _CHUNK:
                     break
-                after = page[-1].facts.sku
+                after = page[-1][0]
         return CatalogChanges(head, full, tuple(listed), gone)
 
     async def all_facts(self, merchant_id: str) -> _FactsList:
@@ -272,21 +272,10 @@ class CatalogRepository:
         for sku, variant_id in result:
             ids.setdefault(sku, []).append(variant_id)
         return [
-            Listed(
-                ProductFacts(
-                    sku=row.sku,
-                    title=row.title,
-                    price_minor=row.price_minor,
-                    currency=row.currency,
-                    variants=tuple(ids.get(row.sku, ())),
-                    stock=row.stock,
-                    image=row.image,
-                    url=row.url,
-                ),
-                row.search_text,
-            )
+            (row.sku, row.title, row.price_minor, row.currency, tuple(ids.get(row.sku, ())),
+             row.stock, row.image, row.url, row.search_text)
             for row in rows
-        ]
+        ]  # fmt: skip
 
     @staticmethod
     def _product_row(merchant_id: str, p: ProductRecord, now: int, revision: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rooms.catalog import ProductFacts
 from server.catalog.memory import MerchantCatalog, apply_changes
 from server.catalog.mirror import CatalogMirror
-from server.catalog.models import CatalogChanges, Listed
+from server.catalog.models import CatalogChanges, Listed, listed, listed_facts
 from server.catalog.records import ProductRecord, VariantRecord
 from server.catalog.repository import CatalogRepository
 from server.catalog.tables import revisions
@@ -25,7 +25,7 @@ def record(sku: str, title: str, price_minor: int = 1000, **kw: Any) -> ProductR
 
 
 def skus(changes: CatalogChanges) -> list[str]:
-    return [p.facts.sku for p in changes.products]
+    return [p[0] for p in changes.products]
 
 
 async def test_changes_name_what_each_revision_wrote_and_deleted(engine: AsyncEngine) -> None:
@@ -41,7 +41,7 @@ async def test_changes_name_what_each_revision_wrote_and_deleted(engine: AsyncEn
     await repo.upsert("m1", [record("b", "B", 1500, stock=2)], now=2)
     changed = await repo.changes("m1", 1)
     assert (changed.revision, changed.full, skus(changed), changed.gone) == (2, False, ["b"], ())
-    assert (changed.products[0].facts.price_minor, changed.products[0].facts.stock) == (1500, 2)
+    assert (listed_facts(changed.products[0]).price_minor, changed.products[0][5]) == (1500, 2)
 
     assert await repo.prune("m1", ["b", "c"]) == 1
     assert await repo.prune("m1", ["b", "c"]) == 0  # nothing to delete: no revision taken
@@ -84,10 +84,10 @@ async def test_a_full_read_pages_through_many_products_with_their_variants(
     await repo.upsert("m1", many, now=1)
     changes = await repo.changes("m1", -1)
     assert skus(changes) == [p.sku for p in many]
-    by_sku = {p.facts.sku: p.facts for p in changes.products}
+    by_sku = {p[0]: listed_facts(p) for p in changes.products}
     assert by_sku["p0007"].variants == ("p7-s", "p7-m")
     assert by_sku["p0008"].variants == ()
-    assert changes.products[0].search_text == "product 0\n\n"
+    assert changes.products[0][8] == "product 0\n\n"
 
 
 async def test_memory_search_answers_what_the_database_does(engine: AsyncEngine) -> None:
@@ -111,11 +111,11 @@ async def test_memory_search_answers_what_the_database_does(engine: AsyncEngine)
 
 
 def test_apply_changes_removes_then_writes() -> None:
-    def listed(sku: str, price_minor: int) -> Listed:
-        return Listed(ProductFacts(sku, sku.upper(), price_minor, "USD"), sku)
+    def entry(sku: str, price_minor: int) -> Listed:
+        return listed(ProductFacts(sku, sku.upper(), price_minor, "USD"), sku)
 
-    base = apply_changes(None, CatalogChanges(1, True, (listed("a", 1), listed("b", 1))))
-    after = apply_changes(base, CatalogChanges(2, False, (listed("a", 2),), ("a", "b")))
+    base = apply_changes(None, CatalogChanges(1, True, (entry("a", 1), entry("b", 1))))
+    after = apply_changes(base, CatalogChanges(2, False, (entry("a", 2),), ("a", "b")))
     assert (after.revision, len(after), after.product("b")) == (2, 1, None)
     assert getattr(after.product("a"), "price_minor", None) == 2  # deleted, then written again
     assert (len(base), getattr(base.product("a"), "price_minor", None)) == (2, 1)
@@ -181,29 +181,29 @@ def test_a_snapshot_built_from_changes_equals_one_built_from_scratch(changed: in
     either way the result is the snapshot a full read would give."""
     rnd = random.Random(changed)
 
-    def listed(i: int, version: int) -> Listed:
+    def entry(i: int, version: int) -> Listed:
         title = f"{rnd.choice(['Mug', 'Tent', 'Lamp', 'mug'])} {rnd.randint(0, 50)}"
         facts = ProductFacts(f"s{i:05d}", title, version, "USD")
-        return Listed(facts, f"{title.casefold()}\nv{version}")
+        return listed(facts, f"{title.casefold()}\nv{version}")
 
-    products = {i: listed(i, 1) for i in range(12_000)}
+    products = {i: entry(i, 1) for i in range(12_000)}
     base = apply_changes(None, CatalogChanges(1, True, tuple(products.values())))
     picked = rnd.sample(range(12_000), changed)
     gone = tuple(f"s{i:05d}" for i in picked[::3])
-    written = tuple(listed(i, 2) for i in picked[1::3]) + tuple(
-        listed(i, 2)
+    written = tuple(entry(i, 2) for i in picked[1::3]) + tuple(
+        entry(i, 2)
         for i in range(12_000, 12_000 + changed // 3)  # new products
     )
     after = apply_changes(base, CatalogChanges(2, False, written, gone))
     for sku in gone:
         products.pop(int(sku[1:]))
     for item in written:
-        products[int(item.facts.sku[1:])] = item
+        products[int(item[0][1:])] = item
     scratch = apply_changes(None, CatalogChanges(2, True, tuple(products.values())))
     assert len(after) == len(scratch) == len(products)
     for query in [None, "mug", "v2", "tent 4"]:
         assert after.search(query, 50_000, 0) == scratch.search(query, 50_000, 0)
-    assert all(after.product(item.facts.sku) == item.facts for item in written)
+    assert all(after.product(item[0]) == listed_facts(item) for item in written)
     assert all(after.product(sku) is None for sku in gone if int(sku[1:]) not in products)
 
 
