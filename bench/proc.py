@@ -139,6 +139,9 @@ async def run_server(
                     "COSHOP_DEMO": "true",
                     "COSHOP_PUBLIC_ROOMS": "true",
                     "COSHOP_LOG_LEVEL": "warning",
+                    # the load clients run from one address: measure the hub, not the limits
+                    "COSHOP_RATE_LIMITS": "false",
+                    "COSHOP_CLIENT_SHARE": "0",
                 }
             )
             target = ["-m", "server.cli", "serve"]

@@ -36,7 +36,7 @@ from server.http.text import CleanText
 from server.hub.catalogs import CatalogCache
 from server.hub.hub import Hub
 from server.hub.shares import ClientShareExceeded
-from server.logs import silence_frame_dumps
+from server.logs import install_log_guards
 from server.metrics import Metrics
 from server.pages import page_routes
 from server.settings import Settings
@@ -102,7 +102,7 @@ async def _ensure_demo_merchant(registry: Registry, now: int) -> None:
 
 def create_app(settings: Settings) -> Starlette:
     settings = settings.checked()
-    silence_frame_dumps()
+    install_log_guards()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -36,7 +36,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from server.auth import AuthError, TokenSigner
@@ -258,7 +258,11 @@ class RateLimits:
                     uri.removeprefix("async+").replace("redis+unix://", "unix://"), **options
                 )
                 options = {"connection_pool": self._pool}
-            storage = RedisStorage(
+            cluster = uri.startswith(("async+redis+cluster://", "async+rediss+cluster://"))
+            if uri.startswith("async+rediss+cluster://"):  # limits knows only redis+cluster
+                uri = "async+redis+cluster://" + uri.removeprefix("async+rediss+cluster://")
+                options["ssl"] = True
+            storage = (RedisClusterStorage if cluster else RedisStorage)(
                 uri,
                 implementation="redispy",
                 key_prefix=f"{settings.broker_prefix}:ratelimit",

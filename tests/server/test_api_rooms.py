@@ -371,3 +371,28 @@ async def test_rest_trusts_the_room_not_a_stale_token(
         "invalid_role",
     )
     await host.close()
+
+
+async def test_the_merchant_reads_a_live_room_as_staff_see_it(tmp_path: Path) -> None:
+    async with (
+        run_server(server_settings(tmp_path, public_rooms=False)) as srv,
+        httpx.AsyncClient(base_url=srv.base_url) as http,
+    ):
+        # the demo merchant (whose catalogue the demo serves) gets a key we know
+        await srv.app_state.registry.rotate_api_key("demo", "ck_demo_key")
+        key = {"authorization": "Bearer ck_demo_key"}
+        r = await http.post("/api/v1/rooms", json={"kind": "live", "title": "Launch"}, headers=key)
+        room = r.json()
+        j = await http.post(
+            f"/api/v1/rooms/{room['room_id']}/join",
+            json={"invite": room["invite"]["token"], "name": "Bea"},
+        )
+        viewer = j.json()
+        peer = await Peer.open(srv.ws_url(room["room_id"]))
+        await peer.hello(viewer["token"])
+        args = {"sku": "tent-2p", "variant": None, "quantity": 1, "note": "for the trip"}
+        await peer.send({"t": "cmd", "op": "a1", "name": "AddLine", "args": args})
+        assert (await peer.recv_until("ack"))["t"] == "ack"
+        await peer.close()
+        snap = await http.get(f"/api/v1/rooms/{room['room_id']}", headers=key)
+        assert [line["note"] for line in snap.json()["view"]["lines"]] == ["for the trip"]
