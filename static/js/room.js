@@ -195,12 +195,18 @@ async function refreshSnapshot() {
   refreshing = true;
   try {
     const snap = await api(`/api/v1/rooms/${encodeURIComponent(cfg.room_id)}`, { token: ui.token });
+    const you = ui.view && ui.view.you;
     if (ui.conn.seq !== null && snap.seq >= ui.conn.seq) {
       ui.view = snap.view;
       ui.conn.seq = snap.seq;
       renderAll();
+    } else if (you && !you.may && snap.view.you && snap.view.you.role === you.role) {
+      // an older or newer view still says what this role may do (may_if covers phase and mute)
+      ui.view.you = snap.view.you;
+      renderAll();
     }
   } catch { /* the next snapshot corrects it */ } finally { refreshing = false; }
+  if (ui.view && ui.view.you && !ui.view.you.may) setTimeout(refreshSnapshot, 1000);
 }
 
 function onPresence(members) {
@@ -303,7 +309,7 @@ function renderGrid() {
       el("span", { class: "viewers-of", "aria-label": "Looking at this now" }),
       el("div", { class: "product-actions" },
         voteButtons(sku),
-        el("button", { type: "button", class: "add", "aria-label": `Add ${p.title} to the cart`, disabled: !p.in_stock || (ui.view && ui.view.phase !== "open"),
+        el("button", { type: "button", class: "add", "aria-label": `Add ${p.title} to the cart`, disabled: !p.in_stock || (ui.view !== null && !may("add_line")),
           onclick: () => addToCart(sku) }, p.in_stock ? "Add" : "Sold out"),
         pickable ? el("button", { type: "button", class: "pick", "aria-pressed": String(ui.pollPicks.includes(sku)), "aria-label": `Add ${p.title} to the poll`,
           onclick: () => togglePick(sku) }, "Poll") : null),
@@ -372,7 +378,7 @@ function renderDetail() {
       el("div", { class: "row" },
         variants ? el("label", { for: "detail-variant" }, "Option") : null, variants,
         el("label", { for: "detail-qty" }, "Quantity"), qty,
-        el("button", { type: "button", class: "primary", disabled: !p.in_stock || (ui.view && ui.view.phase !== "open"),
+        el("button", { type: "button", class: "primary", disabled: !p.in_stock || (ui.view !== null && !may("add_line")),
           onclick: () => addToCart(sku, variants ? variants.value : null, Math.max(1, Math.min(99, parseInt(qty.value, 10) || 1))) }, "Add to cart")),
       el("div", { class: "row" }, voteButtons(sku),
         staffPush ? el("button", { type: "button", onclick: () => send("BringEveryoneHere", { sku }).then((ok) => ok && toast("Everyone is looking at this now", "ok")) }, "Bring everyone here") : null,
@@ -415,7 +421,6 @@ function renderCart() {
   const v = ui.view;
   $("cart-h").textContent = isLive() && !isStaff(v) ? "Your cart" : isLive() ? "Audience carts" : "Group cart";
   const list = clear($("cart"));
-  const open = v.phase === "open";
   if (!v.lines.length) list.append(el("li", { class: "empty" }, "The cart is empty. Add products from the list."));
   const totals = new Map();
   const perPayer = new Map();
