@@ -211,6 +211,9 @@ class CatalogRepository:
             after = ""
             while True:
                 page = await self._listed_page(conn, merchant_id, conditions, after)
+                # End the read transaction between pages: a 50,000-product read must not hold
+                # one snapshot for seconds (SQLite could not checkpoint its WAL meanwhile).
+                await conn.rollback()
                 listed.extend(page)
                 if len(page) < _CHUNK:
                     break
