@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from server.catalog.errors import CatalogUnavailable
-from server.catalog.mirror import CatalogMirror
+from server.catalog.mirror import CatalogMirror, sliced
 from server.catalog.repository import CatalogRepository
 from server.http.problem import ProblemError
 
@@ -107,7 +107,7 @@ async def _list_products(request: Request) -> JSONResponse:
     mirror = _mirror(request)
     snapshot = None if mirror is None else mirror.current(merchant_id)
     if snapshot is not None:
-        skus, total = snapshot.search(query, limit, offset)
+        skus, total = await sliced(snapshot.search_steps(query, limit, offset))
         page = await repository.products(merchant_id, skus)
     else:
         page, total = await repository.list(merchant_id, query=query, limit=limit, offset=offset)

@@ -24,19 +24,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from server.catalog.memory import MerchantCatalog, build
 from server.catalog.repository import CatalogRepository
 
-__all__ = ["REFRESH_S", "CatalogMirror"]
+__all__ = ["REFRESH_S", "CatalogMirror", "sliced"]
 
 log = logging.getLogger("coshop.catalog")
 
+T = TypeVar("T")
+
 REFRESH_S = 30.0
 """How old a merchant's snapshot may get before a read starts a background refresh."""
+
+
+async def sliced(steps: Generator[None, None, T]) -> T:
+    """Run a sliced computation of ``server/catalog/memory.py``, letting the loop run other
+    work between its slices."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        await asyncio.sleep(0)
 
 
 @dataclass
@@ -116,14 +130,7 @@ class CatalogMirror:
             base = None if merchant is None else merchant.snapshot
             # Tens of milliseconds for 50,000 products, in slices of a few: rooms' turns run
             # between them. (Not a thread: CPU work in a thread holds the GIL against the loop.)
-            steps = build(base, changes)
-            while True:
-                try:
-                    next(steps)
-                except StopIteration as done:
-                    snapshot: MerchantCatalog = done.value
-                    break
-                await asyncio.sleep(0)
+            snapshot = await sliced(build(base, changes))
             merchant = self._merchants.get(merchant_id)  # still the same object, or None
             if merchant is None:
                 self._merchants[merchant_id] = _Merchant(snapshot, now)
