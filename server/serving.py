@@ -114,12 +114,14 @@ class ServingLimits:
     reserve: int  # descriptors kept back: database, broker, logs, refusals in flight
     refusing_max: int  # refusals lingering at once
     backlog: int  # the listen backlog, and how many connections one loop tick accepts
+    per_client_cap: int = 0  # TCP connections one peer address may hold at once; 0 = no cap
 
     def describe(self) -> str:
         return (
             f"connection cap {self.connection_cap} (open-file limit {self.open_file_limit}, "
             f"reserve {self.reserve}); header timeout {self.header_timeout_s:g} s, body timeout "
-            f"{self.body_timeout_s:g} s + 1 s per {self.body_min_rate} bytes"
+            f"{self.body_timeout_s:g} s + 1 s per {self.body_min_rate} bytes; "
+            f"per address {self.per_client_cap or 'no cap'}"
         )
 
 
@@ -145,6 +147,13 @@ def derive_limits(settings: Settings, limit: int | None = None) -> ServingLimits
         reserve = limit - limit // 2
         by_files = limit // 2
     cap = max(1, min(settings.max_connections, by_files))
+    # One address may hold at most its share of the cap (COSHOP_CLIENT_SHARE, the same share
+    # as of rooms and WebSockets): one greedy client cannot take every connection. Behind a
+    # trusted proxy every peer is the proxy, so the share is counted per client further in
+    # (server/http/ratelimit.py, server/hub/shares.py) and not here.
+    per_client = 0
+    if settings.client_share > 0 and not settings.trusted_proxies:
+        per_client = min(cap, max(settings.client_share_floor, int(cap * settings.client_share)))
     return ServingLimits(
         connection_cap=cap,
         header_timeout_s=settings.header_timeout_s,
@@ -156,6 +165,7 @@ def derive_limits(settings: Settings, limit: int | None = None) -> ServingLimits
         # refuse one: a batch and the lingering refusals should fit in the reserve
         refusing_max=max(4, reserve // 8),
         backlog=min(2048, max(128, reserve)),
+        per_client_cap=per_client,
     )
 
 
@@ -215,6 +225,8 @@ class ServingStats:
 
     limits: ServingLimits
     refused: int = 0
+    refused_client: int = 0  # refused because their address held its share
+    per_client: dict[str, int] = field(default_factory=dict)  # open connections per address
     cut_header: int = 0
     cut_body: int = 0
     connections: set[Any] = field(default_factory=set)  # uvicorn's own set, once known
@@ -255,6 +267,13 @@ SERVER_FULL = _problem(
     "this server holds as many connections as it can; try again shortly",
     "retry-after: 5\r\n",
 )
+CLIENT_SHARE_TAKEN = _problem(
+    429,
+    "Too Many Requests",
+    "rate_limited",
+    "this address holds its share of this server's connections; close some or try again shortly",
+    "retry-after: 5\r\n",
+)
 REQUEST_TIMEOUT = _problem(
     408, "Request Timeout", "request_timeout", "the request did not arrive in time"
 )
@@ -274,6 +293,7 @@ class GuardedH11Protocol(H11Protocol):
         self._reading_body = False
         self._body_started = 0.0
         self._body_bytes = 0
+        self._peer: str | None = None  # counted in stats.per_client while connected
 
     # --- the cap -------------------------------------------------------------------------
 
@@ -282,12 +302,22 @@ class GuardedH11Protocol(H11Protocol):
         if not stats.linked:
             _link_metrics(self)
         if len(self.connections) >= self.limits.connection_cap:
-            self._refuse(transport)
+            self._refuse(transport, SERVER_FULL)
             return
+        if self.limits.per_client_cap:
+            peer = transport.get_extra_info("peername")
+            address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+            held = stats.per_client.get(address, 0)
+            if held >= self.limits.per_client_cap:
+                stats.refused_client += 1
+                self._refuse(transport, CLIENT_SHARE_TAKEN)
+                return
+            stats.per_client[address] = held + 1
+            self._peer = address
         super().connection_made(transport)
         self._arm(self.limits.header_timeout_s, self._header_timeout)
 
-    def _refuse(self, transport: asyncio.Transport) -> None:
+    def _refuse(self, transport: asyncio.Transport, answer: bytes) -> None:
         stats = self.stats
         self._refusing = True
         self.transport = transport
@@ -296,15 +326,16 @@ class GuardedH11Protocol(H11Protocol):
             oldest = next(iter(stats.refusing))
             oldest._close_refused()
         stats.refusing[self] = None
-        transport.write(SERVER_FULL)
+        transport.write(answer)
         if transport.can_write_eof():
             transport.write_eof()
         self._timer = self.loop.call_later(REFUSAL_LINGER_S, self._close_refused)
         if (held := stats.refusal_log.allow()) is not None:
             log.warning(
-                "refusing connections over the cap of %d with 503 server_full "
+                "refusing connections over the cap of %d (or one address's share, %d) "
                 "(%d more refused in the last %.0f s)",
                 self.limits.connection_cap,
+                self.limits.per_client_cap,
                 held,
                 stats.refusal_log.interval_s,
             )
@@ -351,6 +382,14 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
+        if self._peer is not None:
+            counts = self.stats.per_client
+            left = counts.get(self._peer, 1) - 1
+            if left > 0:
+                counts[self._peer] = left
+            else:
+                counts.pop(self._peer, None)
+            self._peer = None
         if self._refusing:
             self.stats.refusing.pop(self, None)
             return

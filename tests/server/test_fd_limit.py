@@ -46,6 +46,8 @@ def coshop_process(tmp_path: Path, port: int, **env: str) -> Iterator[Path]:
         "COSHOP_DEMO": "true",
         "COSHOP_PUBLIC_ROOMS": "true",
         "COSHOP_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
+        # these tests fill the whole cap from one address; the per-address share has its own
+        "COSHOP_CLIENT_SHARE": "0",
         **env,
     }
     if PRLIMIT is None:
@@ -71,14 +73,16 @@ def coshop_process(tmp_path: Path, port: int, **env: str) -> Iterator[Path]:
 
 
 @contextlib.asynccontextmanager
-async def attack(port: int, count: int) -> AsyncIterator[list[asyncio.StreamReader]]:
-    """``count`` sockets that each send half a request line and then nothing."""
+async def attack(
+    port: int, count: int, source: str = "127.0.0.1"
+) -> AsyncIterator[list[asyncio.StreamReader]]:
+    """``count`` sockets from ``source`` that each send half a request line and then nothing."""
     opened: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     try:
         for _ in range(count):
             with contextlib.suppress(OSError):
                 reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection("127.0.0.1", port), 5
+                    asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0)), 5
                 )
                 writer.write(b"GET /healthz HT")
                 opened.append((reader, writer))
@@ -200,3 +204,33 @@ async def test_the_cap_counts_every_tcp_connection(tmp_path: Path) -> None:
         finally:
             await peer.close()
         assert await _metric(srv.base_url, "coshop_connections_refused_total") >= 2
+
+
+async def test_one_address_holds_only_its_share_of_the_connections(tmp_path: Path) -> None:
+    """With the per-address share on, a greedy address is refused (429) at its share, and a
+    client from another address is served at once, as if nothing happened."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with coshop_process(tmp_path, port, COSHOP_CLIENT_SHARE="0.1") as _log:
+        await wait_ready(base)
+        cap = await _metric(base, "coshop_connection_cap")
+        share = max(16, int(cap * 0.1))
+        async with attack(port, FILE_LIMIT + 100, source="127.0.0.2") as held:
+            other = httpx.AsyncHTTPTransport(local_address="127.0.0.3")
+            async with httpx.AsyncClient(
+                base_url=base, timeout=ANSWER_TIMEOUT_S, transport=other
+            ) as http:
+                assert (await http.get("/healthz")).status_code == 200
+            greedy = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+            async with httpx.AsyncClient(
+                base_url=base, timeout=ANSWER_TIMEOUT_S, transport=greedy
+            ) as http:
+                r = await http.get("/healthz")
+            assert r.status_code == 429
+            assert json.loads(r.content)["code"] == "rate_limited"
+            assert r.headers["retry-after"]
+            answers = await asyncio.gather(*(_answer(r) for r in held))
+        timed_out = sum(a.startswith(b"HTTP/1.1 408") for a in answers)
+        refused = sum(a.startswith(b"HTTP/1.1 429") for a in answers)
+        assert timed_out == share  # only the share was held, until its header deadline
+        assert refused >= len(answers) - share - 5
