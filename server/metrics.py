@@ -48,6 +48,12 @@ class Metrics:
         self.rejected_frames = Counter(
             "coshop_frames_rejected", "Inbound frames refused", ["code"], registry=r
         )
+        self.rate_limited = Counter(
+            "coshop_rate_limited",
+            "HTTP requests refused with 429 rate_limited, by route group",
+            ["group"],
+            registry=r,
+        )
         self.commit_latency = Histogram(
             "coshop_commit_seconds",
             "Latency of one group commit",

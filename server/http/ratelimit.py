@@ -378,6 +378,9 @@ class RateLimitMiddleware:
                 kind, key = client_key(headers, getattr(state, "signer", None), address)
                 wait = await limits.hit(request_hits(group, kind, key, address))
                 if wait is not None:
+                    metrics = getattr(state, "metrics", None)
+                    if metrics is not None:
+                        metrics.rate_limited.labels(group).inc()
                     detail = f"too many requests ({group.replace('_', ' ')}); retry in {wait} s"
                     await problem_response(rate_limited(wait, detail))(scope, receive, send)
                     return

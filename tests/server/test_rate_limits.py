@@ -87,6 +87,8 @@ async def test_anonymous_room_creation_is_limited_per_address(limited: LiveServe
             await _room(a)
         _assert_limited(await a.post("/api/v1/rooms", json={}))
         await _room(b)
+        metrics = (await b.get("/metrics")).text
+        assert 'coshop_rate_limited_total{group="room_create"} 1.0' in metrics
 
 
 async def test_merchant_calls_share_one_window_per_key(limited: LiveServer) -> None:
