@@ -1,8 +1,9 @@
-"""Write the browser's copy of the protocol constants: ``python -m server.protocol.gen``.
+"""Write the copies of the protocol constants: ``python -m server.protocol.gen``.
 
 ``static/js/protocol.js`` is generated from :mod:`server.protocol.close` and committed (pages are
-ES modules with no build chain); ``tests/server/test_close_codes.py`` regenerates it in memory
-and fails when the committed file differs. ``--check`` does the same from the command line.
+ES modules with no build chain), and so is the close-code table in ``docs/protocol.md`` §9;
+``tests/server/test_close_codes.py`` regenerates both in memory and fails when a committed copy
+differs. ``--check`` does the same from the command line.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import json
 import sys
 from pathlib import Path
 
-from server.protocol.close import UNKNOWN_ACTION, CloseAction, CloseCode
+from server.protocol.close import UNKNOWN_ACTION, CloseAction, CloseCode, close_table_markdown
 
-__all__ = ["JS_PATH", "main", "render_js"]
+__all__ = ["DOC_PATH", "JS_PATH", "main", "render_doc", "render_js"]
 
-JS_PATH = Path(__file__).resolve().parents[2] / "static" / "js" / "protocol.js"
+_ROOT = Path(__file__).resolve().parents[2]
+JS_PATH = _ROOT / "static" / "js" / "protocol.js"
+DOC_PATH = _ROOT / "docs" / "protocol.md"
+_TABLE_HEAD = "| Code | Name |"
 
 
 def _js(value: object) -> str:
@@ -58,18 +62,30 @@ def render_js() -> str:
     return "\n".join(out)
 
 
+def render_doc(doc: str) -> str:
+    """``doc`` (docs/protocol.md) with its §9 close-code table replaced by the generated one."""
+    start = doc.index(_TABLE_HEAD, doc.index("## 9. Close codes"))
+    end = doc.find("\n\n", start)
+    return doc[:start] + close_table_markdown() + (doc[end:] if end >= 0 else "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.protocol.gen", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
     args = parser.parse_args(argv)
-    text = render_js()
+    doc = DOC_PATH.read_text(encoding="utf-8")
+    wanted = {JS_PATH: render_js(), DOC_PATH: render_doc(doc)}
+    stale = [
+        path
+        for path, text in wanted.items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
     if args.check:
-        current = JS_PATH.read_text(encoding="utf-8") if JS_PATH.exists() else ""
-        if current != text:
-            print(f"{JS_PATH} is out of date: run python -m server.protocol.gen", file=sys.stderr)
-            return 1
-        return 0
-    JS_PATH.write_text(text, encoding="utf-8")
+        for path in stale:
+            print(f"{path} is out of date: run python -m server.protocol.gen", file=sys.stderr)
+        return 1 if stale else 0
+    for path in stale:
+        path.write_text(wanted[path], encoding="utf-8")
     return 0
 
 

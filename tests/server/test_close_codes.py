@@ -40,7 +40,8 @@ def test_the_committed_browser_module_is_the_generated_one() -> None:
 def test_protocol_md_shows_the_generated_table() -> None:
     doc = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
     section = doc[doc.index("## 9. Close codes") : doc.index("## 10.")]
-    assert close_table_markdown() in section
+    assert close_table_markdown() in section, "run: python -m server.protocol.gen"
+    assert gen.render_doc(doc) == doc
     assert section.count("\n| 4") == sum(1 for c in CloseCode if c >= 4000)
 
 
@@ -117,3 +118,9 @@ def test_the_protocol_package_is_pure() -> None:
                     continue
                 offenders.append(f"{path.name}: {name}")
     assert offenders == []
+
+
+def test_the_generator_rewrites_a_stale_doc_table_and_nothing_else() -> None:
+    doc = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    stale = doc.replace("| 4409 | `replaced` |", "| 4409 | `replaced_old` |")
+    assert stale != doc and gen.render_doc(stale) == doc
