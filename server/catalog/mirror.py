@@ -8,7 +8,7 @@ Stale-while-revalidate, incremental:
 * A read that finds the snapshot older than ``refresh_s`` starts a refresh task and still
   answers with the snapshot it has. The refresh asks the repository what changed since the
   snapshot's revision (products written, tombstones of products deleted) in pages of 500,
-  builds the next snapshot in slices of a few milliseconds (``server/catalog/memory.py``) and
+  builds the next snapshot in slices of about a millisecond (``server/catalog/memory.py``) and
   swaps it in with one assignment; a reader sees the old snapshot or the new one, never half of
   one.
 * A refresh that fails (the database is down) is logged, and the old snapshot is served until a
