@@ -29,7 +29,7 @@ __all__ = ["SLICE", "MerchantCatalog", "apply_changes", "build", "run"]
 
 SLICE = 1_000  # products handled between two yields of build() (about a millisecond)
 _BISECT_MAX = 2_000  # up to this many products touched: placed one by one
-_BISECT_SLICE = 100  # placements between two yields (each moves up to 50,000 pointers)
+_BISECT_SLICE = 20  # placements between two yields (each moves up to 50,000 pointers twice)
 
 T = TypeVar("T")
 _Key = tuple[str, str]  # (title, sku): the list's order
