@@ -11,7 +11,9 @@ export function applyEvent(view, ev, me) {
       const show = view.kind === "group" || ev.role !== "viewer" || ev.member_id === me;
       if (i >= 0) view.members[i] = member;
       else { if (show) view.members.push(member); view.member_count += 1; }
-      if (ev.member_id === me) view.you = member;
+      // keep what the server told us of ourselves (you.may, you.may_if); a role change brings
+      // a fresh welcome, so the role here is the one those were computed for
+      if (ev.member_id === me) view.you = { ...view.you, ...member };
       break;
     }
     case "MemberLeft": case "MemberKicked": case "MemberBanned": {
