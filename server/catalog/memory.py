@@ -18,7 +18,9 @@ Pure: no I/O, no clock. Must not query (``server/catalog/repository.py`` does th
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Generator
 from typing import TypeVar
 
@@ -29,6 +31,7 @@ __all__ = ["SLICE", "MerchantCatalog", "apply_changes", "build", "run"]
 
 SLICE = 1_000  # products handled between two yields of build() (about a millisecond)
 _BISECT_MAX = 2_000  # up to this many products touched: placed one by one
+_FOUND_MAX = 32  # searches remembered per snapshot (at most 200 KB each over 50,000 products)
 _BISECT_SLICE = 20  # placements between two yields (each moves up to 50,000 pointers twice)
 
 T = TypeVar("T")
@@ -41,7 +44,7 @@ _Row = tuple[str, int, str, tuple[str, ...], int | None, str | None, str | None]
 class MerchantCatalog:
     """A merchant's products at ``revision``: facts by sku, and search in (title, sku) order."""
 
-    __slots__ = ("_order", "_rows", "_texts", "revision")
+    __slots__ = ("_found", "_order", "_rows", "_texts", "revision")
 
     def __init__(
         self, revision: int, rows: dict[str, _Row], order: list[_Key], texts: list[str]
@@ -51,6 +54,9 @@ class MerchantCatalog:
         self._rows = rows
         self._order = order
         self._texts = texts
+        # needle -> positions in ``_order`` of the products that match: paging through a result
+        # or a popular query does not scan again (the snapshot never changes).
+        self._found: OrderedDict[str, array[int]] = OrderedDict()
 
     def product(self, sku: str) -> ProductFacts | None:
         row = self._rows.get(sku)
@@ -76,13 +82,20 @@ class MerchantCatalog:
         limit, offset = max(limit, 0), max(offset, 0)
         if not needle:
             return [sku for _, sku in self._order[offset : offset + limit]], len(self._order)
-        hits: list[int] = []
-        texts = self._texts
-        for start in range(0, len(texts), 5 * SLICE):
-            end = start + 5 * SLICE
-            hits.extend(i for i, text in enumerate(texts[start:end], start) if needle in text)
-            if end < len(texts):
-                yield
+        hits = self._found.get(needle)
+        if hits is None:
+            hits = array("i")
+            texts = self._texts
+            for start in range(0, len(texts), 5 * SLICE):
+                end = start + 5 * SLICE
+                hits.extend(i for i, text in enumerate(texts[start:end], start) if needle in text)
+                if end < len(texts):
+                    yield
+            self._found[needle] = hits
+            if len(self._found) > _FOUND_MAX:
+                self._found.popitem(last=False)
+        else:
+            self._found.move_to_end(needle)
         return [self._order[i][1] for i in hits[offset : offset + limit]], len(hits)
 
 

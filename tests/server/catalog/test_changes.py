@@ -214,3 +214,16 @@ async def test_a_large_upsert_commits_a_revision_per_500_products(engine: AsyncE
     )
     assert await repo.revision("m1") == 3
     assert len((await repo.changes("m1", 2)).products) == 1  # the last transaction's product
+
+
+def test_remembered_searches_answer_like_fresh_ones() -> None:
+    items = tuple(
+        listed(ProductFacts(f"s{i:03d}", f"Item {i:03d}", 1, "USD"), f"item {i:03d}")
+        for i in range(300)
+    )
+    snapshot = apply_changes(None, CatalogChanges(1, True, items))
+    needles = [f"{i:02d}" for i in range(40)]  # more than it remembers
+    first = [snapshot.search(n, 5, 2) for n in needles]
+    again = [snapshot.search(n.upper() + " ", 5, 2) for n in reversed(needles)]
+    assert again == list(reversed(first))
+    assert snapshot.search("item 1", 3, 0) == (["s100", "s101", "s102"], 100)
