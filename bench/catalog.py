@@ -340,10 +340,10 @@ async def _case(
             _searches(http, until, case),
         )
         case.errors = sum(r for r in results if isinstance(r, int))
-        if kind == "mirror":  # then searches alone, on a server with nothing else to do
-            await _searches(http, time.perf_counter() + 6.0, case, alone=True)
         out, _ = await writer.communicate()
         case.writes = [Window(**json.loads(line)) for line in out.decode().splitlines() if line]
+        if kind == "mirror":  # then searches alone: no commands, no writer
+            await _searches(http, time.perf_counter() + 6.0, case, alone=True)
         for ws in members:
             await ws.close()
     server.stdin.close()
