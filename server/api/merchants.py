@@ -6,6 +6,15 @@
 - ``GET /api/v1/merchant`` — the calling merchant (API key as bearer): id, name, embed origins.
 - ``PUT /api/v1/merchant/origins`` — replace the origins allowed to embed rooms.
 - ``POST /api/v1/merchant/api-key`` — rotate the API key; the old key stops working at once.
+- ``POST /api/v1/merchant/signing-secret`` — draw a new HS256 secret for customer tokens, shown
+  once; the previous one keeps verifying for an hour (``server.identity.ROTATION_GRACE_MS``) so
+  the shop's backend can roll over. ``DELETE`` stops HS256 at once (a leaked secret).
+- ``PUT /api/v1/merchant/public-key`` — register the ES256 public key (PEM or JWK) for customer
+  tokens; ``DELETE`` removes it.
+- ``PUT /api/v1/merchant/sign-in-url`` — where shoppers sign in to the shop (``null`` clears):
+  a room for signed-in customers only sends anonymous visitors there.
+
+docs/merchant-identity.md shows a shop's backend minting customer tokens.
 """
 
 from __future__ import annotations
@@ -14,13 +23,22 @@ import hmac
 import re
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from server.api.common import bearer, normalize_origin, now_ms, read_json, require_str
+from server.api.common import (
+    bearer,
+    check_text,
+    normalize_origin,
+    now_ms,
+    read_json,
+    require_str,
+)
 from server.http.problem import ProblemError
+from server.identity import ROTATION_GRACE_MS, IdentityError, normalize_public_key
 from server.settings import Settings
 from server.storage import AlreadyExists, Merchant, Registry
 
@@ -36,11 +54,43 @@ def _registry(request: Request) -> Registry:
 
 
 def _merchant_json(m: Merchant) -> dict[str, Any]:
-    return {"merchant_id": m.merchant_id, "name": m.name, "origins": list(m.origins)}
+    return {
+        "merchant_id": m.merchant_id,
+        "name": m.name,
+        "origins": list(m.origins),
+        "sign_in_url": m.sign_in_url,
+        "customer_tokens": {"hs256": m.has_signing_secret, "es256": m.has_public_key},
+    }
 
 
 def _new_key() -> str:
     return "ck_" + secrets.token_urlsafe(32)
+
+
+def _new_signing_secret() -> str:
+    return "cs_" + secrets.token_urlsafe(32)
+
+
+def _sign_in_url(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 2048:
+        raise ProblemError(
+            422, "invalid_field", "sign_in_url must be a URL of at most 2048 characters or null",
+            extra={"field": "sign_in_url"},
+        )  # fmt: skip
+    parts = urlsplit(check_text(value, "sign_in_url"))
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.netloc
+        or (parts.scheme == "http" and not local)
+    ):
+        raise ProblemError(
+            422, "invalid_field", "sign_in_url must be an https:// URL",
+            extra={"field": "sign_in_url"},
+        )  # fmt: skip
+    return value
 
 
 def _origins(data: dict[str, Any], *, required: bool = False) -> tuple[str, ...]:
@@ -124,10 +174,78 @@ async def rotate_key(request: Request) -> JSONResponse:
     return JSONResponse({"merchant_id": merchant.merchant_id, "api_key": key})
 
 
+async def rotate_signing_secret(request: Request) -> JSONResponse:
+    """POST /api/v1/merchant/signing-secret"""
+    merchant = await _caller(request)
+    secret, now = _new_signing_secret(), now_ms()
+    grace_until = now + ROTATION_GRACE_MS if merchant.has_signing_secret else None
+    await _registry(request).rotate_signing_secret(merchant.merchant_id, secret, now)
+    return JSONResponse(
+        {
+            "merchant_id": merchant.merchant_id,
+            "signing_secret": secret,
+            "algorithm": "HS256",
+            # the secret this one replaced (if any) verifies until then
+            "previous_valid_until": grace_until,
+        }
+    )
+
+
+async def delete_signing_secret(request: Request) -> JSONResponse:
+    """DELETE /api/v1/merchant/signing-secret"""
+    merchant = await _caller(request)
+    await _registry(request).clear_signing_secret(merchant.merchant_id)
+    return await _current(request, merchant.merchant_id)
+
+
+async def set_public_key(request: Request) -> JSONResponse:
+    """PUT /api/v1/merchant/public-key"""
+    merchant = await _caller(request)
+    data = await read_json(request)
+    try:
+        pem = normalize_public_key(data.get("public_key"))
+    except IdentityError as exc:
+        raise ProblemError(exc.status, exc.code, str(exc), extra={"field": "public_key"}) from exc
+    await _registry(request).set_public_key(merchant.merchant_id, pem)
+    return await _current(request, merchant.merchant_id)
+
+
+async def delete_public_key(request: Request) -> JSONResponse:
+    """DELETE /api/v1/merchant/public-key"""
+    merchant = await _caller(request)
+    await _registry(request).set_public_key(merchant.merchant_id, None)
+    return await _current(request, merchant.merchant_id)
+
+
+async def set_sign_in_url(request: Request) -> JSONResponse:
+    """PUT /api/v1/merchant/sign-in-url"""
+    merchant = await _caller(request)
+    data = await read_json(request)
+    if "sign_in_url" not in data:
+        raise ProblemError(
+            422, "invalid_field", "sign_in_url is required (null clears it)",
+            extra={"field": "sign_in_url"},
+        )  # fmt: skip
+    url = _sign_in_url(data["sign_in_url"])
+    await _registry(request).set_sign_in_url(merchant.merchant_id, url)
+    return await _current(request, merchant.merchant_id)
+
+
+async def _current(request: Request, merchant_id: str) -> JSONResponse:
+    updated = await _registry(request).get_merchant(merchant_id)
+    assert updated is not None  # the caller's key was just found
+    return JSONResponse(_merchant_json(updated))
+
+
 def merchant_routes() -> list[Route]:
     return [
         Route("/api/v1/merchants", create_merchant, methods=["POST"]),
         Route("/api/v1/merchant", me, methods=["GET"]),
         Route("/api/v1/merchant/origins", set_origins, methods=["PUT"]),
         Route("/api/v1/merchant/api-key", rotate_key, methods=["POST"]),
+        Route("/api/v1/merchant/signing-secret", rotate_signing_secret, methods=["POST"]),
+        Route("/api/v1/merchant/signing-secret", delete_signing_secret, methods=["DELETE"]),
+        Route("/api/v1/merchant/public-key", set_public_key, methods=["PUT"]),
+        Route("/api/v1/merchant/public-key", delete_public_key, methods=["DELETE"]),
+        Route("/api/v1/merchant/sign-in-url", set_sign_in_url, methods=["PUT"]),
     ]

@@ -118,6 +118,17 @@ _ROOM_ID = _path("room_id")
 _ORDER_ID = _path("order_id")
 _MERCHANT_PATTERN = "^[a-z0-9][a-z0-9_-]{1,62}$"
 _MEMBER: list[dict[str, list[str]]] = [{"memberToken": []}]
+_JOIN_POLICY = {
+    "enum": ["anyone_with_link", "customers_only"],
+    "description": "who may join: anyone with an invite, or the merchant's signed-in customers",
+}
+_CUSTOMER_401 = [
+    "customer_token_bad_signature",
+    "customer_token_expired",
+    "customer_token_invalid",
+    "customer_token_wrong_merchant",
+]
+_NOT_CONFIGURED = ["customer_identity_not_configured"]
 
 _SCHEMAS: dict[str, Any] = {
     "Problem": {
@@ -148,6 +159,7 @@ _SCHEMAS: dict[str, Any] = {
             "kind": {"enum": ["group", "live"]},
             "title": _STR,
             "merchant_id": _STR,
+            "join_policy": _JOIN_POLICY,
             "host": _object({"member_id": _STR, "token": _STR}),
             "invite": _ref("Invite"),
             "links": _object({"join": _STR, "ws": _STR}),
@@ -159,15 +171,37 @@ _SCHEMAS: dict[str, Any] = {
             "member_id": _STR,
             "role": _STR,
             "name": _STR,
+            "identity": {
+                "enum": ["customer", "guest"],
+                "description": "a merchant-signed customer, or a guest (device or one-off)",
+            },
+            "returning": {
+                "type": "boolean",
+                "description": "this identity was this member of the room before",
+            },
             "token": _STR,
             "ws_url": _STR,
         }
     ),
     "Snapshot": _object(
-        {"room_id": _STR, "merchant_id": _STR, "seq": _INT, "view": {"type": "object"}}
+        {
+            "room_id": _STR,
+            "merchant_id": _STR,
+            "join_policy": _JOIN_POLICY,
+            "seq": _INT,
+            "view": {"type": "object"},
+        }
     ),
     "Merchant": _object(
-        {"merchant_id": _STR, "name": _STR, "origins": {"type": "array", "items": _STR}}
+        {
+            "merchant_id": _STR,
+            "name": _STR,
+            "origins": {"type": "array", "items": _STR},
+            "sign_in_url": _NULL_STR,
+            "customer_tokens": _object(
+                {"hs256": {"type": "boolean"}, "es256": {"type": "boolean"}}
+            ),
+        }
     ),
     "Order": {
         "type": "object",
@@ -249,6 +283,7 @@ def _paths() -> dict[str, Any]:
                         "kind": {"enum": ["group", "live"]},
                         "title": {"type": "string", "maxLength": MAX_TITLE, "pattern": _LINE},
                         "host_name": {"type": "string", "maxLength": MAX_NAME, "pattern": _LINE},
+                        "join_policy": _JOIN_POLICY,
                     }
                 ),
                 "responses": {
@@ -259,6 +294,7 @@ def _paths() -> dict[str, Any]:
                             {
                                 401: ["invalid_api_key", "api_key_required"],
                                 404: ["merchant_unknown"],
+                                409: _NOT_CONFIGURED,
                                 422: ["invalid_field"],
                             },
                         )
@@ -337,15 +373,26 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/rooms/{room_id}/join": {
             "post": {
-                "summary": "Join with an invite token and a display name",
-                "description": "A refused join (any 4xx) uses none of the invite's uses.",
+                "summary": "Join with an invite token, as a signed-in customer or a guest",
+                "description": (
+                    "A refused join (any 4xx) uses none of the invite's uses. `customer_token`"
+                    " is a JWT the merchant's backend signed (docs/merchant-identity.md);"
+                    " `device` is a random secret the browser keeps, so a guest is the same"
+                    " member on every join (only its hash is stored). An identity banned from"
+                    " the room is refused through every invite (`banned`); a room for"
+                    " signed-in customers only answers anything else with `sign_in_required`"
+                    " and the shop's `sign_in_url`. `name` may be left out when the customer"
+                    " token carries one."
+                ),
                 "parameters": [_ROOM_ID],
                 "requestBody": _body(
                     {
                         "invite": {"type": "string", "maxLength": 2048, "pattern": _NO_CONTROL},
                         "name": {"type": "string", "maxLength": MAX_NAME, "pattern": _LINE},
+                        "customer_token": {"type": "string", "maxLength": 4096},
+                        "device": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32,128}$"},
                     },
-                    ["invite", "name"],
+                    ["invite"],
                 ),
                 "responses": {
                     "201": _json(_ref("Member"), "a member token for the WebSocket hello"),
@@ -353,15 +400,42 @@ def _paths() -> dict[str, Any]:
                         _merge(
                             _BODY,
                             {
-                                401: _TOKEN_401,
+                                401: [*_TOKEN_401, *_CUSTOMER_401],
+                                403: ["banned", "kicked", "sign_in_required"],
                                 404: ["room_not_found"],
+                                409: _NOT_CONFIGURED,
                                 410: [
                                     "invite_exhausted",
                                     "invite_expired",
                                     "invite_revoked",
                                     "invite_unknown",
                                 ],
+                                422: ["invalid_device", "invalid_field"],
+                                503: ["server_full"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}/join-policy": {
+            "put": {
+                "summary": "Host, cohost or merchant: change who may join the room",
+                "description": "Members already in stay; the host removes whom they want.",
+                "parameters": [_ROOM_ID],
+                "security": [{"memberToken": []}, {"apiKey": []}],
+                "requestBody": _body({"join_policy": _JOIN_POLICY}, ["join_policy"]),
+                "responses": {
+                    "200": _json(_object({"room_id": _STR, "join_policy": _JOIN_POLICY})),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            {
+                                403: ["forbidden", *_REMOVED],
+                                404: ["room_not_found"],
+                                409: _NOT_CONFIGURED,
                                 422: ["invalid_field"],
+                                503: ["server_full"],
                             },
                         )
                     ),
@@ -506,6 +580,78 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_object({"merchant_id": _STR, "api_key": _STR})),
                     **_problems({401: ["invalid_api_key"]}),
+                },
+            }
+        },
+        "/api/v1/merchant/signing-secret": {
+            "post": {
+                "summary": "Draw a new HS256 signing secret for customer tokens (shown once)",
+                "description": "The previous secret keeps verifying for an hour.",
+                "security": [{"apiKey": []}],
+                "responses": {
+                    "200": _json(
+                        _object(
+                            {
+                                "merchant_id": _STR,
+                                "signing_secret": _STR,
+                                "algorithm": {"const": "HS256"},
+                                "previous_valid_until": _NULL_INT,
+                            }
+                        )
+                    ),
+                    **_problems({401: ["invalid_api_key"]}),
+                },
+            },
+            "delete": {
+                "summary": "Stop accepting HS256 customer tokens at once",
+                "security": [{"apiKey": []}],
+                "responses": {
+                    "200": _json(_ref("Merchant")),
+                    **_problems({401: ["invalid_api_key"]}),
+                },
+            },
+        },
+        "/api/v1/merchant/public-key": {
+            "put": {
+                "summary": "Register the ES256 (P-256) public key for customer tokens",
+                "security": [{"apiKey": []}],
+                "requestBody": _body(
+                    {
+                        "public_key": {
+                            "type": "string",
+                            "maxLength": 4096,
+                            "description": "a PEM public key or an EC JWK as JSON text",
+                        }
+                    },
+                    ["public_key"],
+                ),
+                "responses": {
+                    "200": _json(_ref("Merchant")),
+                    **_problems(
+                        _merge(_BODY, {401: ["invalid_api_key"], 422: ["invalid_public_key"]})
+                    ),
+                },
+            },
+            "delete": {
+                "summary": "Remove the ES256 public key",
+                "security": [{"apiKey": []}],
+                "responses": {
+                    "200": _json(_ref("Merchant")),
+                    **_problems({401: ["invalid_api_key"]}),
+                },
+            },
+        },
+        "/api/v1/merchant/sign-in-url": {
+            "put": {
+                "summary": "Where shoppers sign in to the shop (null clears it)",
+                "security": [{"apiKey": []}],
+                "requestBody": _body(
+                    {"sign_in_url": {"type": ["string", "null"], "maxLength": 2048}},
+                    ["sign_in_url"],
+                ),
+                "responses": {
+                    "200": _json(_ref("Merchant")),
+                    **_problems(_merge(_BODY, {401: ["invalid_api_key"], 422: ["invalid_field"]})),
                 },
             }
         },

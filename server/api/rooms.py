@@ -8,7 +8,15 @@ Who may do what:
   merchant's key; an invite never grants the host role, and only the host or the merchant may
   invite cohosts;
 - joining needs an invite token and a display name, and answers with a member token for the
-  WebSocket's hello frame;
+  WebSocket's hello frame; who joins is an **identity** (``server.identity``): a customer the
+  merchant signed for (``customer_token``), a guest browser (``device``, a random secret the
+  browser keeps), or — with neither — a one-off guest. An identity is the same member of the
+  room on every join, through any invite: a banned identity is refused with ``403 banned``
+  before the invite is used, a kicked one with ``403 kicked`` unless the invite is newer than
+  the kick (then it comes back as a new member), and a mute stays with the member. A room whose
+  ``join_policy`` is ``customers_only`` refuses anything but a customer token with ``403
+  sign_in_required`` (and the shop's sign-in link);
+- changing the join policy needs the host, a cohost or the merchant's key;
 - reading a snapshot needs a member token of the room or the merchant's key.
 
 A member token counts only while the room still has its member (``server.api.members``): a
@@ -27,7 +35,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from rooms import Role, RoomError, RoomKind, event_to_wire, open_room, redact_card_numbers
+from rooms import (
+    Role,
+    Room,
+    RoomError,
+    RoomKind,
+    event_to_wire,
+    open_room,
+    redact_card_numbers,
+)
 from rooms.permissions import JOINABLE_ROLES
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
 from server.api.common import (
@@ -43,6 +59,7 @@ from server.api.members import member_now
 from server.auth import AuthError, MemberClaims, TokenSigner
 from server.http.problem import ProblemError
 from server.hub.hub import Hub, HubFull, RoomNotFound
+from server.identity import Identity, IdentityError, guest_identity, verify_customer_token
 from server.settings import Settings
 from server.storage import (
     Invite,
@@ -53,6 +70,7 @@ from server.storage import (
     RoomRecord,
     StorageError,
 )
+from server.storage.registry import JOIN_POLICIES
 
 __all__ = ["DEMO_MERCHANT", "room_routes"]
 
@@ -140,6 +158,7 @@ async def create_room(request: Request) -> JSONResponse:
         raise ProblemError(
             422, "invalid_field", "kind must be 'group' or 'live'", extra={"field": "kind"}
         ) from exc
+    join_policy = _join_policy(data, default="anyone_with_link")
     title = require_str(data, "title", default="Shopping together", max_len=MAX_TITLE)
     host_name = require_str(data, "host_name", default="Host", max_len=MAX_NAME)
     room_id, host_id, now = new_id("r"), new_id("m"), now_ms()
@@ -149,9 +168,12 @@ async def create_room(request: Request) -> JSONResponse:
         raise ProblemError(422, exc.code, str(exc)) from exc
     # The core passed the title through the card-number gate: store and return its version.
     title = str(getattr(events[0], "title", title))
-    record = RoomRecord(room_id, merchant_id, kind.value, title, now)
-    if await registry.get_merchant(merchant_id) is None:
+    record = RoomRecord(room_id, merchant_id, kind.value, title, now, join_policy=join_policy)
+    owner = await registry.get_merchant(merchant_id)
+    if owner is None:
         raise ProblemError(404, "merchant_unknown", f"no merchant {merchant_id!r}")
+    if join_policy == "customers_only":
+        _require_customer_identity(owner)
     # The log first: a registry row must never point at a room without its opening events
     # (an orphan log, by contrast, is unreachable and harmless).
     await hub.open_room(
@@ -169,6 +191,7 @@ async def create_room(request: Request) -> JSONResponse:
             "kind": kind.value,
             "title": title,
             "merchant_id": merchant_id,
+            "join_policy": join_policy,
             "host": {"member_id": host_id, "token": signer.member_token(host)},
             "invite": invite,
             "links": _links(settings, room_id, invite["token"]),
@@ -214,16 +237,19 @@ async def create_invite(request: Request) -> JSONResponse:
 
 async def join_room(request: Request) -> JSONResponse:
     """POST /api/v1/rooms/{room_id}/join"""
-    settings, registry, _hub, signer = _state(request)
+    settings, registry, hub, signer = _state(request)
     room_id = path_param(request, "room_id")
-    await _room(registry, room_id)
+    record = await _room(registry, room_id)
     data = await read_json(request)
-    # Everything the room core would refuse at the member's hello is refused here, before the
-    # invite's use is consumed: a refused join costs the invite nothing.
+    # Everything that would refuse the join is checked before the invite's use is counted: a
+    # refused join costs the invite nothing.
     token = require_str(data, "invite", max_len=2048)
+    identity = await _identity(request, record, data, token)
     # The name travels inside the member token: no card number may ride along (the room core
-    # redacts again when the member joins, and bounds the name as here).
-    name = require_str(data, "name", max_len=MAX_NAME).strip()
+    # redacts again when the member joins, and bounds the name as here). A customer's name is
+    # the one the shop signed, when it signed one.
+    typed = data.get("name") if identity is None or identity.name is None else identity.name
+    name = require_str({"name": typed}, "name", max_len=MAX_NAME).strip()
     if not name:
         raise ProblemError(422, "invalid_field", "name must not be empty", extra={"field": "name"})
     # A short card number's redaction mark is longer than the number: keep the name in bounds.
@@ -234,24 +260,152 @@ async def join_room(request: Request) -> JSONResponse:
         raise ProblemError(401, exc.code, str(exc)) from exc
     if invite_room != room_id:
         raise ProblemError(401, "token_invalid", "this invite is for another room")
+    bound = None if identity is None else await registry.identity_member(room_id, identity.digest)
+    member_id, replaces, role_now = new_id("m"), None, None
+    if bound is not None:
+        member_id = bound[0]
+        removed, since, role_now = await _standing(hub, room_id, member_id)
+        if removed == "banned":
+            raise ProblemError(403, "banned", "you are banned from this room")
+        if removed == "kicked":
+            # A kick needs a new invite: one the host made after the kick.
+            invite_now = await registry.get_invite(invite_id)
+            if invite_now is None or since is None or invite_now.created_at <= since:
+                raise ProblemError(
+                    403, "kicked", "you were removed from this room; ask the host for a new invite"
+                )
+            member_id, replaces = new_id("m"), member_id
     try:
         invite = await registry.use_invite(invite_id, now_ms())
     except InviteError as exc:
         raise ProblemError(410, exc.code, str(exc)) from exc
-    member_id = new_id("m")
+    if identity is not None and (bound is None or replaces is not None):
+        # Two racing first joins of one identity get the same member id (the first one's).
+        member_id = await registry.bind_identity(
+            room_id, identity.digest, member_id, now_ms(), replaces=replaces
+        )
+    role = role_now or invite.role  # a returning member keeps the role the room gave them
     # The token names its invite: revoking the invite refuses it until the member has joined.
     claims = MemberClaims(room_id, member_id, invite.role, name, invite_id=invite.invite_id)
     return JSONResponse(
         {
             "room_id": room_id,
             "member_id": member_id,
-            "role": invite.role,
+            "role": role,
             "name": name,
+            "identity": "guest" if identity is None else identity.kind,
+            "returning": bound is not None and replaces is None,
             "token": signer.member_token(claims),
             "ws_url": _links(settings, room_id, "")["ws"],
         },
         status_code=201,
     )
+
+
+async def _identity(
+    request: Request, record: RoomRecord, data: dict[str, Any], invite: str
+) -> Identity | None:
+    """Who the join request proves to be; None for a one-off guest (neither proof sent)."""
+    registry: Registry = request.app.state.registry
+    customer_token = data.get("customer_token")
+    device = data.get("device")
+    try:
+        if customer_token is not None:
+            keys = await registry.merchant_keys(record.merchant_id)
+            assert keys is not None  # a room's merchant is never deleted while the room is
+            return verify_customer_token(customer_token, keys, now_ms())
+        if record.join_policy == "customers_only":
+            raise await _sign_in_required(request, record, invite)
+        return None if device is None else guest_identity(device)
+    except IdentityError as exc:
+        field = "customer_token" if customer_token is not None else "device"
+        raise ProblemError(exc.status, exc.code, str(exc), extra={"field": field}) from exc
+
+
+async def _sign_in_required(request: Request, record: RoomRecord, invite: str) -> ProblemError:
+    settings, registry, _hub, _signer = _state(request)
+    merchant = await registry.get_merchant(record.merchant_id)
+    shop = record.merchant_id if merchant is None else merchant.name
+    url = None if merchant is None else merchant.sign_in_url
+    if url is not None:
+        back = _links(settings, record.room_id, invite)["join"]
+        url = f"{url}{'&' if '?' in url else '?'}return_to={quote(back, safe='')}"
+        how = f"sign in at {shop} and open the invite again"
+    else:
+        how = f"open this invite from {shop}'s website while signed in"
+    return ProblemError(
+        403,
+        "sign_in_required",
+        f"this room is for {shop}'s signed-in customers: {how}",
+        extra={"sign_in_url": url, "shop": shop},
+    )
+
+
+async def _standing(
+    hub: Hub, room_id: str, member_id: str
+) -> tuple[str | None, int | None, str | None]:
+    """(removed as "banned" / "kicked" / None, since when, role now or last) of a member."""
+
+    def look(room: Room, _seq: int) -> tuple[str | None, int | None, str | None]:
+        if member_id in room.banned:
+            return "banned", room.banned[member_id], None
+        if member_id in room.kicked:
+            return "kicked", room.kicked[member_id], None
+        role = room.role_of(member_id) or room.former_roles.get(member_id)
+        return None, None, None if role is None else role.value
+
+    try:
+        return await hub.inspect(room_id, look)
+    except RoomNotFound as exc:
+        raise ProblemError(404, "room_not_found", str(exc)) from exc
+    except HubFull as exc:
+        raise ProblemError(503, "server_full", str(exc), headers={"Retry-After": "30"}) from exc
+
+
+def _join_policy(data: dict[str, Any], *, default: str | None = None) -> str:
+    policy = require_str(data, "join_policy", default=default, max_len=32)
+    if policy not in JOIN_POLICIES:
+        raise ProblemError(
+            422,
+            "invalid_field",
+            f"join_policy must be one of {', '.join(JOIN_POLICIES)}",
+            extra={"field": "join_policy"},
+        )
+    return policy
+
+
+def _require_customer_identity(merchant: Merchant) -> None:
+    if not (merchant.has_signing_secret or merchant.has_public_key):
+        raise ProblemError(
+            409,
+            "customer_identity_not_configured",
+            "a room for signed-in customers needs the merchant's signing secret or public key"
+            " (docs/merchant-identity.md)",
+        )
+
+
+async def set_join_policy(request: Request) -> JSONResponse:
+    """PUT /api/v1/rooms/{room_id}/join-policy"""
+    _settings, registry, _hub, _signer = _state(request)
+    room_id = path_param(request, "room_id")
+    record = await _room(registry, room_id)
+    data = await read_json(request)
+    merchant = await _merchant(request)
+    member = await member_now(request, room_id)
+    allowed = (merchant is not None and merchant.merchant_id == record.merchant_id) or (
+        member is not None and member.role in (Role.HOST.value, Role.COHOST.value)
+    )
+    if not allowed:
+        raise ProblemError(
+            403, "forbidden", "only the host, a cohost or the merchant may change who may join"
+        )
+    policy = _join_policy(data)
+    if policy == "customers_only":
+        owner = await registry.get_merchant(record.merchant_id)
+        assert owner is not None  # the room's merchant
+        _require_customer_identity(owner)
+    await registry.set_join_policy(room_id, policy)
+    return JSONResponse({"room_id": room_id, "join_policy": policy})
 
 
 async def room_snapshot(request: Request) -> JSONResponse:
@@ -277,7 +431,13 @@ async def room_snapshot(request: Request) -> JSONResponse:
     except HubFull as exc:
         raise ProblemError(503, "server_full", str(exc), headers={"Retry-After": "30"}) from exc
     return JSONResponse(
-        {"room_id": room_id, "merchant_id": record.merchant_id, "seq": seq, "view": view}
+        {
+            "room_id": room_id,
+            "merchant_id": record.merchant_id,
+            "join_policy": record.join_policy,
+            "seq": seq,
+            "view": view,
+        }
     )
 
 
@@ -311,4 +471,5 @@ def room_routes() -> list[Route]:
         Route("/api/v1/rooms/{room_id}/invites", create_invite, methods=["POST"]),
         Route("/api/v1/rooms/{room_id}/invites/{invite_id}", revoke_invite, methods=["DELETE"]),
         Route("/api/v1/rooms/{room_id}/join", join_room, methods=["POST"]),
+        Route("/api/v1/rooms/{room_id}/join-policy", set_join_policy, methods=["PUT"]),
     ]

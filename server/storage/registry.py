@@ -24,9 +24,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.db.engine import begin_write
 from server.storage._sql import dump_json, load_json, translate_unavailable
 from server.storage.errors import AlreadyExists, InviteError, NotFound
-from server.storage.tables import invites, merchants, rooms
+from server.storage.tables import invites, merchants, room_identities, rooms
 
-__all__ = ["Invite", "Merchant", "Registry", "RoomRecord", "hash_api_key"]
+__all__ = [
+    "JOIN_POLICIES",
+    "Invite",
+    "Merchant",
+    "MerchantKeys",
+    "Registry",
+    "RoomRecord",
+    "hash_api_key",
+]
+
+JOIN_POLICIES = ("anyone_with_link", "customers_only")
+"""Who may join a room: anyone who has an invite, or only the merchant's signed-in customers."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,20 @@ class Merchant:
     name: str
     origins: tuple[str, ...]
     created_at: int
+    sign_in_url: str | None = None
+    has_signing_secret: bool = False
+    has_public_key: bool = False
+
+
+@dataclass(frozen=True)
+class MerchantKeys:
+    """What verifies a merchant's customer tokens (never returned over the API)."""
+
+    merchant_id: str
+    signing_secret: str | None
+    previous_signing_secret: str | None
+    signing_rotated_at: int | None
+    public_key: str | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +74,7 @@ class RoomRecord:
     title: str
     created_at: int
     closed: bool = False
+    join_policy: str = "anyone_with_link"
 
 
 @dataclass(frozen=True)
@@ -124,6 +150,57 @@ class Registry:
         )
         await self._update_one(stmt, "merchant_unknown", merchant_id)
 
+    async def merchant_keys(self, merchant_id: str) -> MerchantKeys | None:
+        """The keys that verify the merchant's customer tokens, or None for no merchant."""
+        row = await self._first(select(merchants).where(merchants.c.merchant_id == merchant_id))
+        if row is None:
+            return None
+        rotated = row.signing_rotated_at
+        return MerchantKeys(
+            merchant_id=row.merchant_id,
+            signing_secret=row.signing_secret,
+            previous_signing_secret=row.previous_signing_secret,
+            signing_rotated_at=None if rotated is None else int(rotated),
+            public_key=row.public_key,
+        )
+
+    async def rotate_signing_secret(self, merchant_id: str, secret: str, now: int) -> None:
+        """Make ``secret`` the HS256 signing secret; the current one becomes the previous one."""
+        c = merchants.c
+        stmt = (
+            update(merchants)
+            .where(c.merchant_id == merchant_id)
+            .values(
+                previous_signing_secret=c.signing_secret,
+                signing_secret=secret,
+                signing_rotated_at=now,
+            )
+        )
+        await self._update_one(stmt, "merchant_unknown", merchant_id)
+
+    async def clear_signing_secret(self, merchant_id: str) -> None:
+        """Stop accepting HS256 customer tokens at once (current and previous secret)."""
+        stmt = (
+            update(merchants)
+            .where(merchants.c.merchant_id == merchant_id)
+            .values(signing_secret=None, previous_signing_secret=None, signing_rotated_at=None)
+        )
+        await self._update_one(stmt, "merchant_unknown", merchant_id)
+
+    async def set_public_key(self, merchant_id: str, pem: str | None) -> None:
+        """Register (or with None remove) the ES256 public key for customer tokens."""
+        stmt = (
+            update(merchants).where(merchants.c.merchant_id == merchant_id).values(public_key=pem)
+        )
+        await self._update_one(stmt, "merchant_unknown", merchant_id)
+
+    async def set_sign_in_url(self, merchant_id: str, url: str | None) -> None:
+        """Where a shopper signs in to the shop (shown when a room admits customers only)."""
+        stmt = (
+            update(merchants).where(merchants.c.merchant_id == merchant_id).values(sign_in_url=url)
+        )
+        await self._update_one(stmt, "merchant_unknown", merchant_id)
+
     # -- rooms ------------------------------------------------------------------------------
 
     async def create_room(self, record: RoomRecord) -> None:
@@ -137,6 +214,7 @@ class Registry:
             "title": record.title,
             "created_at": record.created_at,
             "closed": record.closed,
+            "join_policy": record.join_policy,
         }
         await self._insert(insert(rooms).values(values), "room_exists", record.room_id)
 
@@ -176,6 +254,60 @@ class Registry:
         """Mark a room closed (idempotent); raises ``room_unknown``."""
         stmt = update(rooms).where(rooms.c.room_id == room_id).values(closed=True)
         await self._update_one(stmt, "room_unknown", room_id)
+
+    async def set_join_policy(self, room_id: str, policy: str) -> None:
+        """Change who may join the room (one of :data:`JOIN_POLICIES`); raises ``room_unknown``."""
+        assert policy in JOIN_POLICIES, policy  # callers validate client input
+        stmt = update(rooms).where(rooms.c.room_id == room_id).values(join_policy=policy)
+        await self._update_one(stmt, "room_unknown", room_id)
+
+    # -- identities -------------------------------------------------------------------------
+
+    async def identity_member(self, room_id: str, identity: str) -> tuple[str, int] | None:
+        """(member id, bound at) of the identity hash ``identity`` in the room, or None."""
+        c = room_identities.c
+        stmt = select(c.member_id, c.bound_at).where(c.room_id == room_id, c.identity == identity)
+        row = await self._first(stmt)
+        return None if row is None else (str(row.member_id), int(row.bound_at))
+
+    async def bind_identity(
+        self, room_id: str, identity: str, member_id: str, now: int, *, replaces: str | None = None
+    ) -> str:
+        """Bind the identity to ``member_id`` in the room and return the member id that won.
+
+        Without ``replaces`` the identity must be new to the room; with it, the binding moves
+        only if it still names ``replaces`` (a kicked member re-admitted by a newer invite).
+        Two racing joins of one identity get the same member id either way.
+        """
+        c = room_identities.c
+        with translate_unavailable():
+            try:
+                async with begin_write(self._engine) as conn:
+                    if replaces is None:
+                        await conn.execute(
+                            insert(room_identities).values(
+                                room_id=room_id,
+                                identity=identity,
+                                member_id=member_id,
+                                bound_at=now,
+                            )
+                        )
+                    else:
+                        await conn.execute(
+                            update(room_identities)
+                            .where(
+                                c.room_id == room_id,
+                                c.identity == identity,
+                                c.member_id == replaces,
+                            )
+                            .values(member_id=member_id, bound_at=now)
+                        )
+            except sa_exc.IntegrityError:
+                pass  # another join of the same identity won: use its member id
+        found = await self.identity_member(room_id, identity)
+        if found is None:
+            raise NotFound(f"room {room_id!r} unknown", code="room_unknown")
+        return found[0]
 
     # -- invites ----------------------------------------------------------------------------
 
@@ -290,6 +422,9 @@ def _merchant(row: Row[Any]) -> Merchant:
         name=row.name,
         origins=tuple(load_json(row.origins)),
         created_at=int(row.created_at),
+        sign_in_url=row.sign_in_url,
+        has_signing_secret=row.signing_secret is not None,
+        has_public_key=row.public_key is not None,
     )
 
 
@@ -301,6 +436,7 @@ def _room(row: Row[Any]) -> RoomRecord:
         title=row.title,
         created_at=int(row.created_at),
         closed=bool(row.closed),
+        join_policy=str(row.join_policy),
     )
 
 

@@ -1,8 +1,8 @@
 """The storage tables: the room event log, op outcomes, snapshots, merchants, rooms, invites.
 
 This module only declares tables on the shared ``server.db.base.metadata``; migrations
-``0001_storage`` and ``0005_op_digest`` create exactly these (a test compares them). It must not
-run queries.
+``0001_storage``, ``0005_op_digest`` and ``0007_identity`` create exactly these (a test compares
+them). It must not run queries.
 
 JSON payloads (``data``, ``state``, ``origins``) are stored as TEXT, not JSONB: the same
 bytes round-trip on SQLite and PostgreSQL, and coshop never queries inside them.
@@ -29,6 +29,7 @@ __all__ = [
     "invites",
     "merchants",
     "room_events",
+    "room_identities",
     "room_ops",
     "room_snapshots",
     "rooms",
@@ -85,6 +86,14 @@ merchants = Table(
     Column("origins", Text, nullable=False),
     Column("api_key_hash", String(64), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
+    # Customer identity (migration 0007, docs/merchant-identity.md). The HS256 signing secret
+    # is kept as is: verifying an HMAC needs it. The previous one stays valid for a grace period
+    # after a rotation. ``public_key`` is an ES256 (P-256) public key in PEM.
+    Column("signing_secret", String(128), nullable=True),
+    Column("previous_signing_secret", String(128), nullable=True),
+    Column("signing_rotated_at", BigInteger, nullable=True),
+    Column("public_key", Text, nullable=True),
+    Column("sign_in_url", String(2048), nullable=True),
 )
 """Merchants. Only a SHA-256 of the API key is kept."""
 
@@ -102,6 +111,8 @@ rooms = Table(
     Column("title", String(200), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("closed", Boolean, nullable=False),
+    # Who may join: "anyone_with_link" or "customers_only" (merchant-signed customers).
+    Column("join_policy", String(32), nullable=False, server_default="anyone_with_link"),
     Index("ix_rooms_merchant_created", "merchant_id", "created_at"),
 )
 """Rooms a merchant created (the room's contents live in its event log)."""
@@ -125,3 +136,21 @@ invites = Table(
     Column("revoked", Boolean, nullable=False),
 )
 """Invite links into a room: role granted, expiry, use limit and count."""
+
+room_identities = Table(
+    "room_identities",
+    metadata,
+    Column(
+        "room_id",
+        String(ID),
+        ForeignKey("rooms.room_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("identity", String(64), nullable=False),
+    Column("member_id", String(ID), nullable=False),
+    Column("bound_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("room_id", "identity"),
+)
+"""Which member an identity is in a room. ``identity`` is the hex SHA-256 of the identity key
+(``customer:<merchant>:<sub>`` or ``guest:<sha256 of the device secret>``): neither a
+customer id nor a device secret is stored (server/identity.py)."""

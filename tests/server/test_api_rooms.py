@@ -286,6 +286,8 @@ async def test_merchants_over_rest(tmp_path: Path) -> None:
             "merchant_id": "acme",
             "name": "Acme",
             "origins": ["https://shop.example"],
+            "sign_in_url": None,
+            "customer_tokens": {"hs256": False, "es256": False},
         }
         r = await http.put(
             "/api/v1/merchant/origins",
