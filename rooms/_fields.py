@@ -1,7 +1,8 @@
 """Field annotations shared by commands, events and signals (wire size caps).
 
 ``MaxLen`` caps the raw length of a string a client may send; the codec enforces it before any
-rule runs. Domain limits (e.g. 500 chars of chat after trimming) are checked by the rules.
+rule runs, and the protocol's published schemas state it as ``maxLength``. Domain limits (e.g.
+500 chars of chat after trimming) are checked by the rules.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ class MaxLen:
     """Largest raw string length the wire codec accepts for a field."""
 
     value: int
+
+    def json_schema(self) -> dict[str, int]:
+        """The same cap as a JSON Schema keyword (``server.protocol.schema`` merges it)."""
+        return {"maxLength": self.value}
 
 
 Id = Annotated[str, MaxLen(64)]

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from checkout_bridge.providers import CartPermalinkProvider
+from server.api.asyncapi import asyncapi_route
 from server.api.merchants import merchant_routes
 from server.api.openapi import openapi_document
 from server.api.rooms import DEMO_MERCHANT, room_routes
@@ -166,6 +167,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", _healthz),
         Route("/metrics", _metrics),
         Route("/openapi.json", _openapi),
+        Route("/asyncapi.json", asyncapi_route),
         *room_routes(),
         *merchant_routes(),
         *catalog_routes(),

@@ -18,7 +18,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, assert_never
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -40,6 +40,8 @@ from server.hub.hub import ClientShareExceeded, Hub, HubFull, RoomNotFound
 from server.hub.opdigest import op_digest
 from server.hub.session import CLOSE_CODES, RateLimiter, Session
 from server.hub.shares import current_client
+from server.protocol import frames
+from server.protocol.frames import Cmd, FrameError, Ping, Sig
 from server.settings import Settings
 from server.storage import StorageError
 from server.wire import CODECS, JSON, Codec, WireError
@@ -49,7 +51,6 @@ __all__ = ["RoomSockets", "room_socket"]
 log = logging.getLogger("coshop.ws")
 
 _ROOM_PATH = re.compile(r"/ws/rooms/([^/]+)")
-_OP_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _OP_CARD_MESSAGE = "this op id reads as a card number; use a counter, UUID or timestamp"
 _OP_PEEK = re.compile(r'"op"\s*:\s*"([A-Za-z0-9._:-]{1,64})"')
 _DROPS_BEFORE_CLOSE = 50  # frames dropped by the limits within _DROP_WINDOW_S before closing
@@ -83,8 +84,7 @@ async def _receive_frame(websocket: WebSocket) -> str | bytes | None:
     return bytes(data) if data is not None else b""
 
 
-def _error(code: str, message: str, op: object = None) -> dict[str, Any]:
-    return {"t": "err", "op": op if isinstance(op, str) else None, "code": code, "message": message}
+_error = frames.err
 
 
 class RoomSockets:
@@ -191,19 +191,16 @@ async def _serve(websocket: WebSocket, asgi_send: object) -> None:
     if frame is None:
         return
     try:
-        hello = codec.decode(frame)
+        hello = frames.read_hello(codec.decode(frame))
     except WireError as exc:
         await refuse("bad_hello", str(exc), "bad_hello")
         return
-    if hello.get("t") != "hello":
-        await refuse("bad_hello", "the first frame must be a hello", "bad_hello")
+    except FrameError as exc:
+        await refuse(exc.code, exc.message, "bad_hello")
         return
-    last_seq = hello.get("last_seq")
-    if last_seq is not None and (type(last_seq) is not int or last_seq < 0):
-        await refuse("bad_hello", "last_seq must be a non-negative integer or null", "bad_hello")
-        return
+    last_seq = hello.last_seq
     try:
-        claims = signer.read_member_token(hello.get("token"))
+        claims = signer.read_member_token(hello.token)
     except AuthError as exc:
         await refuse(exc.code, str(exc), "unauthorized")
         return
@@ -359,45 +356,40 @@ def _peek_op(frame: str | bytes) -> str | None:
 def _dispatch(hub: Hub, actor: Any, session: Session, frame: str | bytes) -> dict[str, Any] | None:
     """Route one frame; returns an error message for the client, or None."""
     try:
-        msg = session.codec.decode(frame)
+        msg = frames.read_frame(session.codec.decode(frame))
     except WireError as exc:
         return _error(exc.code, str(exc))
-    kind = msg.get("t")
-    op = msg.get("op")
-    if kind == "cmd":
-        if not isinstance(op, str) or not _OP_ID.fullmatch(op):
-            return _error("bad_op", "op must be 1-64 characters of A-Z a-z 0-9 . _ : -")
-        if op_id_may_be_card(op):
-            # Op ids are stored with the op's outcome, so never one that reads as a card number
-            # (rooms.cardgate.op_id_may_be_card: digit groups across . _ : - read together,
-            # Luhn-valid 13-19 digits, timestamps and UUIDs exempt). The op goes back only to
-            # the socket that sent it, so its client can fail that command; nothing is stored.
-            return _error("op_looks_like_card", _OP_CARD_MESSAGE, op)
-        name, args = msg.get("name"), msg.get("args", {})
-        if not isinstance(name, str) or not isinstance(args, dict):
-            return _error("bad_command", "cmd needs a string name and an args map", op)
-        if name not in CLIENT_COMMANDS:
-            return _error("unknown_command", f"no client command {name[:40]!r}", op)
-        try:
-            command = command_from_wire(name, args)
-        except RoomError as exc:
-            return _error(exc.code, exc.message, op)
-        # The digest tells a resend of this op (same arguments) from its id reused with other
-        # arguments, which is refused with op_conflict (docs/protocol.md, "Op ids and retries").
-        digest = op_digest(name, args)
-        hub.submit(actor, session, op, command, msg.get("retry") is True, digest)
-        return None
-    if kind == "sig":
-        name, args = msg.get("name"), msg.get("args", {})
-        if not isinstance(name, str) or not isinstance(args, dict):
-            return _error("bad_signal", "sig needs a string name and an args map")
-        try:
-            signal = signal_from_wire(name, args)
-        except RoomError as exc:
-            return _error(exc.code, exc.message)
-        hub.relay(actor, session, signal)
-        return None
-    if kind == "ping":
-        session.send_message({"t": "pong", "seq": actor.seq})
-        return None
-    return _error("unknown_type", "frame type must be cmd, sig or ping")
+    except FrameError as exc:
+        return exc.frame()
+    match msg:
+        case Cmd(op=op, name=name, args=args):
+            if op_id_may_be_card(op):
+                # Op ids are stored with the op's outcome, so never one that reads as a card
+                # number (rooms.cardgate.op_id_may_be_card: digit groups across . _ : - read
+                # together, Luhn-valid 13-19 digits, timestamps and UUIDs exempt). The op goes
+                # back only to the socket that sent it, so its client can fail that command;
+                # nothing is stored.
+                return _error("op_looks_like_card", _OP_CARD_MESSAGE, op)
+            if name not in CLIENT_COMMANDS:
+                return _error("unknown_command", f"no client command {name[:40]!r}", op)
+            try:
+                command = command_from_wire(name, args)
+            except RoomError as exc:
+                return _error(exc.code, exc.message, op)
+            # The digest tells a resend of this op (same arguments) from its id reused with
+            # other arguments, which is refused with op_conflict (docs/protocol.md, "Op ids and
+            # retries").
+            hub.submit(actor, session, op, command, msg.retry, op_digest(name, args))
+            return None
+        case Sig(name=name, args=args):
+            try:
+                signal = signal_from_wire(name, args)
+            except RoomError as exc:
+                return _error(exc.code, exc.message)
+            hub.relay(actor, session, signal)
+            return None
+        case Ping():
+            session.send_message(frames.pong(actor.seq))
+            return None
+        case _:  # pragma: no cover - read_frame returns only these
+            assert_never(msg)

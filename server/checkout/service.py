@@ -99,6 +99,8 @@ def snapshot_json(snapshot: CartSnapshot) -> dict[str, Any]:
 
 
 def order_json(order: Order) -> dict[str, Any]:
+    """An order as REST answers it; times are ms since the epoch like every other time a client
+    sees (the order itself keeps seconds)."""
     return {
         "order_id": order.order_id,
         "status": order.status,
@@ -108,7 +110,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "currency": order.currency,
         "total_minor": order.total_minor,
         "paid_minor": order.paid_minor,
-        "deadline": order.deadline,
+        "deadline_ms": order.deadline * 1000,
         "snapshot_version": order.snapshot_version,
         "snapshot_digest": order.snapshot_digest,
         "shares": [

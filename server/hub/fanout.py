@@ -27,6 +27,7 @@ from rooms import event_to_wire
 from rooms.audience import EVERYONE, Audience
 from rooms.model import STAFF
 from server.hub.session import Session
+from server.protocol.frames import batch_head
 from server.wire import JSON, MSGPACK, Codec
 
 __all__ = [
@@ -46,11 +47,6 @@ Item = tuple[dict[str, Any], Audience]
 
 _STAFF_KEY = "\x00staff"  # never a member id: member ids are short printable tokens
 _PUBLIC_KEY = "\x00public"
-
-
-def batch_head(first: int, last: int) -> dict[str, Any]:
-    """The head of a batch frame that covers seqs ``first``..``last``."""
-    return {"t": "batch", "from": first, "to": last}
 
 
 def _shown(message: dict[str, Any], audience: Audience, member_id: str) -> dict[str, Any] | None:

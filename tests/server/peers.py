@@ -1,20 +1,53 @@
-"""A bare WebSocket peer for transport tests: speaks frames directly, no client-side smarts."""
+"""A bare WebSocket peer for transport tests: speaks frames directly, no client-side smarts.
+
+Every frame a peer receives is checked against the published schema of its type (the one
+``/asyncapi.json`` serves, :func:`server.api.asyncapi.frame_schema`), so every test that talks
+to the server through a :class:`Peer` also tests that the server keeps its documented contract.
+A frame that does not match fails the test with :class:`FrameContractError`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import httpx
+import jsonschema_rs
 from websockets.asyncio.client import ClientConnection, connect
 
+from server.api.asyncapi import frame_schema
+from server.protocol.frames import SERVER_FRAMES
 from server.wire import JSON, MSGPACK, Codec
 
 
+class FrameContractError(AssertionError):
+    """The server sent a frame that its published schema does not allow."""
+
+
+@functools.cache
+def _validator(t: str) -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(frame_schema(t))
+
+
+def check_frame(msg: dict[str, Any]) -> None:
+    """Raise :class:`FrameContractError` unless ``msg`` matches the schema of its ``t``."""
+    t = msg.get("t")
+    if t not in SERVER_FRAMES:
+        raise FrameContractError(f"the server sent a frame of unknown type {t!r}: {msg!r:.300}")
+    errors = [
+        f"{'/'.join(map(str, e.instance_path)) or '(frame)'}: {e.message}"
+        for e in _validator(str(t)).iter_errors(msg)
+    ]
+    if errors:
+        raise FrameContractError(f"{t} frame breaks its schema: {errors[:5]} in {msg!r:.500}")
+
+
 class Peer:
-    def __init__(self, ws: ClientConnection, codec: Codec) -> None:
+    def __init__(self, ws: ClientConnection, codec: Codec, *, check: bool = True) -> None:
         self.ws = ws
         self.codec = codec
+        self.check = check  # validate every received frame against its schema
 
     @classmethod
     async def open(cls, url: str, *, codec: Codec = JSON, origin: str | None = None) -> Peer:
@@ -34,7 +67,10 @@ class Peer:
 
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
         frame = await asyncio.wait_for(self.ws.recv(), timeout)
-        return self.codec.decode(frame)
+        msg = self.codec.decode(frame)
+        if self.check:
+            check_frame(msg)
+        return msg
 
     async def recv_until(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
         while True:
@@ -80,4 +116,4 @@ async def join(http: httpx.AsyncClient, room: dict[str, Any], name: str) -> dict
     return data
 
 
-__all__ = ["JSON", "MSGPACK", "Peer", "create_room", "join"]
+__all__ = ["JSON", "MSGPACK", "FrameContractError", "Peer", "check_frame", "create_room", "join"]
