@@ -378,10 +378,13 @@ class GuardedH11Protocol(H11Protocol):
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
         self._upgraded = True
         self._cancel()
+        # The WebSocket protocol takes the transport over and this protocol never hears of
+        # its end: release the address's slot now. Open WebSockets count against the
+        # address's share of sockets in the hub instead (server/hub/shares.py).
+        self._release_peer()
         super().handle_websocket_upgrade(event)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel()
+    def _release_peer(self) -> None:
         if self._peer is not None:
             counts = self.stats.per_client
             left = counts.get(self._peer, 1) - 1
@@ -390,6 +393,10 @@ class GuardedH11Protocol(H11Protocol):
             else:
                 counts.pop(self._peer, None)
             self._peer = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel()
+        self._release_peer()
         if self._refusing:
             self.stats.refusing.pop(self, None)
             return

@@ -234,3 +234,18 @@ async def test_one_address_holds_only_its_share_of_the_connections(tmp_path: Pat
         refused = sum(a.startswith(b"HTTP/1.1 429") for a in answers)
         assert timed_out == share  # only the share was held, until its header deadline
         assert refused >= len(answers) - share - 5
+
+
+async def test_an_address_share_is_released_when_connections_end(tmp_path: Path) -> None:
+    """HTTP connections and WebSocket handshakes give their slot back: many sequential sockets
+    from one address never run into its share."""
+    settings = server_settings(tmp_path, max_connections=40, client_share=0.1, client_share_floor=2)
+    async with run_server(settings) as srv, httpx.AsyncClient(base_url=srv.base_url) as http:
+        room = await create_room(http)
+        for _ in range(3 * 4):  # the share is 4 connections
+            peer = await Peer.open(srv.ws_url(room["room_id"]))
+            await peer.hello(room["host"]["token"])
+            await peer.close()
+        for _ in range(3 * 4):
+            async with httpx.AsyncClient(base_url=srv.base_url) as once:
+                assert (await once.get("/healthz")).status_code == 200
