@@ -281,13 +281,25 @@ def _cmd_merchant_create(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclasses.dataclass(frozen=True)
+class _MerchantChanges:
+    origins: tuple[str, ...] | None = None
+    rotate_key: bool = False
+    rotate_signing_secret: bool = False
+    public_key: str | None = None  # PEM
+    remove_public_key: bool = False
+    sign_in_url: str | None = None  # "" clears it
+
+
 async def _merchant_update(
-    settings: Settings, merchant_id: str, origins: tuple[str, ...] | None, rotate: bool
-) -> str | None:
+    settings: Settings, merchant_id: str, changes: _MerchantChanges
+) -> dict[str, str]:
+    """Apply ``changes``; returns the new secrets to show once (``api_key``, ``signing_secret``)."""
     from server.db.engine import create_engine, upgrade_engine
     from server.storage import Registry
 
     engine = create_engine(settings.effective_database_url)
+    shown: dict[str, str] = {}
     try:
         await upgrade_engine(engine)
         registry = Registry(engine)
@@ -295,25 +307,75 @@ async def _merchant_update(
             raise ConfigError(
                 f"no merchant {merchant_id!r}; create it with 'coshop merchant create'"
             )
-        if origins is not None:
-            await registry.set_origins(merchant_id, origins)
-        if rotate:
-            key = "ck_" + secrets.token_urlsafe(32)
-            await registry.rotate_api_key(merchant_id, key)
-            return key
-        return None
+        now = int(time.time() * 1000)
+        if changes.origins is not None:
+            await registry.set_origins(merchant_id, changes.origins)
+        if changes.rotate_key:
+            shown["api_key"] = "ck_" + secrets.token_urlsafe(32)
+            await registry.rotate_api_key(merchant_id, shown["api_key"])
+        if changes.rotate_signing_secret:
+            shown["signing_secret"] = "cs_" + secrets.token_urlsafe(32)
+            await registry.rotate_signing_secret(merchant_id, shown["signing_secret"], now)
+        if changes.public_key is not None or changes.remove_public_key:
+            await registry.set_public_key(merchant_id, changes.public_key)
+        if changes.sign_in_url is not None:
+            await registry.set_sign_in_url(merchant_id, changes.sign_in_url or None)
+        return shown
     finally:
         await engine.dispose()
 
 
+def _public_key_from(path: str | None) -> str | None:
+    from server.identity import IdentityError, normalize_public_key
+
+    if path is None:
+        return None
+    try:
+        return normalize_public_key(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the public key file {path!r}: {exc}") from exc
+    except IdentityError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _sign_in_url_from(value: str | None) -> str | None:
+    from server.api.merchants import SIGN_IN_URL
+
+    if value is not None and value and not SIGN_IN_URL.fullmatch(value):
+        raise ConfigError(f"{value!r} is not an https:// URL (http:// only for localhost)")
+    return value
+
+
 def _cmd_merchant_update(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
-    origins = None if args.origin is None else _valid_origins(args.origin)
-    key = asyncio.run(_merchant_update(settings, args.id, origins, args.rotate_key))
-    if origins is not None:
-        print(f"merchant {args.id}: embedding allowed from {', '.join(origins) or 'nowhere'}")
-    if key is not None:
-        print(f"merchant {args.id}: new API key (shown once; the old one stops working):\n{key}")
+    changes = _MerchantChanges(
+        origins=None if args.origin is None else _valid_origins(args.origin),
+        rotate_key=args.rotate_key,
+        rotate_signing_secret=args.rotate_signing_secret,
+        public_key=_public_key_from(args.public_key),
+        remove_public_key=args.remove_public_key,
+        sign_in_url=_sign_in_url_from(args.sign_in_url),
+    )
+    shown = asyncio.run(_merchant_update(settings, args.id, changes))
+    if changes.origins is not None:
+        allowed = ", ".join(changes.origins) or "nowhere"
+        print(f"merchant {args.id}: embedding allowed from {allowed}")
+    if "api_key" in shown:
+        print(
+            f"merchant {args.id}: new API key (shown once; the old one stops working):\n"
+            f"{shown['api_key']}"
+        )
+    if "signing_secret" in shown:
+        print(
+            f"merchant {args.id}: new HS256 signing secret for customer tokens (shown once;"
+            f" the previous one still verifies for an hour):\n{shown['signing_secret']}"
+        )
+    if changes.public_key is not None:
+        print(f"merchant {args.id}: ES256 public key registered for customer tokens")
+    elif changes.remove_public_key:
+        print(f"merchant {args.id}: ES256 public key removed")
+    if changes.sign_in_url is not None:
+        print(f"merchant {args.id}: sign-in URL {changes.sign_in_url or 'cleared'}")
     return 0
 
 
@@ -370,12 +432,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--origin", action="append", help="an origin allowed to embed (repeatable)")
     _add_settings_flags(p)
     p.set_defaults(func=_cmd_merchant_create)
-    p = mer.add_parser("update", help="set a merchant's embed origins or rotate its API key")
+    p = mer.add_parser(
+        "update",
+        help="set a merchant's embed origins, keys for customer tokens, sign-in URL; rotate keys",
+    )
     p.add_argument("--id", required=True)
     p.add_argument(
         "--origin", action="append", help="an origin allowed to embed (repeatable; replaces all)"
     )
     p.add_argument("--rotate-key", action="store_true", help="issue a new API key")
+    p.add_argument(
+        "--rotate-signing-secret",
+        action="store_true",
+        help="issue a new HS256 secret for customer tokens (docs/merchant-identity.md)",
+    )
+    p.add_argument("--public-key", metavar="FILE", help="an ES256 public key (PEM or JWK file)")
+    p.add_argument("--remove-public-key", action="store_true", help="forget the ES256 key")
+    p.add_argument(
+        "--sign-in-url", metavar="URL", help="where shoppers sign in to the shop ('' clears)"
+    )
     _add_settings_flags(p)
     p.set_defaults(func=_cmd_merchant_update)
     return parser

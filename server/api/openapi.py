@@ -14,6 +14,7 @@ from typing import Any
 
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
 from server.api.members import REMOVED_CODES
+from server.api.merchants import SIGN_IN_URL
 from server.http.ratelimit import route_group
 
 __all__ = ["openapi_document"]
@@ -95,6 +96,32 @@ def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict
     if required:
         schema["required"] = required
     return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _join_body() -> dict[str, Any]:
+    body = _body(
+        {
+            "invite": {"type": "string", "maxLength": 2048, "pattern": _NO_CONTROL},
+            "name": {"type": "string", "maxLength": MAX_NAME, "pattern": _LINE},
+            "customer_token": {
+                "type": "string",
+                "maxLength": 4096,
+                "description": "a JWT the merchant's backend signed (docs/merchant-identity.md)",
+            },
+            "device": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{32,128}$",
+                "description": "this browser's random device secret (only its hash is kept)",
+            },
+        },
+        ["invite"],
+    )
+    # a name, unless the customer token brings the one the shop signed
+    body["content"]["application/json"]["schema"]["anyOf"] = [
+        {"required": ["name"]},
+        {"required": ["customer_token"]},
+    ]
+    return body
 
 
 def _path(name: str, pattern: str = _ID_PATTERN) -> dict[str, Any]:
@@ -385,15 +412,7 @@ def _paths() -> dict[str, Any]:
                     " token carries one."
                 ),
                 "parameters": [_ROOM_ID],
-                "requestBody": _body(
-                    {
-                        "invite": {"type": "string", "maxLength": 2048, "pattern": _NO_CONTROL},
-                        "name": {"type": "string", "maxLength": MAX_NAME, "pattern": _LINE},
-                        "customer_token": {"type": "string", "maxLength": 4096},
-                        "device": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32,128}$"},
-                    },
-                    ["invite"],
-                ),
+                "requestBody": _join_body(),
                 "responses": {
                     "201": _json(_ref("Member"), "a member token for the WebSocket hello"),
                     **_problems(
@@ -646,7 +665,13 @@ def _paths() -> dict[str, Any]:
                 "summary": "Where shoppers sign in to the shop (null clears it)",
                 "security": [{"apiKey": []}],
                 "requestBody": _body(
-                    {"sign_in_url": {"type": ["string", "null"], "maxLength": 2048}},
+                    {
+                        "sign_in_url": {
+                            "type": ["string", "null"],
+                            "maxLength": 2048,
+                            "pattern": f"^{SIGN_IN_URL.pattern}$",
+                        }
+                    },
                     ["sign_in_url"],
                 ),
                 "responses": {

@@ -29,7 +29,7 @@ piece of text is checked before anything is stored or counted; a refused join us
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -329,7 +329,9 @@ async def _sign_in_required(request: Request, record: RoomRecord, invite: str) -
     url = None if merchant is None else merchant.sign_in_url
     if url is not None:
         back = _links(settings, record.room_id, invite)["join"]
-        url = f"{url}{'&' if '?' in url else '?'}return_to={quote(back, safe='')}"
+        parts = urlsplit(url)
+        query = f"{parts.query}&" if parts.query else ""
+        url = urlunsplit(parts._replace(query=f"{query}return_to={quote(back, safe='')}"))
         how = f"sign in at {shop} and open the invite again"
     else:
         how = f"open this invite from {shop}'s website while signed in"

@@ -520,3 +520,44 @@ def test_json_payloads_here_are_plain() -> None:
     # The JWK the merchant may register is JSON text; PyJWT's to_jwk gives exactly that.
     key = ec.generate_private_key(ec.SECP256R1()).public_key()
     assert json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key))["crv"] == "P-256"
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_the_cli_sets_up_customer_tokens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from server.cli import main
+
+    data = ["--data-dir", str(tmp_path)]
+    assert main(["merchant", "create", "--id", "acme", "--name", "Acme", *data]) == 0
+    capsys.readouterr()
+    pem_file = tmp_path / "key.pem"
+    pem_file.write_bytes(
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    code = main(
+        [
+            "merchant", "update", "--id", "acme", "--rotate-signing-secret",
+            "--public-key", str(pem_file), "--sign-in-url", "https://acme.example/login", *data,
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    secret = next(line for line in out.splitlines() if line.startswith("cs_"))
+    assert "ES256 public key registered" in out
+    assert "https://acme.example/login" in out
+    token = jwt.encode({"iss": "acme", "sub": "c", "exp": int(time.time()) + 60}, secret)
+    assert token  # a shop mints with the printed secret (verified over REST above)
+    bad = tmp_path / "bad.pem"
+    bad.write_text("nope")
+    assert main(["merchant", "update", "--id", "acme", "--public-key", str(bad), *data]) == 2
+    assert "not a PEM public key" in capsys.readouterr().err
+    code = main(["merchant", "update", "--id", "acme", "--sign-in-url", "http://x.example", *data])
+    assert code == 2
+    assert "https://" in capsys.readouterr().err
+    assert main(["merchant", "update", "--id", "acme", "--remove-public-key", *data]) == 0
+    assert "removed" in capsys.readouterr().out
