@@ -213,6 +213,9 @@ class MessagePosted(BaseEvent):
     redacted: bool
     at: int
     author_name: str = ""  # the author's display name when posted (live audiences have no roster)
+    # The author's role when posted, from the room (never from the typed name): clients show
+    # staff badges from it. "" in events logged before it existed.
+    author_role: str = ""
 
 
 @dataclass(frozen=True, slots=True)

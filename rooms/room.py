@@ -308,7 +308,14 @@ class Room:
                     self.lines[event.line_id] = dataclasses.replace(line, payer=event.payer)
             case e.MessagePosted():
                 self.messages.append(
-                    Message(event.message_id, event.author, event.text, event.at, event.author_name)
+                    Message(
+                        event.message_id,
+                        event.author,
+                        event.text,
+                        event.at,
+                        event.author_name,
+                        event.author_role,
+                    )
                 )
                 del self.messages[: max(0, len(self.messages) - self.limits.chat_history)]
                 self.last_post[event.author] = event.at

@@ -73,6 +73,7 @@ class Message:
     text: str
     at: int
     author_name: str = ""
+    author_role: str = ""  # the role the room gave the author (a verified badge, not typed text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ def post_message(room: Room, command: c.PostMessage, ctx: Context) -> list[e.Eve
             redacted=redacted,
             at=ctx.now,
             author_name=member.display_name if member is not None else "",
+            author_role=member.role.value if member is not None else "",
         )
     ]
 
