@@ -52,6 +52,7 @@ from server.wire import SUBPROTOCOLS
 __all__ = [
     "PROTOCOL_PATH",
     "REFERENCE_PATH",
+    "TEXT",
     "asyncapi_document",
     "asyncapi_route",
     "frame_schema",
@@ -64,6 +65,9 @@ __all__ = [
 _DOCS = Path(__file__).resolve().parents[2] / "docs"
 REFERENCE_PATH = _DOCS / "protocol-reference.md"
 PROTOCOL_PATH = _DOCS / "protocol.md"
+TEXT = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+"""What a client's strings may hold: no control character but tab and newline (``invalid_text``;
+a lone surrogate is refused too, which a pattern cannot say)."""
 _COMPONENTS = "#/components/schemas/"
 _DEFS = "#/$defs/"
 
@@ -151,10 +155,10 @@ class _Protocol:
         self.events = list(BaseEvent.registry)
         for name in self.commands:
             command = BaseCommand.registry[name]
-            s.add(name, s.object_of(command, title=name, description=_doc(command)))
+            s.add(name, s.object_of(command, title=name, description=_doc(command), text=TEXT))
         for name in self.signals:
             signal = BaseSignal.registry[name]
-            s.add(name, s.object_of(signal, title=name, description=_doc(signal)))
+            s.add(name, s.object_of(signal, title=name, description=_doc(signal), text=TEXT))
         for name in self.events:
             event = BaseEvent.registry[name]
             schema = s.object_of(
@@ -367,6 +371,7 @@ def reference_markdown() -> str:
             transport_errors=frames.TRANSPORT_ERRORS,
             room_errors=p.room_codes,
             notices=frames.NOTICES,
+            text_pattern=TEXT,
         )
     )
 

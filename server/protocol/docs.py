@@ -30,6 +30,7 @@ class Reference:
     transport_errors: Sequence[TransportError]
     room_errors: Mapping[str, str]  # code -> family
     notices: Mapping[str, str]
+    text_pattern: str  # the pattern of strings a client sends: shown as "text"
 
 
 def _cell(text: str) -> str:
@@ -40,26 +41,30 @@ def _name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]
 
 
-def _type(schema: Mapping[str, Any]) -> str:
-    """A schema in a few words: ``string (≤ 64 chars)``, ``array of [Line](#line)``, …"""
+def _type(schema: Mapping[str, Any], text: str = "") -> str:
+    """A schema in a few words: ``text (≤ 64 chars)``, ``array of [Line](#line)``, …
+
+    A string whose pattern is ``text`` is called text.
+    """
     if "$ref" in schema:
         name = _name(schema["$ref"])
         return f"[{name}](#{name.lower()})"
     if "allOf" in schema:
-        return " and ".join(_type(s) for s in schema["allOf"])
+        return " and ".join(_type(s, text) for s in schema["allOf"])
     if "anyOf" in schema:
-        return " or ".join(_type(s) for s in schema["anyOf"])
+        return " or ".join(_type(s, text) for s in schema["anyOf"])
     if "const" in schema:
         return f"`{_json(schema['const'])}`"
     if "enum" in schema:
         return "one of " + ", ".join(f"`{_json(v)}`" for v in schema["enum"])
+    pattern = schema.get("pattern")
     kind = schema.get("type")
     if isinstance(kind, list):
         words = " or ".join(kind)
     elif kind == "array":
-        words = f"array of {_type(schema.get('items', {}))}"
+        words = f"array of {_type(schema.get('items', {}), text)}"
     elif kind == "object" and isinstance(schema.get("additionalProperties"), dict):
-        words = f"map of string to {_type(schema['additionalProperties'])}"
+        words = f"map of string to {_type(schema['additionalProperties'], text)}"
     else:
         words = str(kind or "any")
     bounds = []
@@ -69,8 +74,10 @@ def _type(schema: Mapping[str, Any]) -> str:
         bounds.append(f"≥ {schema['minimum']}")
     if "minItems" in schema and schema.get("minItems") == schema.get("maxItems"):
         bounds.append(f"exactly {schema['minItems']} items")
-    if "pattern" in schema:
-        bounds.append(f"matching `{schema['pattern']}`")
+    if pattern is not None and pattern == text:
+        words = words.replace("string", "text")
+    elif pattern is not None:
+        bounds.append(f"matching `{pattern}`")
     return f"{words} ({', '.join(bounds)})" if bounds else words
 
 
@@ -84,7 +91,7 @@ def _json(value: object) -> str:
     return str(value)
 
 
-def _fields(schema: Mapping[str, Any]) -> list[str]:
+def _fields(schema: Mapping[str, Any], text: str = "") -> list[str]:
     """The table of an object schema's properties."""
     properties: Mapping[str, Any] = schema.get("properties", {})
     if not properties:
@@ -94,17 +101,17 @@ def _fields(schema: Mapping[str, Any]) -> list[str]:
     for name, prop in properties.items():
         words = prop.get("description", "")
         rows.append(
-            f"| `{name}` | {_cell(_type(prop))} | {'yes' if name in required else 'no'} "
+            f"| `{name}` | {_cell(_type(prop, text))} | {'yes' if name in required else 'no'} "
             f"| {_cell(words)} |"
         )
     return rows
 
 
-def _section(title: str, schema: Mapping[str, Any], level: str = "###") -> list[str]:
-    out = [f"{level} {title}", ""]
+def _section(title: str, schema: Mapping[str, Any], text: str = "") -> list[str]:
+    out = [f"### {title}", ""]
     if schema.get("description"):
         out += [str(schema["description"]), ""]
-    return [*out, *_fields(schema), ""]
+    return [*out, *_fields(schema, text), ""]
 
 
 def transport_errors_markdown(errors: Sequence[TransportError]) -> str:
@@ -131,8 +138,10 @@ def render_reference(ref: Reference) -> str:
         "ordered, resumed and retried is in [protocol.md](protocol.md). Times are **ms since the",
         "Unix epoch** (UTC); amounts `*_minor` are in the currency's minor unit. Objects are",
         'closed: a client must send exactly the fields listed (a field with "no" under Required',
-        "may be left out), and `true`/`false` are not integers. Strings a client sends must be",
-        "well-formed Unicode without control characters other than newline and tab.",
+        "may be left out); integers are JSON integers (`1`, not `1.0`) and `true`/`false` are",
+        "not integers. **text** is a string a client sends: well-formed Unicode (no lone",
+        "surrogate) without control characters other than tab and newline, that is matching",
+        f"`{ref.text_pattern}`; otherwise the command is refused with `invalid_text`.",
         "",
         "## Client → server frames",
         "",
@@ -152,15 +161,15 @@ def render_reference(ref: Reference) -> str:
                     **variant["properties"]["retry"],
                     "description": "true when resending an op whose answer was lost",
                 }
-            out += [*_fields({**variant, "properties": fields}), ""]
+            out += [*_fields({**variant, "properties": fields}, ref.text_pattern), ""]
         else:
             out += _section(f"`{t}`", schema)
     out += ["## Commands (`cmd`)", "", "The `args` of each client command.", ""]
     for name in ref.commands:
-        out += _section(name, s[name])
+        out += _section(name, s[name], ref.text_pattern)
     out += ["## Signals (`sig`)", "", "The `args` of each signal.", ""]
     for name in ref.signals:
-        out += _section(name, s[name])
+        out += _section(name, s[name], ref.text_pattern)
     out += ["## Server → client frames", ""]
     for t, schema in ref.server_frames.items():
         body = s[_name(schema["$ref"])] if "$ref" in schema else schema

@@ -129,7 +129,7 @@ def notice(code: str, message: str) -> dict[str, Any]:
     return {"t": "notice", "code": code, "message": message}
 
 
-def presence(members: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def presence(members: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Who is connected: ``members`` are ``{"id", "name", "viewing"}`` maps, sorted by id."""
     return {"t": "presence", "members": list(members)}
 

@@ -10,8 +10,8 @@ decoder refuses unknown fields; a field with a default is optional.
 The keywords used are the ones JSON Schema draft-07 (AsyncAPI 3's schema object) and draft
 2020-12 read alike: ``type``, ``properties``, ``required``, ``additionalProperties``, ``items``
 (one schema), ``enum``, ``const``, ``anyOf``, ``oneOf``, ``$ref`` (never with siblings),
-``maxLength``, ``title`` and ``description``. References are ``<prefix><Name>``, so one set of
-definitions serves an AsyncAPI document (``#/components/schemas/``) and a standalone JSON Schema
+``maxLength``, ``pattern``, ``title`` and ``description``. References are ``<prefix><Name>``,
+so one set of definitions serves an AsyncAPI document (``#/components/schemas/``) and a standalone JSON Schema
 (``#/$defs/``).
 
 A pure module: it knows no class of the room core (the caller passes the registries and a
@@ -40,6 +40,10 @@ _PLAIN: dict[Any, str] = {
 }
 
 
+_SIMPLE = frozenset({"type", "maxLength", "pattern"})
+"""Keywords that apply to one JSON type only: ``X | None`` adds ``null`` to their ``type``."""
+
+
 def _no_description(_cls: type, _name: str) -> str | None:
     return None
 
@@ -65,12 +69,15 @@ class SchemaSet:
 
     # ---- type hints ----------------------------------------------------------------------------
 
-    def of(self, hint: Any) -> dict[str, Any]:
-        """The schema of one type hint (nested dataclasses become definitions)."""
+    def of(self, hint: Any, text: str | None = None) -> dict[str, Any]:
+        """The schema of one type hint (nested dataclasses become definitions).
+
+        ``text``: a ``pattern`` every plain string must match (what a client may send).
+        """
         origin = get_origin(hint)
         if origin is Annotated:
             inner, *extras = get_args(hint)
-            schema = dict(self.of(inner))
+            schema = dict(self.of(inner, text))
             for extra in extras:
                 method = getattr(extra, "json_schema", None)
                 if callable(method):
@@ -79,18 +86,18 @@ class SchemaSet:
         if origin is Union or origin is types.UnionType:
             arms = [a for a in get_args(hint) if a is not type(None)]
             (arm,) = arms  # the codec reads only ``X | None`` unions
-            inner = self.of(arm)
-            if set(inner) == {"type"}:
-                return {"type": [inner["type"], "null"]}
+            inner = self.of(arm, text)
+            if isinstance(inner.get("type"), str) and set(inner) <= _SIMPLE:
+                return {**inner, "type": [inner["type"], "null"]}
             return {"anyOf": [inner, {"type": "null"}]}
         if origin is Literal:
             options = list(get_args(hint))
             kinds = {_PLAIN[type(o)] for o in options}
             return {"type": kinds.pop() if len(kinds) == 1 else sorted(kinds), "enum": options}
         if origin in (tuple, list):
-            return {"type": "array", "items": self.of(get_args(hint)[0])}
+            return {"type": "array", "items": self.of(get_args(hint)[0], text)}
         if origin is dict:
-            return {"type": "object", "additionalProperties": self.of(get_args(hint)[1])}
+            return {"type": "object", "additionalProperties": self.of(get_args(hint)[1], text)}
         if isinstance(hint, type) and issubclass(hint, Enum):
             return {"type": "string", "enum": [member.value for member in hint]}
         if dataclasses.is_dataclass(hint):
@@ -98,6 +105,8 @@ class SchemaSet:
             if hint.__name__ not in self.defs:
                 self.add(hint.__name__, self.object_of(hint, all_required=True))
             return self.ref(hint.__name__)
+        if hint is str and text is not None:
+            return {"type": "string", "pattern": text}
         return {"type": _PLAIN[hint]}
 
     def object_of(
@@ -108,12 +117,14 @@ class SchemaSet:
         tag: tuple[str, str] | None = None,
         title: str | None = None,
         description: str | None = None,
+        text: str | None = None,
     ) -> dict[str, Any]:
         """The closed object schema of dataclass ``cls``.
 
         ``all_required``: the server always writes every field (events, state records); a client
         may leave out a field with a default. ``tag``: a constant first property
-        (``("type", "LineAdded")``), as the wire form of an event or signal carries.
+        (``("type", "LineAdded")``), as the wire form of an event or signal carries. ``text``: a
+        pattern for its strings (see :meth:`of`).
         """
         hints = get_type_hints(cls, include_extras=True)
         properties: dict[str, Any] = {}
@@ -122,7 +133,7 @@ class SchemaSet:
             properties[tag[0]] = {"const": tag[1]}
             required.append(tag[0])
         for field in dataclasses.fields(cls):
-            schema = self.of(hints[field.name])
+            schema = self.of(hints[field.name], text)
             words = self.describe(cls, field.name)
             if words:
                 schema = (
