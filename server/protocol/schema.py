@@ -11,8 +11,8 @@ The keywords used are the ones JSON Schema draft-07 (AsyncAPI 3's schema object)
 2020-12 read alike: ``type``, ``properties``, ``required``, ``additionalProperties``, ``items``
 (one schema), ``enum``, ``const``, ``anyOf``, ``oneOf``, ``$ref`` (never with siblings),
 ``maxLength``, ``pattern``, ``title`` and ``description``. References are ``<prefix><Name>``,
-so one set of definitions serves an AsyncAPI document (``#/components/schemas/``) and a standalone JSON Schema
-(``#/$defs/``).
+so one set of definitions serves an AsyncAPI document (``#/components/schemas/``) and a
+standalone JSON Schema (``#/$defs/``).
 
 A pure module: it knows no class of the room core (the caller passes the registries and a
 ``describe`` callback for field descriptions) and does no I/O.
