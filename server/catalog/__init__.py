@@ -11,7 +11,9 @@ Modules (pure unless marked I/O):
 - ``feeds``      ``parse_feed(text, filename)``: the entry point of the pure part
 - ``models``     Product / Variant read back from storage, ``to_json`` and ``to_facts``
 - ``tables``     SQL tables (declared on ``server.db.base.metadata``)
-- ``repository`` CatalogRepository over an AsyncEngine (I/O)
+- ``repository`` CatalogRepository over an AsyncEngine (I/O); incremental reads by revision
+- ``memory``     MerchantCatalog: one merchant's snapshot (room facts, search), built in slices
+- ``mirror``     CatalogMirror: snapshots kept fresh in the background, incrementally (I/O)
 - ``importer``   ``import_feed`` and ``format_report`` for the CLI (I/O)
 - ``demo``       the bundled demo catalogue and ``load_demo_catalog`` (I/O)
 - ``api``        REST routes (I/O)
