@@ -128,7 +128,7 @@ class CatalogMirror:
                 merchant.fresh_at = now
                 return merchant.snapshot
             base = None if merchant is None else merchant.snapshot
-            # Tens of milliseconds for 50,000 products, in slices of a few: rooms' turns run
+            # Tens of milliseconds for 50,000 products, in slices of about one: rooms' turns run
             # between them. (Not a thread: CPU work in a thread holds the GIL against the loop.)
             snapshot = await sliced(build(base, changes))
             merchant = self._merchants.get(merchant_id)  # still the same object, or None
