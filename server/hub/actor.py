@@ -50,7 +50,7 @@ from rooms import (
     event_to_wire,
 )
 from rooms.commands import Join
-from server.hub.fanout import STAFF_ROLES, AudienceBatch, Item, batch_head, visible
+from server.hub.fanout import STAFF_ROLES, AudienceBatch, Item, visible
 from server.hub.session import CLOSE_CODES, Session
 from server.hub.work import (
     Attach,
@@ -64,6 +64,7 @@ from server.hub.work import (
     Unload,
     Work,
 )
+from server.protocol import frames
 from server.storage import (
     Append,
     DuplicateOp,
@@ -116,7 +117,7 @@ async def _settled(
 
 
 def event_message(stored: StoredEvent) -> dict[str, Any]:
-    return {"t": "ev", "seq": stored.seq, "at": stored.at, "actor": stored.actor, "ev": stored.data}
+    return frames.ev(stored.seq, stored.at, stored.actor, stored.data)
 
 
 class RoomActor:
@@ -270,9 +271,7 @@ class RoomActor:
                     item.done.set_exception(StorageError(message, code=code))
                 case Attach() if not item.done.done():
                     self._detach(item.session)
-                    item.session.send_message(
-                        {"t": "err", "op": None, "code": code, "message": message}
-                    )
+                    item.session.send_message(frames.err(code, message))
                     item.session.close(CLOSE_CODES["server_error"], code)
                     item.done.set_result(False)
                 case Inspect() if not item.done.done():
@@ -504,13 +503,11 @@ class RoomActor:
                 item.done.set_exception(RoomError(code, message))
             return
         item.answered = True
-        item.session.send_message({"t": "err", "op": item.op_id, "code": code, "message": message})
+        item.session.send_message(frames.err(code, message, item.op_id))
 
     def _ack(self, item: Submit, rng: tuple[int, int], *, duplicate: bool = False) -> None:
         item.answered = True
-        msg: dict[str, Any] = {"t": "ack", "op": item.op_id, "seq": list(rng)}
-        if duplicate:
-            msg["dup"] = True
+        msg = frames.ack(item.op_id, *rng, dup=duplicate)
         if self.is_live and self._tick_msgs:  # its events may wait for the tick: follow them
             self._tick_after.append((item.session, msg))
         else:
@@ -540,7 +537,7 @@ class RoomActor:
         """One batch frame per audience class, covering ``from``..``to`` (rooms/audience.py)."""
         if all(who is EVERYONE for _, who in items):  # the common case: one frame for all
             first, last = items[0][0]["seq"], items[-1][0]["seq"]
-            self._broadcast({**batch_head(first, last), "evs": [msg for msg, _ in items]})
+            self._broadcast(frames.batch(first, last, [msg for msg, _ in items]))
             return
         sent = AudienceBatch(items).send(list(self.sessions.values()), self._encoding_failed)
         self.hub.metrics.frames_out.inc(sent)
@@ -609,7 +606,7 @@ class RoomActor:
             self._busy = False
         if self._reactions:
             counts, self._reactions = self._reactions, {}
-            self._broadcast({"t": "reactions", "counts": counts})
+            self._broadcast(frames.reactions(counts))
         after, self._tick_after = self._tick_after, []
         for session, msg in after:
             session.send_message(msg)
@@ -621,7 +618,7 @@ class RoomActor:
             now = time.monotonic()
             if now - self._count_at >= _COUNT_INTERVAL_S:
                 self._last_count, self._count_at = (count, members), now
-                self._broadcast({"t": "count", "online": count, "members": members})
+                self._broadcast(frames.count(count, members))
             else:  # at most one count a second to everyone, whatever the churn
                 self._schedule_tick()
 
@@ -633,12 +630,11 @@ class RoomActor:
             if e.data.get("redacted") is True:
                 for s in self._sessions_of(e.actor):
                     s.send_message(
-                        {
-                            "t": "notice",
-                            "code": "card_number_redacted",
-                            "message": "A card number was removed from your text. Never share "
-                            "card details here: pay through the checkout.",
-                        }
+                        frames.notice(
+                            "card_number_redacted",
+                            "A card number was removed from your text. Never share card "
+                            "details here: pay through the checkout.",
+                        )
                     )
 
     def _enforce_membership(self, events: Sequence[StoredEvent]) -> None:
@@ -701,9 +697,7 @@ class RoomActor:
                 try:
                     room.decide(join, ctx)  # a dry run: decide never changes the room
                 except RoomError as exc:
-                    session.send_message(
-                        {"t": "err", "op": None, "code": exc.code, "message": exc.message}
-                    )
+                    session.send_message(frames.err(exc.code, exc.message))
                     session.close(CLOSE_CODES["forbidden"], exc.code)
                     item.done.set_result(False)
                     continue
@@ -752,7 +746,7 @@ class RoomActor:
             code = getattr(error, "code", "storage_unavailable")
             message = getattr(error, "message", "could not join; reconnect")
             self._detach(session)
-            session.send_message({"t": "err", "op": None, "code": code, "message": message})
+            session.send_message(frames.err(code, message))
             session.close(
                 CLOSE_CODES["forbidden" if isinstance(error, RoomError) else "server_error"], code
             )
@@ -776,22 +770,26 @@ class RoomActor:
     def _welcome(self, session: Session, last_seq: int | None) -> None:
         room = self.room
         assert room is not None
-        base: dict[str, Any] = {
-            "t": "welcome",
-            "room": {"id": self.room_id, "kind": room.kind.value, "merchant": self.merchant_id},
-            "member": {"id": session.member_id, "name": session.name, "role": session.role},
-            "seq": self.seq,
-        }
         missed = self._missed_since(last_seq)
+        session.send_message(
+            frames.welcome(
+                room_id=self.room_id,
+                kind=room.kind.value,
+                merchant=self.merchant_id,
+                member_id=session.member_id,
+                name=session.name,
+                role=session.role,
+                seq=self.seq,
+                view=room.view(session.member_id) if missed is None else None,
+            )
+        )
         if missed is None:
-            session.send_message({**base, "resumed": False, "view": room.view(session.member_id)})
             return
-        session.send_message({**base, "resumed": True, "view": None})
         if missed:
             # only what this member's view shows; the range moves their cursor over the rest
             items = [(event_message(e), self._audience_of(e.seq)) for e in missed]
             evs = visible(items, session.member_id, session.role)
-            session.send_message({**batch_head(missed[0].seq, missed[-1].seq), "evs": evs})
+            session.send_message(frames.batch(missed[0].seq, missed[-1].seq, evs))
 
     def _missed_since(self, last_seq: int | None) -> list[StoredEvent] | None:
         """Events after ``last_seq`` from memory, or None when a snapshot is the better answer."""
@@ -833,7 +831,7 @@ class RoomActor:
             self._schedule_tick()
             return
         members = {**self.hub.remote_presence(self.room_id), **self.presence()}
-        self._broadcast({"t": "presence", "members": sorted(members.values(), key=_by_id)})
+        self._broadcast(frames.presence(sorted(members.values(), key=_by_id)))
 
     # ---- signals ---------------------------------------------------------------------------
 
@@ -847,7 +845,7 @@ class RoomActor:
         try:
             signal = room.check_signal(item.signal, ctx)
         except RoomError as exc:
-            session.send_message({"t": "err", "op": None, "code": exc.code, "message": exc.message})
+            session.send_message(frames.err(exc.code, exc.message))
             return
         wire = signal_to_wire(signal)
         self.hub.metrics.signals.inc()
@@ -869,7 +867,7 @@ class RoomActor:
             return
         if self.is_live and kind != "React":
             return  # audiences do not see each other's browsing or typing
-        self._broadcast({"t": "sig", "from": member_id, "from_name": name, "sig": wire}, skip=skip)
+        self._broadcast(frames.sig(member_id, name, wire), skip=skip)
 
     # ---- other processes -------------------------------------------------------------------
 
