@@ -5,7 +5,9 @@ non-browser clients may omit it), the subprotocol is ``coshop.v1.json`` or
 ``coshop.v1.msgpack``. The first frame must be ``hello`` with a signed member token for this
 room. After that, frames are commands (``cmd``), signals (``sig``) and ``ping``. Every refusal is
 an ``err`` frame with a code, or a documented close code (docs/protocol.md). A bad frame never
-closes the socket by itself; only a flood, a bad hello or a lost membership do.
+closes the socket by itself; only a flood, a bad hello or a lost membership do. Frames are read
+into typed values and built by :mod:`server.protocol.frames`, whose schemas are the published
+contract (``/asyncapi.json``, docs/protocol-reference.md).
 """
 
 from __future__ import annotations

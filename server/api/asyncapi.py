@@ -183,6 +183,13 @@ class _Protocol:
                 "description": "An `err` frame's code: the transport's (docs/protocol.md §7) or "
                 "the room's (docs/errors.md).",
                 "enum": sorted({*self.transport_codes, *self.room_codes}),
+                "x-transport-codes": [
+                    {"code": e.code, "op": e.op, "when": e.when, "advice": e.advice}
+                    for e in frames.TRANSPORT_ERRORS
+                ],
+                "x-room-codes": [
+                    {"code": code, "family": family} for code, family in self.room_codes.items()
+                ],
             },
         )
         s.add(
