@@ -240,7 +240,8 @@ async def join_room(request: Request) -> JSONResponse:
     settings, registry, hub, signer = _state(request)
     room_id = path_param(request, "room_id")
     record = await _room(registry, room_id)
-    data = await read_json(request)
+    # room for a 4096-character customer token even as escaped non-ASCII (12 bytes a character)
+    data = await read_json(request, max_bytes=131_072)
     # Everything that would refuse the join is checked before the invite's use is counted: a
     # refused join costs the invite nothing.
     token = require_str(data, "invite", max_len=2048)
