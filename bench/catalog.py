@@ -344,7 +344,7 @@ async def _case(
         out, _ = await writer.communicate()
         case.writes = [Window(**json.loads(line)) for line in out.decode().splitlines() if line]
         if kind == "mirror":  # then searches alone: no commands, no writer
-            await _searches(http, time.perf_counter() + 6.0, case, alone=True)
+            await _searches(http, time.perf_counter() + min(6.0, seconds), case, alone=True)
         for ws in members:
             await ws.close()
     server.stdin.close()
