@@ -287,7 +287,7 @@ async def join_room(request: Request) -> JSONResponse:
         )
     role = role_now or invite.role  # a returning member keeps the role the room gave them
     # The token names its invite: revoking the invite refuses it until the member has joined.
-    claims = MemberClaims(room_id, member_id, invite.role, name, invite_id=invite.invite_id)
+    claims = MemberClaims(room_id, member_id, role, name, invite_id=invite.invite_id)
     return JSONResponse(
         {
             "room_id": room_id,
