@@ -105,6 +105,7 @@ async def test_a_customers_only_room_asks_for_sign_in_and_admits_a_signed_in_cus
         room = r.json()
     context, page = await new_page(browser)
     await _submit(page, room["invite"]["url"], "Anon")
+    await expect(page.locator("#customers-only")).to_be_visible()
     await expect(page.locator("#join-form")).to_have_attribute("data-refused", "sign_in_required")
     await expect(page.locator("#join-error")).to_contain_text("only for signed-in customers")
     link = page.locator("#sign-in-link")
