@@ -43,6 +43,7 @@ from rooms.rules.membership import MAX_NAME
 from rooms.rules.polls import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
 from rooms.rules.stage import MAX_ANNOUNCEMENT, MAX_URL
 from rooms.signals import REACTIONS, BaseSignal
+from rooms.state import Announcement, Line, Message, Stream
 from server.protocol import frames
 from server.protocol.close import CloseCode
 from server.protocol.docs import Reference, render_reference, transport_errors_markdown
@@ -173,7 +174,7 @@ class _Protocol:
                 "A relayed signal: `type` is its name.",
             ),
         )
-        s.add("View", _view_schema())
+        s.add("View", _view_schema(s))
         self.transport_codes = [e.code for e in frames.TRANSPORT_ERRORS]
         self.room_codes = room_error_codes()
         s.add(
@@ -225,8 +226,17 @@ class _Protocol:
         return self.signals
 
 
-def _view_schema() -> dict[str, Any]:
-    """A snapshot's top level (``rooms/view.py``); its parts are described in protocol.md §5."""
+def _closed(**properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _view_schema(s: SchemaSet) -> dict[str, Any]:
+    """A snapshot (``rooms/view.py``): its records are the room's own (``rooms/state.py``)."""
     member = {
         "type": "object",
         "properties": {
@@ -236,31 +246,44 @@ def _view_schema() -> dict[str, Any]:
         },
         "required": ["member_id", "display_name", "role"],
     }
-    keys = [
-        *("room_id", "kind", "title", "host_id", "phase", "you", "muted", "member_count"),
-        *("members", "lines", "votes", "polls", "chat", "stage", "follow", "checkout"),
-    ]
-    properties: dict[str, Any] = {key: {} for key in keys}
-    properties.update(
-        room_id={"type": "string"},
-        kind={"enum": ["group", "live"]},
-        phase={"enum": ["open", "locked", "settling"]},
-        you={
+    obj, text = {"type": "object"}, {"type": "string"}
+    properties: dict[str, Any] = {
+        "room_id": text,
+        "kind": {"enum": ["group", "live"]},
+        "title": text,
+        "host_id": text,
+        "phase": {"enum": ["open", "locked", "settling"]},
+        "you": {
             "anyOf": [
                 {**member, "required": [*member["required"], "may", "may_if"]},
                 {"type": "null"},
-            ]
+            ],
+            "description": "this member's roster entry with `may` and `may_if`",
         },
-        member_count={"type": "integer", "minimum": 0},
-        members={"type": "array", "items": member},
-        lines={"type": "array", "items": {"type": "object"}},
-    )
+        "muted": {"type": ["object", "null"], "description": "`{until}` while muted"},
+        "member_count": {"type": "integer", "minimum": 0},
+        "members": {"type": "array", "items": member, "description": "the roster shown"},
+        "lines": {"type": "array", "items": s.of(Line), "description": "cart lines shown"},
+        "votes": {**obj, "description": "`{tallies, mine}`"},
+        "polls": {"type": "array", "items": obj},
+        "chat": _closed(
+            messages={"type": "array", "items": s.of(Message)},
+            slow_mode={"type": "integer", "minimum": 0, "description": "seconds; 0: off"},
+        ),
+        "stage": _closed(
+            pins={"type": "array", "items": text},
+            announcements={"type": "array", "items": s.of(Announcement)},
+            stream={"anyOf": [s.of(Stream), {"type": "null"}]},
+        ),
+        "follow": {**obj, "description": "`{mode, focus_sku}`"},
+        "checkout": {**obj, "description": "phase, order, shares, pricing, hand-off"},
+    }
     return {
         "type": "object",
         "title": "View",
         "description": "The room as one member sees it (rooms/view.py); see docs/protocol.md §5.",
         "properties": properties,
-        "required": list(keys),
+        "required": list(properties),
         "additionalProperties": False,
     }
 

@@ -188,10 +188,10 @@ def render_reference(ref: Reference) -> str:
         for n in s
         if n not in {*ref.commands, *ref.signals, *ref.events}
         and s[n].get("type") == "object"
-        and "title" not in s[n]
+        and ("title" not in s[n] or n == "View")
     ]
     if records:
-        out += ["## Records", "", "Objects carried inside events.", ""]
+        out += ["## Records", "", "Objects carried inside frames and events.", ""]
         for name in records:
             out += _section(name, s[name])
     out += [
