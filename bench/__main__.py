@@ -1,6 +1,7 @@
 """``python -m bench [--quick] [names…]``: run coshop's benchmarks and print the tables.
 
-Names: ``fanout``, ``slow``, ``durable``, ``idle``, ``cross``, ``profile``, ``soak`` (default: all
+Names: ``fanout``, ``slow``, ``durable``, ``idle``, ``cross``, ``profile``, ``soak``, ``catalog``
+(a 50,000-product merchant's room across background catalogue refreshes) (default: all
 but ``profile`` and ``soak`` in quick mode). ``python -m bench soak --minutes 10`` runs the soak
 alone, longer (a row per ``--window`` seconds). Every figure is printed next to baselines
 measured in the same run with the same load client; the run ends with issue 7's targets as
@@ -24,7 +25,7 @@ from bench.report import Table
 
 __all__ = ["Config", "main", "run"]
 
-NAMES = ("fanout", "slow", "durable", "idle", "cross", "profile", "soak")
+NAMES = ("fanout", "slow", "durable", "idle", "cross", "profile", "soak", "catalog")
 QUICK_SKIPS = ("profile", "soak")
 
 
@@ -46,6 +47,8 @@ class Config:
     workers: int = 2
     soak_minutes: float = 3.0
     soak_window_s: float = 60.0
+    catalog_products: int = 50_000
+    catalog_seconds: float = 12.0
     postgres: bool = True
     slow_baseline: bool = True  # also run bare websockets with slow clients, for contrast
     warmup: float = 1.0
@@ -83,6 +86,7 @@ QUICK = Config(
     slow_baseline=False,
     warmup=0.5,
     soak_minutes=1.0,
+    catalog_seconds=6.0,
 )
 TINY = Config(  # the smoke test: proves the harness works, measures nothing worth reading
     members=(20,),
@@ -101,6 +105,8 @@ TINY = Config(  # the smoke test: proves the harness works, measures nothing wor
     workers=1,
     soak_minutes=0.05,
     soak_window_s=1.0,
+    catalog_products=2_000,
+    catalog_seconds=1.0,
 )
 
 
@@ -174,6 +180,11 @@ async def run(names: list[str], cfg: Config) -> tuple[list[Table], object]:
         from bench.soak import run_soak
 
         t, _ = await run_soak(cfg.soak_minutes, window_s=cfg.soak_window_s)
+        tables += t
+    if "catalog" in names:
+        from bench.catalog import run_catalog
+
+        t, _ = await run_catalog(cfg.catalog_products, cfg.catalog_seconds, postgres=cfg.postgres)
         tables += t
     if any(n in names for n in ("fanout", "slow", "durable", "idle")):
         tables.append(targets_table(res))

@@ -193,6 +193,8 @@ async def _serve(port: int, url: str, data_dir: Path, cache: str, refresh_s: flo
         command_burst=1_000,
         log_level="warning",
         access_log=False,
+        rate_limits=False,  # one load client on one address: measure the cache, not the limits
+        client_share=0.0,
     )
     configure_logging(settings.log_level)
     app = create_app(settings)

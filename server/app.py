@@ -41,7 +41,7 @@ from server.logs import install_log_guards
 from server.metrics import Metrics
 from server.pages import page_routes
 from server.settings import Settings
-from server.storage import AlreadyExists, EventStore, Registry
+from server.storage import AlreadyExists, EventStore, Registry, StorageUnavailable
 from server.ws import RoomSockets
 
 __all__ = ["ROOT", "create_app"]
@@ -79,6 +79,19 @@ async def _problem(request: Request, exc: Exception) -> Response:
 async def _over_share(request: Request, exc: Exception) -> Response:
     # A client over its share of the room cap (server/hub/shares.py), from any route.
     return problem_response(rate_limited(ClientShareExceeded.retry_after_s, str(exc)))
+
+
+async def _storage_down(request: Request, exc: Exception) -> Response:
+    # The database did not answer (a restart, a lock held too long): say so and when to retry,
+    # instead of a 500. Nothing was written.
+    return problem_response(
+        ProblemError(
+            503,
+            "storage_unavailable",
+            "the database cannot be reached; try again shortly",
+            headers={"Retry-After": "1"},
+        )
+    )
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -124,11 +137,12 @@ def create_app(settings: Settings) -> Starlette:
         )
         await broker.start()
         store = EventStore(engine)
+        catalogs = CatalogCache(catalog, refresh_s=settings.catalog_refresh_s)
         hub = Hub(
             settings=settings,
             store=store,
             registry=registry,
-            catalogs=CatalogCache(catalog),
+            catalogs=catalogs,
             broker=broker,
             metrics=metrics,
         )
@@ -159,6 +173,7 @@ def create_app(settings: Settings) -> Starlette:
             await checkout.close()
             await rate_limits.close()
             await hub.close()
+            await catalogs.close()
             await store.close()
             await broker.close()
             await engine.dispose()
@@ -190,6 +205,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={
             ProblemError: _problem,
             ClientShareExceeded: _over_share,
+            StorageUnavailable: _storage_down,
             404: _not_found,
             405: _not_found,
         },

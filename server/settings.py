@@ -147,6 +147,7 @@ class Settings:
     handoff_shop: str = ""  # shop domain for cart hand-off permalinks (e.g. shop.example.com)
     payment_window_s: int = 3_600  # how long payers have before an order is voided
     checkout_sweep_s: float = 5.0  # how often deadlines and expiries are checked
+    catalog_refresh_s: float = 30.0  # rooms' catalogue snapshots refresh in the background
     log_level: str = "info"
     access_log: bool = True  # one line per HTTP request / WebSocket handshake, no query strings
     process_id: str = ""
@@ -197,6 +198,7 @@ class Settings:
             "header_timeout_s": self.header_timeout_s,
             "body_timeout_s": self.body_timeout_s,
             "body_min_rate": self.body_min_rate,
+            "catalog_refresh_s": self.catalog_refresh_s,
         }
         for name, value in positive.items():
             if not value > 0:

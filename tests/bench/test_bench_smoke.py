@@ -109,3 +109,13 @@ def test_soak_runs_alone_from_the_command_line(capsys: pytest.CaptureFixture[str
 def test_cli_refuses_unknown_names() -> None:
     with pytest.raises(SystemExit):
         main(["nonsense"])
+
+
+async def test_catalog_case_measures_commands_and_search() -> None:
+    from bench.catalog import run_catalog
+
+    tables, cases = await run_catalog(1_000, 2.0, refresh_s=0.5, rate=20.0, baseline=False)
+    assert [case.cache for case in cases] and cases[0].errors == 0
+    assert len(cases[0].during) + len(cases[0].outside) + len(cases[0].writing) > 0
+    assert len(cases[0].search) > 0
+    assert "products?q=" in tables[1].render()
