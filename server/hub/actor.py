@@ -72,6 +72,7 @@ from server.storage import (
     OpKey,
     SeqConflict,
     StorageError,
+    StorageUnavailable,
     StoredEvent,
 )
 from server.wire import JSON, MSGPACK, decode_any, encode_msgpack
@@ -257,7 +258,11 @@ class RoomActor:
                 # Never leave a turn half done: roll the room back to what was committed
                 # before it, and answer everyone who waits (DESIGN.md §4: every error is a frame
                 # with a code). The next command that meets the log's real head re-syncs.
-                log.exception("room turn failed", extra={"room_id": self.room_id})
+                if isinstance(exc, StorageUnavailable):
+                    # an outage, not a bug: one line per failed turn, no traceback
+                    log.warning("room turn failed: storage unavailable", extra={"room_id": self.room_id})
+                else:
+                    log.exception("room turn failed", extra={"room_id": self.room_id})
                 self._restore_checkpoint()
                 code = exc.code if isinstance(exc, StorageError) else "storage_unavailable"
                 self._fail_unanswered(items, code, "the server could not save this; retry")
