@@ -260,7 +260,9 @@ class RoomActor:
                 # with a code). The next command that meets the log's real head re-syncs.
                 if isinstance(exc, StorageUnavailable):
                     # an outage, not a bug: one line per failed turn, no traceback
-                    log.warning("room turn failed: storage unavailable", extra={"room_id": self.room_id})
+                    log.warning(
+                        "room turn failed: storage unavailable", extra={"room_id": self.room_id}
+                    )
                 else:
                     log.exception("room turn failed", extra={"room_id": self.room_id})
                 self._restore_checkpoint()
