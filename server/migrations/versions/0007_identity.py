@@ -31,12 +31,13 @@ _MERCHANT_COLUMNS = (
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("merchants") as batch:
-        batch.add_column(sa.Column("signing_secret", sa.String(128), nullable=True))
-        batch.add_column(sa.Column("previous_signing_secret", sa.String(128), nullable=True))
-        batch.add_column(sa.Column("signing_rotated_at", sa.BigInteger(), nullable=True))
-        batch.add_column(sa.Column("public_key", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("sign_in_url", sa.String(2048), nullable=True))
+    # Plain ALTER TABLE … ADD COLUMN on both databases: a batch copy of ``merchants`` on SQLite
+    # would drop the old table, and its ON DELETE CASCADE children (rooms, invites) with it.
+    op.add_column("merchants", sa.Column("signing_secret", sa.String(128), nullable=True))
+    op.add_column("merchants", sa.Column("previous_signing_secret", sa.String(128), nullable=True))
+    op.add_column("merchants", sa.Column("signing_rotated_at", sa.BigInteger(), nullable=True))
+    op.add_column("merchants", sa.Column("public_key", sa.Text(), nullable=True))
+    op.add_column("merchants", sa.Column("sign_in_url", sa.String(2048), nullable=True))
     op.add_column(
         "rooms",
         sa.Column("join_policy", sa.String(32), nullable=False, server_default="anyone_with_link"),
@@ -59,8 +60,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("room_identities")
-    with op.batch_alter_table("rooms") as batch:
-        batch.drop_column("join_policy")
-    with op.batch_alter_table("merchants") as batch:
-        for name in reversed(_MERCHANT_COLUMNS):
-            batch.drop_column(name)
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+), not a batch copy: copying ``rooms`` or
+    # ``merchants`` drops the old table, and ON DELETE CASCADE would empty its children.
+    op.drop_column("rooms", "join_policy")
+    for name in reversed(_MERCHANT_COLUMNS):
+        op.drop_column("merchants", name)
