@@ -168,6 +168,8 @@ def normalize_public_key(text: object) -> str:
             key = serialization.load_pem_public_key(raw.encode("ascii"))
     except (ValueError, TypeError, UnicodeEncodeError, jwt.PyJWTError) as exc:
         raise _bad_key("public_key is not a PEM public key or an EC JWK") from exc
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        raise _bad_key("that is a private key: register the public key, keep the private one")
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise _bad_key("ES256 needs a P-256 (secp256r1) public key")
     pem = key.public_bytes(

@@ -198,7 +198,8 @@ async def test_an_es256_customer_token_verifies_with_the_registered_public_key(
     other_curve = p384.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
-    for bad in (other_curve, "not a key", "{}", 5):
+    private_jwk = jwt.algorithms.ECAlgorithm.to_jwk(private)
+    for bad in (other_curve, "not a key", "{}", 5, private_jwk):
         r = await http.put(
             "/api/v1/merchant/public-key", json={"public_key": bad}, headers=shop.auth
         )
