@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from checkout_bridge.money import minor_to_major_string, minor_unit_exponent
+
 __all__ = [
     "MAX_PRICE_MAJOR",
     "AmountError",
@@ -17,30 +19,6 @@ __all__ = [
     "is_currency_code",
     "to_minor",
 ]
-
-# ISO 4217 currencies whose minor unit is not the usual 1/100.
-_ZERO_DECIMALS = frozenset(
-    [
-        "BIF",
-        "CLP",
-        "DJF",
-        "GNF",
-        "ISK",
-        "JPY",
-        "KMF",
-        "KRW",
-        "PYG",
-        "RWF",
-        "UGX",
-        "UYI",
-        "VND",
-        "VUV",
-        "XAF",
-        "XOF",
-        "XPF",
-    ]
-)
-_THREE_DECIMALS = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 
 MAX_PRICE_MAJOR = Decimal(1_000_000)
 """The largest price a feed may carry, in major units of its currency."""
@@ -63,12 +41,12 @@ def is_currency_code(text: str) -> bool:
 
 
 def currency_exponent(currency: str) -> int:
-    """Number of decimals in ``currency``'s minor unit: JPY 0, KWD 3, most others 2."""
-    if currency in _ZERO_DECIMALS:
-        return 0
-    if currency in _THREE_DECIMALS:
-        return 3
-    return 2
+    """Number of decimals in ``currency``'s minor unit: JPY 0, KWD 3, CLF 4, most others 2.
+
+    The one ISO 4217 table is :mod:`checkout_bridge.money`'s: what a feed's price means and
+    what the checkout charges must never disagree.
+    """
+    return minor_unit_exponent(currency)
 
 
 def to_minor(amount: str | int | Decimal, currency: str) -> int:
@@ -108,6 +86,6 @@ def to_minor(amount: str | int | Decimal, currency: str) -> int:
 
 
 def format_minor(minor: int, currency: str) -> str:
-    """Render minor units as a plain decimal string: (1299, "USD") -> "12.99"."""
-    exponent = currency_exponent(currency)
-    return str(Decimal(minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent)))
+    """Render minor units as a plain decimal string: (1299, "USD") -> "12.99" (the checkout's
+    :func:`checkout_bridge.money.minor_to_major_string`)."""
+    return minor_to_major_string(minor, currency)
