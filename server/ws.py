@@ -362,6 +362,8 @@ def _dispatch(hub: Hub, actor: Any, session: Session, frame: str | bytes) -> dic
     except WireError as exc:
         return _error(exc.code, str(exc))
     except FrameError as exc:
+        if exc.op is not None and op_id_may_be_card(exc.op):
+            return _error("op_looks_like_card", _OP_CARD_MESSAGE, exc.op)  # as below
         return exc.frame()
     match msg:
         case Cmd(op=op, name=name, args=args):
