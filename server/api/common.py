@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
 from server.http.problem import ProblemError
+from server.ids import new_id, now_ms
 
 __all__ = [
     "bearer",
@@ -119,14 +118,6 @@ def normalize_origin(value: object) -> str | None:
 
 
 _MAX_BODY = 16_384
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}{secrets.token_urlsafe(9)}"
 
 
 async def read_json(request: Request, *, max_bytes: int = _MAX_BODY) -> dict[str, Any]:

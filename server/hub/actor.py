@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import copy as _copy
 import logging
-import secrets
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -64,6 +63,7 @@ from server.hub.work import (
     Unload,
     Work,
 )
+from server.ids import new_id, now_ms
 from server.protocol import frames
 from server.storage import (
     Append,
@@ -92,14 +92,6 @@ _BIG_ROOM = 50  # above this many sessions, rosters become counts
 _COUNT_INTERVAL_S = 1.0  # big rooms: viewer counts at most this often
 _BUSY_EVENTS_PER_S = 40.0  # a live room this busy coalesces over live_busy_tick_ms
 _SESSIONS_PER_MEMBER = 5  # tabs and devices of one member; more replace the oldest
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def new_id() -> str:
-    return secrets.token_urlsafe(9)
 
 
 async def _settled(

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
 
+from server.ids import now_ms
 from server.storage.errors import StorageUnavailable
 
 __all__ = [
@@ -32,8 +32,8 @@ _UNAVAILABLE_STATES = ("08", "40", "53", "55", "57", "58")
 
 
 def wall_clock_ms() -> int:
-    """Milliseconds since the epoch (the default clock of the stores)."""
-    return time.time_ns() // 1_000_000
+    """Milliseconds since the epoch (the default clock of the stores; :func:`server.ids.now_ms`)."""
+    return now_ms()
 
 
 def dump_json(value: Any) -> str:
