@@ -12,10 +12,11 @@ from tests.rooms.support import Driver
 def test_post_trims_and_redacts() -> None:
     d = Driver()
     assert d.do("host", c.PostMessage("  hello\nworld  ")) == [
-        e.MessagePosted("id1", "host", "hello\nworld", False, d.now, "Hannah")
+        e.MessagePosted("id1", "host", "hello\nworld", False, d.now, "Hannah", "host")
     ]
     (posted,) = d.do("host", c.PostMessage("use 4242-4242-4242-4242 pls"))
-    assert posted == e.MessagePosted("id2", "host", f"use {PLACEHOLDER} pls", True, d.now, "Hannah")
+    redacted = f"use {PLACEHOLDER} pls"
+    assert posted == e.MessagePosted("id2", "host", redacted, True, d.now, "Hannah", "host")
     d.refuse("host", c.PostMessage("   "), "invalid_text")
     d.refuse("host", c.PostMessage("x" * 501), "invalid_text")
     d.refuse("host", c.PostMessage("bell\x07"), "invalid_text")

@@ -127,6 +127,8 @@ def test_the_api_keeps_its_document(
     excluded = []
     if case.operation.path == "/webhooks/{provider}":
         excluded.append(positive_data_acceptance)  # no fuzzer can sign a delivery
+    if case.operation.path == "/api/v1/merchant/public-key" and case.method == "PUT":
+        excluded.append(positive_data_acceptance)  # no fuzzer draws a point on P-256
     response = case.call_and_validate(
         headers={"Authorization": f"Bearer {credentials.for_case(case)}"},
         excluded_checks=excluded,
