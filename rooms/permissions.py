@@ -123,6 +123,7 @@ class RestAction(StrEnum):
     INVITE_MODERATOR = "invite_moderator"
     INVITE_COHOST = "invite_cohost"
     REVOKE_INVITE = "revoke_invite"
+    SET_JOIN_POLICY = "set_join_policy"  # anyone with a link, or the shop's customers only
 
 
 _NOBODY: frozenset[Principal] = frozenset()
@@ -138,6 +139,7 @@ REST_PERMISSIONS: Mapping[RestAction, Mapping[RoomKind, frozenset[Principal]]] =
     RestAction.INVITE_MODERATOR: _both(_HOSTS),
     RestAction.INVITE_COHOST: _both(_HOST),
     RestAction.REVOKE_INVITE: _both(_HOSTS),
+    RestAction.SET_JOIN_POLICY: _both(_HOSTS),
 }
 """REST action -> room kind -> roles that may do it (the room's merchant may always invite)."""
 

@@ -44,7 +44,7 @@ from rooms import (
     open_room,
     redact_card_numbers,
 )
-from rooms.permissions import JOINABLE_ROLES
+from rooms.permissions import INVITE_ACTIONS, JOINABLE_ROLES, RestAction, allowed
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
 from server.api.common import (
     bearer,
@@ -208,17 +208,20 @@ async def create_invite(request: Request) -> JSONResponse:
     data = await read_json(request)
     merchant = await _merchant(request)
     member = await member_now(request, room_id)
-    current = None if member is None else member.role
-    if merchant is not None and merchant.merchant_id == record.merchant_id:
-        issuer = "merchant"
-    elif current in (Role.HOST.value, Role.COHOST.value):
-        issuer = str(current)
-    else:
+    kind = RoomKind(record.kind)
+    is_merchant = merchant is not None and merchant.merchant_id == record.merchant_id
+    issuer = None if member is None else Role(member.role)
+
+    def may_invite(role: Role) -> bool:
+        # the permission table decides (rooms/permissions.py, one row per invitable role)
+        return is_merchant or (issuer is not None and allowed(INVITE_ACTIONS[role], kind, issuer))
+
+    if not any(may_invite(r) for r in JOINABLE_ROLES[kind]):
         raise ProblemError(
             403, "forbidden", "only the host, a cohost or the merchant may create invites"
         )
     role = require_str(data, "role", default=Role.MEMBER.value, max_len=20)
-    allowed_roles = {r.value for r in JOINABLE_ROLES[RoomKind(record.kind)]}
+    allowed_roles = {r.value for r in JOINABLE_ROLES[kind]}
     if role not in allowed_roles:
         raise ProblemError(
             422,
@@ -227,8 +230,8 @@ async def create_invite(request: Request) -> JSONResponse:
             " (never host)",
             extra={"field": "role"},
         )
-    if role == Role.COHOST.value and issuer == Role.COHOST.value:
-        raise ProblemError(403, "forbidden", "only the host or the merchant may invite cohosts")
+    if not may_invite(Role(role)):
+        raise ProblemError(403, "forbidden", f"only the host or the merchant may invite a {role}")
     ttl = require_int(data, "expires_in", low=60, high=_MAX_INVITE_TTL_S, default=7 * 86_400)
     max_uses = require_int(data, "max_uses", low=1, high=100_000)
     invite = await _mint_invite(request, record, role, ttl, max_uses)
@@ -395,10 +398,11 @@ async def set_join_policy(request: Request) -> JSONResponse:
     data = await read_json(request)
     merchant = await _merchant(request)
     member = await member_now(request, room_id)
-    allowed = (merchant is not None and merchant.merchant_id == record.merchant_id) or (
-        member is not None and member.role in (Role.HOST.value, Role.COHOST.value)
+    may_set = (merchant is not None and merchant.merchant_id == record.merchant_id) or (
+        member is not None
+        and allowed(RestAction.SET_JOIN_POLICY, RoomKind(record.kind), Role(member.role))
     )
-    if not allowed:
+    if not may_set:
         raise ProblemError(
             403, "forbidden", "only the host, a cohost or the merchant may change who may join"
         )
@@ -452,10 +456,11 @@ async def revoke_invite(request: Request) -> JSONResponse:
     record = await _room(registry, room_id)
     merchant = await _merchant(request)
     member = await member_now(request, room_id)
-    allowed = (merchant is not None and merchant.merchant_id == record.merchant_id) or (
-        member is not None and member.role in (Role.HOST.value, Role.COHOST.value)
+    may_revoke = (merchant is not None and merchant.merchant_id == record.merchant_id) or (
+        member is not None
+        and allowed(RestAction.REVOKE_INVITE, RoomKind(record.kind), Role(member.role))
     )
-    if not allowed:
+    if not may_revoke:
         raise ProblemError(403, "forbidden", "only the host, a cohost or the merchant may revoke")
     invite = await registry.get_invite(invite_id)
     if invite is None or invite.room_id != room_id:
