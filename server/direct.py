@@ -64,6 +64,13 @@ class FrameCache:
 FRAMES = FrameCache()
 
 
+# What the direct path reads of uvicorn's protocol and of its websockets connection. uvicorn is
+# pinned to the range these were tested with (pyproject.toml); a release that renames one of them
+# makes every socket fall back to the ordinary ASGI send instead of failing.
+_PROTOCOL_ATTRIBUTES = ("conn", "writable", "transport", "close_sent", "disconnected", "config")
+_CONNECTION_ATTRIBUTES = ("state", "expect_continuation_frame")
+
+
 def _protocol(asgi_send: object) -> Any:
     try:
         from uvicorn.protocols.websockets.websockets_sansio_impl import (
@@ -72,7 +79,15 @@ def _protocol(asgi_send: object) -> Any:
     except ImportError:  # pragma: no cover - uvicorn is a dependency; another server may host us
         return None
     proto = getattr(asgi_send, "__self__", None)
-    return proto if isinstance(proto, WebSocketsSansIOProtocol) else None
+    if not isinstance(proto, WebSocketsSansIOProtocol):
+        return None
+    if not all(hasattr(proto, name) for name in _PROTOCOL_ATTRIBUTES):
+        return None
+    if not all(hasattr(proto.conn, name) for name in _CONNECTION_ATTRIBUTES):
+        return None
+    if not hasattr(proto.config, "ws_per_message_deflate"):
+        return None
+    return proto
 
 
 def limit_send_buffer(asgi_send: object, nbytes: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
@@ -198,3 +199,29 @@ def test_a_filtered_batch_is_serialised_once_per_audience_class() -> None:
         sees = role in ("host", "associate") or member_id == "m2"
         assert seqs == ([1, 2] if sees else [1]), member_id
         assert (got[member_id]["from"], got[member_id]["to"]) == (1, 2)
+
+
+async def test_a_uvicorn_that_lacks_an_attribute_keeps_the_asgi_path(
+    live_server: LiveServer, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A uvicorn release that renamed something the direct path reads: sockets are still served,
+    through the ordinary ASGI send (a writer task), never a crash."""
+    import server.direct
+
+    names = (*server.direct._PROTOCOL_ATTRIBUTES, "renamed_in_a_later_release")
+    monkeypatch.setattr(server.direct, "_PROTOCOL_ATTRIBUTES", names)
+    room = await create_room(http)
+    url = live_server.ws_url(room["room_id"])
+    host = await Peer.open(url, codec=JSON)
+    await host.hello(room["host"]["token"])
+    (proto,) = _protocols(live_server)
+    assert direct_writer(proto.send) is None
+    assert limit_send_buffer(proto.send, 65_536) is False
+    for i in range(5):
+        await host.send(
+            {"t": "cmd", "op": f"m{i}", "name": "PostMessage", "args": {"text": f"{i}"}}
+        )
+    assert [e["ev"]["text"] for e in await host.events(5)] == [str(i) for i in range(5)]
+    (session,) = _sessions(live_server, room["room_id"])
+    assert session._writer is not None  # the ASGI path carried them
+    await host.close()
