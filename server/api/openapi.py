@@ -239,6 +239,10 @@ _SCHEMAS: dict[str, Any] = {
             "total_minor": _INT,
             "paid_minor": _INT,
             "currency": _STR,
+            "deadline_ms": {
+                **_INT,
+                "description": "when unpaid shares are voided, ms since the Unix epoch",
+            },
             "shares": {"type": "array", "items": {"type": "object"}},
         },
     },
