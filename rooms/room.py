@@ -116,6 +116,49 @@ class Room:
         """Inverse of :meth:`to_snapshot`; raises ``ValueError`` on a malformed snapshot."""
         return cls(**decode_fields(cls, data))
 
+    def copy(self) -> Room:
+        """A copy that later ``apply`` calls on this room cannot change.
+
+        Every value inside a room is frozen, so copying the containers — two levels for the
+        nested vote and ballot maps — is enough: far cheaper than a deep copy or a replay. The
+        server takes one before every turn (its checkpoint). A new container field must be
+        copied here; ``tests/rooms/test_copy.py`` fails for one that is shared.
+        """
+        return Room(
+            room_id=self.room_id,
+            kind=self.kind,
+            title=self.title,
+            host_id=self.host_id,
+            limits=self.limits,
+            opened_at=self.opened_at,
+            members=dict(self.members),
+            banned=dict(self.banned),
+            kicked=dict(self.kicked),
+            former_roles=dict(self.former_roles),
+            muted=dict(self.muted),
+            last_post=dict(self.last_post),
+            slow_mode=self.slow_mode,
+            follow_mode=self.follow_mode,
+            focus_sku=self.focus_sku,
+            votes={k: dict(v) for k, v in self.votes.items()},
+            tallies=dict(self.tallies),
+            polls=dict(self.polls),
+            ballots={k: dict(v) for k, v in self.ballots.items()},
+            lines=dict(self.lines),
+            messages=list(self.messages),
+            pins=list(self.pins),
+            announcements=list(self.announcements),
+            stream=self.stream,
+            phase=self.phase,
+            order_id=self.order_id,
+            snapshot_version=self.snapshot_version,
+            shares=dict(self.shares),
+            orders=list(self.orders),
+            handoff_url=self.handoff_url,
+            pricing=self.pricing,
+            last_settled=self.last_settled,
+        )
+
     # --- queries ------------------------------------------------------------------------------
     @property
     def member_count(self) -> int:

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy as _copy
 import logging
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from rooms import (
@@ -80,7 +79,7 @@ from server.wire import JSON, MSGPACK, decode_any, encode_msgpack
 if TYPE_CHECKING:
     from server.hub.hub import Hub
 
-__all__ = ["RoomActor", "copy_room", "event_message"]
+__all__ = ["RoomActor", "event_message"]
 
 log = logging.getLogger("coshop.room")
 
@@ -341,7 +340,7 @@ class RoomActor:
         catalog = await self._catalog()
         # A commit can fail (another process won the race, a duplicate op, the database is
         # down): keep a cheap checkpoint to roll back to instead of replaying the whole log.
-        checkpoint = (copy_room(room), self.seq)
+        checkpoint = (room.copy(), self.seq)
         self._checkpoint = checkpoint
         accepted: list[tuple[Submit | SystemSubmit, list[Event], str, list[Audience]]] = []
         later: list[Submit | SystemSubmit] = []
@@ -934,34 +933,6 @@ class RoomActor:
 def encode_events(events: Sequence[StoredEvent]) -> bytes:
     """Broker payload for committed events: compact rows in seq order."""
     return encode_msgpack([[e.seq, e.type, e.data, e.at, e.actor] for e in events])
-
-
-def _containers(kind: str) -> tuple[str, ...]:
-    """Room fields annotated as containers of ``kind`` (``dict[str, dict[`` for nested maps)."""
-    return tuple(f.name for f in fields(Room) if str(f.type).startswith(kind))
-
-
-_NESTED_MAPS = _containers("dict[str, dict[")
-_MAPS = tuple(name for name in _containers("dict[") if name not in _NESTED_MAPS)
-_LISTS = _containers("list[")
-
-
-def copy_room(room: Room) -> Room:
-    """A copy of ``room`` that later ``apply`` calls on the original cannot change.
-
-    Room state is containers of frozen values, so copying the containers (two levels for the
-    nested vote and ballot maps) is enough — far cheaper than a deep copy or a replay. It runs
-    before every actor turn (the turn's checkpoint), so it copies with C-level ``dict``/``list``
-    calls from field lists computed once (a test checks that no container is shared).
-    """
-    copy = _copy.copy(room)
-    for name in _MAPS:
-        setattr(copy, name, dict(getattr(room, name)))
-    for name in _NESTED_MAPS:
-        setattr(copy, name, {k: dict(v) for k, v in getattr(room, name).items()})
-    for name in _LISTS:
-        setattr(copy, name, list(getattr(room, name)))
-    return copy
 
 
 def signal_to_wire(signal: Signal) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from rooms import Command, Room
 from server.broker.base import Broker, BrokerMessage
-from server.hub.actor import RoomActor, copy_room, encode_events
+from server.hub.actor import RoomActor, encode_events
 from server.hub.catalogs import CatalogCache
 from server.hub.committer import Committer
 from server.hub.session import Session
@@ -289,7 +289,7 @@ class Hub:
 
     async def room_copy(self, room_id: str) -> Room:
         """A copy of the room's committed state that later events cannot change."""
-        return await self.inspect(room_id, lambda room, _seq: copy_room(room))
+        return await self.inspect(room_id, lambda room, _seq: room.copy())
 
     async def room_view(
         self, room_id: str, viewer: str, *, as_staff: bool = False
