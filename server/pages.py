@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from rooms.rules.membership import MAX_NAME, MAX_TITLE
 from server.auth import AuthError, TokenSigner
 from server.settings import Settings
 from server.storage import Registry, RoomRecord
@@ -156,6 +157,17 @@ def _valid_invite(request: Request, room_id: str, invite: str) -> bool:
     return invite_room == room_id
 
 
+def _checkout_offers(request: Request) -> tuple[bool, bool]:
+    """(payments, hand-off): what this server's checkout can do, so a page offers only that."""
+    service = getattr(request.app.state, "checkout", None)
+    if service is None:
+        return False, False
+    return (
+        getattr(service, "provider", None) is not None,
+        getattr(service, "handoff_provider", None) is not None,
+    )
+
+
 def _client_config(**values: Any) -> str:
     # Rendered inside <script type="application/json">: escape "<" so no "</script>" can close it.
     return json.dumps(values, separators=(",", ":")).replace("<", "\\u003c")
@@ -169,7 +181,9 @@ async def landing(request: Request) -> HTMLResponse:
         "index.html",
         public_url=settings.public_url,
         public_rooms=settings.public_rooms,
-        config=_client_config(public_rooms=settings.public_rooms),
+        name_max=MAX_NAME,
+        title_max=MAX_TITLE,
+        config=_client_config(public_rooms=settings.public_rooms, name_max=MAX_NAME),
     )
 
 
@@ -200,8 +214,10 @@ async def join_page(request: Request) -> HTMLResponse:
         invite_url=url,
         qr=qr_svg(url, scale=5, title="QR code of the invite link"),
         embed=embed,
+        name_max=MAX_NAME,
         config=_client_config(
             room_id=record.room_id,
+            name_max=MAX_NAME,
             invite=invite,
             embed=embed,
             parent_origin=request.query_params.get("parent", ""),
@@ -217,6 +233,7 @@ async def room_page(request: Request) -> HTMLResponse:
     framers = await _framers(request, record)
     embed = request.query_params.get("embed") == "1"
     parent = request.query_params.get("parent", "").rstrip("/")
+    payments, handoff = _checkout_offers(request)
     return _render(
         request,
         "room.html",
@@ -231,6 +248,9 @@ async def room_page(request: Request) -> HTMLResponse:
             embed=embed,
             # The widget's parent origin, trusted for postMessage only when registered.
             parent_origin=parent if parent in framers else "",
+            # Offer only what works: no checkout without a provider, no hand-off without a shop.
+            payments=payments,
+            handoff=handoff,
         ),
     )
 

@@ -1,5 +1,6 @@
-// Landing page: create a room for the demo merchant, keep the host token, go to the room.
-import { api, formsReady, saveInvite, saveMember } from "./util.js";
+// Landing page: create a room for the demo merchant, keep the host token, go to the room; list
+// the rooms this browser is in ("Your rooms", from the member tokens kept in localStorage).
+import { api, el, formsReady, saveInvite, saveMember } from "./util.js";
 
 const form = document.getElementById("create-form");
 if (form) {
@@ -20,12 +21,13 @@ if (form) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
+      const title = String(data.get("title") || "").trim() || "Shopping together";
       const room = await api("/api/v1/rooms", {
         method: "POST",
-        body: { kind: data.get("kind"), title: String(data.get("title") || "").trim() || "Shopping together", host_name: hostName },
+        body: { kind: data.get("kind"), title, host_name: hostName },
       });
       localStorage.setItem("coshop.name", hostName);
-      saveMember(room.room_id, { token: room.host.token, member_id: room.host.member_id, name: hostName, role: "host" });
+      saveMember(room.room_id, { token: room.host.token, member_id: room.host.member_id, name: hostName, role: "host", title });
       saveInvite(room.room_id, room.invite);
       location.assign(`/r/${encodeURIComponent(room.room_id)}`);
     } catch (err) {
@@ -35,4 +37,26 @@ if (form) {
     }
   });
   formsReady(form);
+  listRooms();
+}
+
+function listRooms() {
+  const box = document.getElementById("my-rooms");
+  const list = document.getElementById("my-rooms-list");
+  if (!box || !list) return;
+  const rooms = [];
+  try {
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (!key || !key.startsWith("coshop.member.")) continue;
+      const id = key.slice("coshop.member.".length);
+      let info = null;
+      try { info = JSON.parse(localStorage.getItem(key) || "null"); } catch { info = null; }
+      if (info) rooms.push({ id, title: info.title || "A shopping room", role: info.role });
+    }
+  } catch { return; }
+  for (const r of rooms.slice(0, 10)) {
+    list.append(el("li", {}, el("a", { href: `/r/${encodeURIComponent(r.id)}` }, r.title), r.role === "host" ? el("span", { class: "hint" }, " · you host it") : null));
+  }
+  box.hidden = !rooms.length;
 }

@@ -1,0 +1,320 @@
+// Checkout: the host's payment choices, the server's pricing, who pays what and how each payment
+// stands (pending, on the payment page, processing, paid, failed — by whom, with a retry), the
+// Pay button (never while a payment is processing), the outcome and the return from the provider.
+import { api, el, money, toast } from "../util.js";
+import { $, cfg, may, nameOf, possessive, requestRender, send, ui } from "./ctx.js";
+import { redraw, region } from "./dom.js";
+import { checkoutPath, issueText, loadSnapshotPrices, pricingOf } from "./pricing.js";
+import { Embed } from "../embedded.js";
+
+export const embed = new Embed(cfg.parent_origin);
+
+const SHARE_LABEL = {
+  pending: "has not paid yet", checkout_open: "is on the payment page", processing: "payment processing…",
+  authorized: "card authorised", paid: "paid", failed: "payment failed", expired: "payment page expired",
+  canceled: "left the payment page", refunded: "refunded", partially_refunded: "partly refunded",
+};
+const SHARE_DONE = ["paid", "authorized", "refunded", "partially_refunded"];
+const RETRY = ["failed", "expired", "canceled"];
+const PAY_MODES = [
+  ["host_pays", "I pay for everything", "You pay the whole order."],
+  ["own_lines", "Each pays their own lines", "Everyone pays for the lines marked “Pays: …” in the cart."],
+  ["equal_split", "Split equally", "The shop's total is split equally among the people in the room."],
+];
+
+// A payer back from the provider with "success" whose share is still on the payment page has
+// sent an asynchronous payment (a bank debit, a delayed method): it is processing. The room hears
+// only the outcome, so this browser remembers it per order until the share moves on.
+const SENT_KEY = (orderId) => `coshop.sent.${cfg.room_id}.${orderId}`;
+function sentStore() { try { return window.sessionStorage; } catch { return null; } }
+function markSent(orderId, on) {
+  const s = sentStore();
+  if (!s || !orderId) return;
+  try { if (on) s.setItem(SENT_KEY(orderId), "1"); else s.removeItem(SENT_KEY(orderId)); } catch { /* blocked */ }
+}
+const wasSent = (orderId) => { const s = sentStore(); return Boolean(s && orderId && s.getItem(SENT_KEY(orderId))); };
+
+/** A share's state as shown: the server's, with "processing" for this member's sent payment. */
+export function shownStatus(share, orderId) {
+  if (share.payer === ui.me && share.status === "checkout_open" && wasSent(orderId)) return "processing";
+  return share.status;
+}
+
+function checkoutCurrency() {
+  const p = pricingOf();
+  return (p && p.currency) || (ui.view.lines[0] || {}).currency || ui.lastCurrency || "USD";
+}
+
+function outcomeText(o) {
+  if (o.outcome === "paid") return ["Order paid — a fresh cart is open.", null];
+  const held = (o.shares || []).some((s) => s.status === "authorized");
+  const paid = (o.shares || []).some((s) => ["paid", "refunded", "partially_refunded"].includes(s.status));
+  if (held) return ["Checkout cancelled — nothing was charged.", " The card holds were released. The cart is open again."];
+  if (paid) return ["Checkout cancelled.", " Payments already made are refunded. The cart is open again."];
+  return ["Checkout cancelled — nothing was charged.", " The cart is open again."];
+}
+
+function shareRow(s, cur, orderId) {
+  const status = shownStatus(s, orderId);
+  const done = SHARE_DONE.includes(status);
+  const label = SHARE_LABEL[status] || status;
+  return el("li", { class: `share status-${status}`, dataset: { payer: s.payer, status } },
+    el("span", { class: "share-who" }, nameOf(s.payer)),
+    el("span", { class: "share-amount" }, money(s.amount_minor, cur)),
+    el("span", { class: `share-status ${done ? "done" : ""} ${RETRY.includes(status) ? "bad" : ""}` }, done ? `✔ ${label}` : label));
+}
+
+function modeChooser(locked, blocked) {
+  const pricing = pricingOf();
+  const changed = locked && pricing && (pricing.issues || []).some((i) => i.kind === "price_changed");
+  const mode = el("select", { id: "pay-mode", onchange: (e) => { ui.payMode = e.target.value; requestRender(); } },
+    ...PAY_MODES.map(([value, label]) => el("option", { value, selected: value === ui.payMode }, label)));
+  const aon = el("input", { type: "checkbox", id: "pay-aon", checked: ui.allOrNothing, onchange: (e) => { ui.allOrNothing = e.target.checked; } });
+  const hint = (PAY_MODES.find(([value]) => value === ui.payMode) || PAY_MODES[0])[2];
+  const payments = cfg.payments !== false;
+  return el("div", { class: "mode-chooser" },
+    payments && !blocked ? el("div", { class: "row" }, el("label", { for: "pay-mode" }, "Payment"), mode) : null,
+    payments && !blocked ? el("p", { class: "small muted", id: "pay-mode-hint" }, hint) : null,
+    payments && !blocked && ui.payMode !== "host_pays" ? el("label", { for: "pay-aon", class: "switch small" }, aon, " Charge nobody until everyone has paid") : null,
+    changed && !blocked ? el("p", { class: "small" }, "Checking out again accepts the new prices.") : null,
+    payments ? null : el("p", { class: "small muted", id: "no-payments" }, "Payments are not set up on this server: you can lock the cart, but not pay here."),
+    el("div", { class: "row actions" },
+      payments && !blocked ? el("button", { type: "button", class: "primary", id: "checkout-btn", disabled: ui.freezing, onclick: startCheckout },
+        ui.freezing ? "Checking prices…" : changed ? "Accept prices and check out" : "Check out") : null,
+      locked
+        ? may("unlock_cart") ? el("button", { type: "button", id: "unlock-btn", onclick: () => send("UnlockCart", {}) }, "Unlock to edit") : null
+        : may("lock_cart") ? el("button", { type: "button", id: "lock-btn", onclick: () => send("LockCart", {}) }, "Lock cart") : null,
+      locked && !blocked && cfg.handoff && may("hand_off") ? el("button", { type: "button", class: "link", id: "handoff-btn", onclick: handoff }, "Use the shop's own checkout") : null));
+}
+
+export function renderCheckout() {
+  const v = ui.view;
+  const c = v.checkout;
+  const cur = checkoutCurrency();
+  const shares = (c.shares || []).map((s) => ({ ...s, shown: shownStatus(s, c.order_id) }));
+  const flags = ["check_out", "unlock_cart", "lock_cart", "hand_off", "cancel_checkout"].map(may);
+  const sig = [v.phase, c.order_id, c.pricing, c.handoff_url, shares, shares.map((s) => nameOf(s.payer)), ui.outcome, ui.returned,
+    ui.freezing, ui.paying, ui.payMode, v.lines.length, flags, cur];
+  region("checkout", sig, () => {
+    const parts = [];
+    const phaseText = { open: "Cart open", locked: "Cart locked for checkout", settling: "Waiting for payments" }[v.phase] || v.phase;
+    parts.push(el("p", { class: `phase phase-${v.phase}`, id: "checkout-phase" }, phaseText));
+
+    if (ui.outcome && v.phase === "open") {
+      const paid = ui.outcome.outcome === "paid";
+      const [head, rest] = outcomeText(ui.outcome);
+      parts.push(el("div", { class: `banner ${paid ? "ok" : "warn"}`, id: "checkout-result", role: "status" },
+        el("strong", {}, head), rest ? el("span", {}, rest) : null,
+        paid && ui.outcome.shares && ui.outcome.shares.length ? el("ul", { class: "shares done", "aria-label": "Payments in the last order" },
+          ...ui.outcome.shares.map((s) => el("li", {}, `${nameOf(s.payer)}: ${SHARE_LABEL[s.status] || s.status} · ${money(s.amount_minor, ui.outcome.currency)}`))) : null));
+    }
+
+    const mineNow = shares.find((s) => s.payer === ui.me);
+    if (!(ui.outcome && v.phase === "open") && ui.returned && v.phase !== "open" && !(mineNow && SHARE_DONE.includes(mineNow.shown))) {
+      parts.push(el("div", { class: `banner ${ui.returned === "success" ? "ok" : "warn"}`, id: "checkout-return", role: "status" },
+        ui.returned === "success"
+          ? "Thanks — your payment was sent. It shows as paid once the payment provider confirms it."
+          : "You left the payment page. Nothing was charged; you can pay again below."));
+    }
+
+    const pricing = c.pricing;
+    const blocking = pricing && v.phase !== "open" ? (pricing.issues || []).filter((i) => i.kind !== "price_changed") : [];
+    if (pricing && v.phase !== "open") {
+      const issues = pricing.issues || [];
+      const changed = issues.filter((i) => i.kind === "price_changed");
+      parts.push(el("div", { class: `pricing ${blocking.length ? "blocked" : ""}`, id: "pricing" },
+        el("p", { class: "pricing-total" }, "Shop's total: ", el("strong", {}, money(pricing.total_minor, pricing.currency))),
+        blocking.length ? el("p", { class: "error small", id: "blocked-note" },
+          `Can't check out yet: ${blocking.length === 1 ? "one line needs" : `${blocking.length} lines need`} a change — see the cart${may("unlock_cart") ? "" : " (the host unlocks it to fix it)"}.`) : null,
+        changed.length && v.phase === "locked" ? el("p", { class: "warn-text small" }, `${changed.length === 1 ? "A price has" : "Some prices have"} changed since you added ${changed.length === 1 ? "it" : "them"}.`) : null,
+        issues.length ? el("ul", { class: "issues", "aria-label": "What changed" },
+          ...issues.map((i) => { const l = v.lines.find((x) => x.line_id === i.line_id); return el("li", { dataset: { line: i.line_id, kind: i.kind } }, el("span", { class: "issue-title" }, l ? l.title : "A product"), ": ", issueText(i, pricing.currency)); })) : null));
+    }
+
+    if (v.phase === "settling" && shares.length) {
+      const paidCount = shares.filter((s) => SHARE_DONE.includes(s.shown)).length;
+      parts.push(el("h3", { class: "shares-h" }, `Payments: ${paidCount} of ${shares.length} done`));
+      parts.push(el("ul", { class: "shares", id: "shares" }, ...shares.map((s) => shareRow(s, cur, c.order_id))));
+      const failed = shares.filter((s) => RETRY.includes(s.shown) && s.payer !== ui.me);
+      if (failed.length) parts.push(el("p", { class: "warn-text small", id: "others-failed" }, `${failed.map((s) => `${possessive(s.payer)} payment`).join(", ")} did not go through — waiting for ${failed.length === 1 ? "them" : "them"} to try again.`));
+    }
+
+    if (v.phase === "open" && may("check_out") && v.lines.length) parts.push(modeChooser(false, false));
+    if (v.phase === "open" && !may("check_out") && may("lock_cart") && v.lines.length) parts.push(modeChooser(false, true));
+    if (v.phase === "locked") {
+      if (may("check_out")) parts.push(modeChooser(true, blocking.length > 0));
+      else parts.push(el("p", { class: "small muted" }, "The host is checking out. The cart can't be changed for now."));
+    }
+    if (v.phase === "settling" && c.order_id) {
+      const mine = shares.find((s) => s.payer === ui.me);
+      if (mine && mine.shown === "processing") {
+        parts.push(el("p", { class: "ok-text", id: "my-share-processing", role: "status" }, "Your payment is processing. The provider confirms it shortly; nothing to do."));
+      } else if (mine && !SHARE_DONE.includes(mine.shown)) {
+        const amount = money(mine.amount_minor, cur);
+        const retry = RETRY.includes(mine.shown);
+        const label = retry ? `Try again (${amount})` : mine.shown === "checkout_open" ? `Continue to payment (${amount})` : shares.length === 1 ? `Pay ${amount}` : `Pay my share (${amount})`;
+        if (retry) parts.push(el("p", { class: "error small", id: "my-share-failed" }, mine.shown === "failed" ? "Your payment didn't go through. Try again, with another card if needed." : "Your payment page closed before you paid."));
+        parts.push(el("button", { type: "button", class: "primary pay", id: "pay-btn", disabled: ui.paying, onclick: () => pay(c.order_id) }, ui.paying ? "Opening the payment page…" : label));
+        parts.push(el("p", { class: "small muted" }, "You pay on the payment provider's page; coshop never sees your card."));
+      } else if (mine) {
+        parts.push(el("p", { class: "ok-text", id: "my-share-done" }, mine.shown === "authorized" ? "Your card is authorised. You are charged when everyone has paid." : "Your share is paid. Waiting for the others."));
+      } else if (shares.length) {
+        parts.push(el("p", { class: "small muted" }, "You have nothing to pay in this order."));
+      }
+      if (may("cancel_checkout")) parts.push(el("button", { type: "button", class: "link danger", id: "cancel-checkout", onclick: () => cancelCheckout(c.order_id) }, "Cancel checkout"));
+    }
+    if (c.handoff_url && /^https?:\/\//.test(c.handoff_url)) {
+      parts.push(el("p", {}, el("a", { href: c.handoff_url, rel: "noopener", target: "_top", class: "button primary" }, "Continue to the shop's checkout")));
+    }
+    redraw($("checkout"), parts);
+    renderPayBar(shares, cur, c.order_id);
+  });
+}
+
+/** The phone's sticky bar: the total and the one thing to do next (pay, or see the cart). */
+function renderPayBar(shares, cur, orderId) {
+  const bar = $("pay-bar");
+  if (!bar) return;
+  const action = $("pay-bar-action");
+  const mine = shares.find((s) => s.payer === ui.me);
+  if (ui.view.phase === "settling" && mine && !SHARE_DONE.includes(mine.shown) && mine.shown !== "processing") {
+    action.textContent = `Pay ${money(mine.amount_minor, cur)}`;
+    action.onclick = () => pay(orderId);
+  } else {
+    action.textContent = "View cart";
+    action.onclick = () => { $("cart-panel").scrollIntoView(); $("cart-h").focus(); };
+  }
+  bar.hidden = !ui.view.lines.length && ui.view.phase === "open";
+}
+
+const CHECKOUT_ERRORS = {
+  payments_unconfigured: "Payments are not set up on this server yet.",
+  provider_unavailable: "The payment provider is not reachable. Try again in a moment.",
+  handoff_unconfigured: "This shop has no checkout to hand the cart to.",
+  cart_not_locked: "Lock the cart first.",
+  cart_empty: "The cart is empty.",
+  checkout_in_progress: "A checkout is already in progress.",
+  snapshot_blocked: "Some products are unavailable or out of stock: fix the marked lines in the cart and try again.",
+  prices_changed: "Some prices changed since you added them. Check the cart, then check out again to accept them.",
+  not_a_payer: "You have nothing to pay in this order.",
+  share_settled: "Your share is already settled.",
+  order_closed: "This order is closed.",
+  host_only: "Only the host can check out.",
+};
+
+function checkoutFailed(err) {
+  if (err.status === 404 || err.status === 405) toast("Checkout is not available on this server yet.", "warn", 8000);
+  else toast(CHECKOUT_ERRORS[err.code] || `Checkout failed: ${err.message}`, ["prices_changed", "snapshot_blocked"].includes(err.code) ? "warn" : "error", 10000);
+}
+
+async function startCheckout() {
+  if (ui.freezing) return;
+  ui.freezing = true;
+  requestRender();
+  try {
+    // Only the mode travels: the server prices every line from the catalogue.
+    await api(checkoutPath(), { method: "POST", token: ui.token, body: { mode: ui.payMode, all_or_nothing: ui.payMode !== "host_pays" && ui.allOrNothing } });
+    ui.outcome = null;
+  } catch (err) { checkoutFailed(err); } finally {
+    ui.freezing = false;
+    requestRender();
+  }
+}
+
+async function cancelCheckout(orderId) {
+  if (!window.confirm("Cancel this checkout? Card holds are released, payments already made are refunded and the cart unlocks.")) return;
+  try {
+    await api(checkoutPath(`/${encodeURIComponent(orderId)}/cancel`), { method: "POST", token: ui.token, body: {} });
+  } catch (err) { checkoutFailed(err); }
+}
+
+async function handoff() {
+  try {
+    await api(checkoutPath("/handoff"), { method: "POST", token: ui.token, body: {} });
+  } catch (err) { checkoutFailed(err); }
+}
+
+async function pay(orderId) {
+  if (ui.paying) return;
+  ui.paying = true;
+  markSent(orderId, false); // a new attempt: its state comes from the provider again
+  requestRender();
+  try {
+    const res = await api(checkoutPath(`/${encodeURIComponent(orderId)}/pay`), { method: "POST", token: ui.token, body: {} });
+    const url = res && res.url;
+    if (!url || !/^https?:\/\//.test(url)) throw Object.assign(new Error("no payment page"), { status: 500 });
+    navigateTop(url);
+  } catch (err) { checkoutFailed(err); } finally {
+    // the page is about to go; if it does not (popup, embed), the button works again
+    setTimeout(() => { ui.paying = false; requestRender(); }, 3000);
+  }
+}
+
+function navigateTop(url) {
+  // The payment page is always a top-level page, never inside an iframe.
+  if (window.top === window.self) { location.assign(url); return; }
+  if (embed.navigate(url)) return;
+  const popup = window.open(url, "_blank", "noopener");
+  if (!popup) toast("Open the payment page: allow pop-ups for this site.", "warn", 10000);
+}
+
+/** ?checkout=success|cancel from the return page: say so, then drop it from the address. */
+export function readReturnFromCheckout() {
+  const params = new URLSearchParams(location.search);
+  const result = params.get("checkout");
+  if (result !== "success" && result !== "cancel") return;
+  ui.returned = result;
+  params.delete("checkout");
+  const rest = params.toString();
+  history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
+  if (result === "cancel") toast("Payment cancelled. Nothing was charged; you can try again.", "warn", 10000);
+}
+
+/** After coming back from the payment page, learn how the latest order stands. */
+export async function checkReturnedOrder() {
+  if (!ui.returned || ui.returnChecked) return;
+  ui.returnChecked = true;
+  try {
+    const status = await api(checkoutPath(), { token: ui.token });
+    const order = status && status.order;
+    const mine = order && order.shares.find((s) => s.payer === ui.me);
+    if (ui.returned === "success" && order && order.status === "collecting" && mine && ["checkout_open", "processing"].includes(mine.status)) {
+      markSent(order.order_id, true);
+      toast("Payment sent — waiting for the provider's confirmation.", "ok", 8000);
+    }
+    if (order && ui.view && ui.view.phase === "open" && ["paid", "void"].includes(order.status) && !ui.outcome) {
+      ui.outcome = { order_id: order.order_id, outcome: order.status, currency: order.currency,
+        shares: order.shares.map((s) => ({ payer: s.payer, status: s.status, amount_minor: s.amount_minor })) };
+    }
+    requestRender();
+  } catch { /* the room's events tell the rest */ }
+}
+
+/** Before state.js folds OrderSettled (it clears the shares): keep them for the outcome banner. */
+export function beforeSettled(ev) {
+  const c = ui.view.checkout;
+  if (ev.order_id !== c.order_id) return;
+  ui.lastCurrency = checkoutCurrency();
+  ui.outcome = { order_id: ev.order_id, outcome: ev.outcome, currency: ui.lastCurrency, shares: (c.shares || []).map((s) => ({ ...s })) };
+  ui.returned = null;
+}
+
+export function onCheckoutEvent(ev) {
+  const v = ui.view;
+  if (ev.type === "SettlementBegan") { ui.outcome = null; ui.returned = null; }
+  if (ev.type === "CartLocked" || ev.type === "LineAdded") ui.outcome = null;
+  if (ev.type === "ShareUpdated" && ev.order_id === v.checkout.order_id) {
+    if (ev.status === "paid") toast(ev.payer === ui.me ? "Your payment is confirmed ✔" : `${nameOf(ev.payer)} paid their share`, "ok", 5000);
+    if (ev.status === "failed") toast(ev.payer === ui.me ? "Your payment didn't go through: try again." : `${possessive(ev.payer)} payment failed.`, "warn", 8000);
+    if (ev.payer === ui.me && ev.status !== "checkout_open") markSent(ev.order_id, false);
+  }
+  if (ev.type === "OrderSettled" && ui.outcome && ui.outcome.order_id === ev.order_id) {
+    const [head, rest] = outcomeText(ui.outcome);
+    toast(ev.outcome === "paid" ? "The order is paid. A fresh cart is open." : `${head}${rest || ""}`, ev.outcome === "paid" ? "ok" : "warn", 10000);
+  }
+  if (ev.type === "PricingReported") {
+    loadSnapshotPrices();
+    const n = (ev.issues || []).length;
+    if (n && !may("check_out")) toast(ev.ready ? "The shop's prices changed: see the cart." : "Some products can't be bought as they are: see the cart.", "warn", 8000);
+  }
+}
