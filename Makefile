@@ -2,18 +2,27 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-dev
+# Two stamps: `make run` installs what the server needs to run; `make test` adds the test,
+# lint and benchmark tools (the dev and bench extras).
+RUN_STAMP := $(VENV)/.installed-run
+STAMP     := $(VENV)/.installed-dev
 
 .PHONY: run test lint typecheck pytest bench browser clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 ## make run: serve the demo (SQLite, in-process broker, sandbox payments, demo catalogue)
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/coshop demo
 
 ## make test: every quality gate — lint, format, types, tests with coverage
