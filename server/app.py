@@ -10,12 +10,11 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -24,6 +23,7 @@ from server.api.asyncapi import asyncapi_route
 from server.api.merchants import merchant_routes
 from server.api.openapi import openapi_document
 from server.api.rooms import DEMO_MERCHANT, room_routes
+from server.assets import static_dir
 from server.auth import TokenSigner
 from server.broker import create_broker
 from server.catalog.api import catalog_routes
@@ -31,6 +31,7 @@ from server.catalog.demo import load_demo_catalog
 from server.catalog.repository import CatalogRepository
 from server.checkout import CheckoutService, checkout_routes, provider_from_settings
 from server.db.engine import create_engine, upgrade_engine
+from server.health import Health, WatchedEventStore
 from server.http.problem import ProblemError, problem_response
 from server.http.ratelimit import RateLimitMiddleware, RateLimits, rate_limited
 from server.http.text import CleanText
@@ -41,23 +42,42 @@ from server.logs import install_log_guards
 from server.metrics import Metrics
 from server.pages import page_routes
 from server.settings import Settings
-from server.storage import AlreadyExists, EventStore, Registry, StorageUnavailable
+from server.storage import AlreadyExists, Registry, StorageUnavailable
 from server.ws import RoomSockets
 
-__all__ = ["ROOT", "create_app"]
+__all__ = ["create_app"]
 
 log = logging.getLogger("coshop.app")
 
-ROOT = Path(__file__).resolve().parent.parent
+
+async def _livez(request: Request) -> PlainTextResponse:
+    # The event loop answers: the process is alive. Nothing else is checked (a restart would
+    # not bring the database back).
+    return PlainTextResponse("alive")
+
+
+def _readiness(request: Request) -> list[str]:
+    health: Health = request.app.state.health
+    return health.reasons()
+
+
+async def _readyz(request: Request) -> JSONResponse:
+    reasons = _readiness(request)
+    body = {"status": "degraded" if reasons else "ready", "reasons": reasons}
+    return JSONResponse(
+        body, status_code=503 if reasons else 200, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def _healthz(request: Request) -> JSONResponse:
+    # Kept for existing probes: always 200; "status" is the readiness of /readyz ("ok" when
+    # ready), "broker" whether the broker's listener is connected.
     hub: Hub = request.app.state.hub
-    broker_ok = hub.broker.healthy
+    reasons = _readiness(request)
     body = {
-        "status": "ok" if broker_ok else "degraded",
+        "status": "degraded" if reasons else "ok",
         "rooms": hub.room_count,
-        "broker": broker_ok,
+        "broker": "broker" not in reasons,
     }
     return JSONResponse(body, status_code=200)
 
@@ -136,7 +156,11 @@ def create_app(settings: Settings) -> Starlette:
             process_id=settings.process_id or None,
         )
         await broker.start()
-        store = EventStore(engine)
+        health = Health(engine, broker)
+        # the gauge is read from the broker when /metrics renders: it follows the listener
+        metrics.follow_broker(lambda: broker.healthy)
+        store = WatchedEventStore(engine)
+        store.health = health
         catalogs = CatalogCache(catalog, refresh_s=settings.catalog_refresh_s)
         hub = Hub(
             settings=settings,
@@ -154,6 +178,8 @@ def create_app(settings: Settings) -> Starlette:
         app.state.catalog = catalog
         app.state.broker = broker
         app.state.hub = hub
+        app.state.health = health
+        await health.start()
         app.state.signer = TokenSigner(settings.secret_key, member_ttl_s=settings.token_ttl_s)
         rate_limits = RateLimits(settings)
         app.state.rate_limits = rate_limits
@@ -170,6 +196,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            await health.close()
             await checkout.close()
             await rate_limits.close()
             await hub.close()
@@ -179,6 +206,8 @@ def create_app(settings: Settings) -> Starlette:
             await engine.dispose()
 
     routes: list[BaseRoute] = [
+        Route("/livez", _livez),
+        Route("/readyz", _readyz),
         Route("/healthz", _healthz),
         Route("/metrics", _metrics),
         Route("/openapi.json", _openapi),
@@ -188,7 +217,7 @@ def create_app(settings: Settings) -> Starlette:
         *catalog_routes(),
         *checkout_routes(),
         *page_routes(),
-        Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+        Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
     return Starlette(
         routes=routes,

@@ -13,8 +13,10 @@ import gc
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -147,46 +149,84 @@ def _demo_webhook_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _stop_child(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM raises SystemExit, so the ``finally`` blocks of ``coshop demo`` run.
+
+    uvicorn handles SIGTERM and SIGINT itself while it serves, then raises the signal again
+    once it has shut down: with the default SIGTERM action that re-raise would kill the process
+    before it could stop its sandbox child. SIGINT already raises KeyboardInterrupt.
+    """
+
+    def _handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _handler)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings_from(args, demo=True, public_rooms=True).checked()
     child: subprocess.Popen[bytes] | None = None
-    if not settings.sandbox_url:
-        # The sandbox payment provider runs as its own process and port, as Stripe would.
-        secret = settings.webhook_secret or _demo_webhook_secret(settings.data_dir)
-        port = args.sandbox_port
-        # secrets travel in the environment, not argv (visible in process listings)
-        env = {
-            **os.environ,
-            "COSHOP_SANDBOX_WEBHOOK_SECRET": secret,
-            "COSHOP_SANDBOX_API_KEY": settings.sandbox_api_key,
-        }
-        child = subprocess.Popen(  # noqa: S603  # our own interpreter, fixed arguments
-            [
-                sys.executable, "-m", "server.cli", "sandbox-pay",
-                "--host", settings.host, "--port", str(port),
-                "--data-dir", str(settings.data_dir / "sandbox"),
-                "--webhook-url", f"{settings.public_url.rstrip('/')}/webhooks/stripe",
-            ],
-            env=env,
-        )  # fmt: skip
-        settings = dataclasses.replace(
-            settings, sandbox_url=f"http://{settings.host}:{port}", webhook_secret=secret
-        )
-    print(
-        f"\n  coshop demo: open {settings.public_url}/"
-        f"\n  sandbox payments: {settings.sandbox_url or 'off'}\n",
-        flush=True,
-    )
+    _exit_on_sigterm()
     try:
+        if not settings.sandbox_url:
+            # The sandbox payment provider runs as its own process and port, as Stripe would.
+            secret = settings.webhook_secret or _demo_webhook_secret(settings.data_dir)
+            port = args.sandbox_port
+            # secrets travel in the environment, not argv (visible in process listings)
+            env = {
+                **os.environ,
+                "COSHOP_SANDBOX_WEBHOOK_SECRET": secret,
+                "COSHOP_SANDBOX_API_KEY": settings.sandbox_api_key,
+                # the child stops by itself if this process dies without stopping it (SIGKILL)
+                _PARENT_PID_ENV: str(os.getpid()),
+            }
+            child = subprocess.Popen(  # noqa: S603  # our own interpreter, fixed arguments
+                [
+                    sys.executable, "-m", "server.cli", "sandbox-pay",
+                    "--host", settings.host, "--port", str(port),
+                    "--data-dir", str(settings.data_dir / "sandbox"),
+                    "--webhook-url", f"{settings.public_url.rstrip('/')}/webhooks/stripe",
+                ],
+                env=env,
+            )  # fmt: skip
+            settings = dataclasses.replace(
+                settings, sandbox_url=f"http://{settings.host}:{port}", webhook_secret=secret
+            )
+        print(
+            f"\n  coshop demo: open {settings.public_url}/"
+            f"\n  sandbox payments: {settings.sandbox_url or 'off'}\n",
+            flush=True,
+        )
         serve(settings)
     finally:
         if child is not None:
-            child.terminate()
-            try:
-                child.wait(10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            _stop_child(child)
     return 0
+
+
+_PARENT_PID_ENV = "COSHOP_SANDBOX_PARENT_PID"
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Stop this process once ``parent_pid`` is no longer its parent (it died)."""
+
+    def _watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=_watch, name="parent-watch", daemon=True).start()
 
 
 def _cmd_sandbox_pay(args: argparse.Namespace) -> int:
@@ -196,6 +236,9 @@ def _cmd_sandbox_pay(args: argparse.Namespace) -> int:
     # uvicorn's own logging config (which run_sandbox keeps) adds handlers but not filters:
     # these stay, so the provider's access lines lose their query strings too.
     install_log_guards()
+    parent = os.environ.get(_PARENT_PID_ENV, "")
+    if parent.isdigit():
+        _exit_with_parent(int(parent))
 
     public = args.public_url or f"http://{args.host}:{args.port}"
     config = SandboxConfig(

@@ -12,7 +12,7 @@ clients cut; ``server/serving.py``) appear once :meth:`Metrics.watch_serving` li
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -89,6 +89,13 @@ class Metrics:
             "coshop_process_tasks", "asyncio tasks alive in this process", registry=r
         )
         self.tasks.set_function(_task_count)
+
+    def follow_broker(self, healthy: Callable[[], bool]) -> None:
+        """``coshop_broker_healthy`` reads ``healthy()`` whenever ``/metrics`` renders.
+
+        It follows the broker's listener at once; a ``set()`` from elsewhere is ignored.
+        """
+        self.broker_healthy.set_function(lambda: 1.0 if healthy() else 0.0)
 
     def watch_serving(self, stats: ServingStats) -> None:
         """Report the serving layer's cap, connections, refusals and cuts (once per process)."""

@@ -5,10 +5,14 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from server.catalog.demo import DEMO_FEED
@@ -188,3 +192,48 @@ def test_every_server_uses_the_guarded_protocol() -> None:
     assert config.http.limits.connection_cap <= 300
     assert config.http.limits.header_timeout_s == 3.0
     assert config.backlog == config.http.limits.backlog
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1.0)
+    except httpx.TransportError:
+        return False
+    return True
+
+
+def _wait_until(predicate: Callable[[], bool], what: str, limit_s: float = 60.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting: {what}")
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_demo_takes_its_sandbox_down_when_it_is_stopped(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    port, sandbox_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COSHOP_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "server.cli", "demo", "--port", str(port),
+            "--sandbox-port", str(sandbox_port), "--data-dir", str(tmp_path),
+        ],
+        env=env,
+    )  # fmt: skip
+    sandbox = f"http://127.0.0.1:{sandbox_port}/"
+    try:
+        _wait_until(lambda: _answers(f"http://127.0.0.1:{port}/livez"), "the demo to start")
+        _wait_until(lambda: _answers(sandbox), "the sandbox to start")
+        proc.send_signal(sig)
+        proc.wait(30)
+        # SIGKILL leaves no chance to clean up: the sandbox notices its parent is gone
+        _wait_until(lambda: not _answers(sandbox), "the sandbox to stop", 15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
