@@ -16,41 +16,37 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from checkout_bridge.money import minor_unit_exponent, normalize_currency
 from checkout_bridge.sandbox.cards import TEST_CARDS, lookup
 from checkout_bridge.sandbox.errors import SandboxError
 from checkout_bridge.sandbox.service import SCENARIOS, PaymentOutcome, SandboxService
 
 __all__ = ["format_amount", "hosted_routes"]
 
-ZERO_DECIMAL = frozenset(
-    [
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    ]
-)
 _EXPIRY = re.compile(r"^\s*(0[1-9]|1[0-2])\s*/\s*(\d{2})\s*$")
 _CVC = re.compile(r"^\d{3,4}$")
 
 
+# The symbols Intl.NumberFormat("en-US", {style: "currency"}) puts before the amount; any other
+# currency is shown as its code and a no-break space ("CHF 1,234.50"), as Intl does. The room
+# page formats money with Intl in "en-US" (static/js/util.js money), so both read the same;
+# tests/browser/test_money_format.py compares the two under node.
+_SYMBOLS = {
+    "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$",
+    "HKD": "HK$", "MXN": "MX$", "BRL": "R$", "INR": "₹", "KRW": "₩", "CNY": "CN¥", "ILS": "₪",
+    "TWD": "NT$", "PHP": "₱", "VND": "₫",
+}  # fmt: skip
+
+
 def format_amount(amount_minor: int, currency: str) -> str:
-    """``1299, "usd"`` → ``"12.99 USD"``; zero-decimal currencies have no fraction."""
-    if currency.lower() in ZERO_DECIMAL:
-        return f"{amount_minor:,} {currency.upper()}"
-    return f"{amount_minor // 100:,}.{amount_minor % 100:02d} {currency.upper()}"
+    """``1299, "usd"`` → ``"$12.99"``, ``"jpy"`` → ``"¥1,299"``: what Intl.NumberFormat shows."""
+    code = normalize_currency(currency)
+    exponent = minor_unit_exponent(code)
+    sign = "-" if amount_minor < 0 else ""
+    major, minor = divmod(abs(amount_minor), 10**exponent)
+    number = f"{major:,}" + (f".{minor:0{exponent}d}" if exponent else "")
+    symbol = _SYMBOLS.get(code)
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{code}\u00a0{number}"
 
 
 def _service(request: Request) -> SandboxService:

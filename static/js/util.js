@@ -75,13 +75,20 @@ export async function api(path, { method = "GET", body, token } = {}) {
   return data;
 }
 
-/** Minor units to a price: the currency decides its decimals (JPY has none, USD two). */
+/** The pages are English; one locale keeps money identical in the room, on the sandbox's hosted
+ * page (checkout_bridge/sandbox/hosted.py format_amount) and on receipts. */
+export const LOCALE = "en-US";
+const formats = new Map();
+
+/** Minor units to a price with Intl.NumberFormat: the currency decides its decimals (JPY none). */
 export function money(minor, currency) {
+  const code = currency || "USD";
   try {
-    const fmt = new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "USD" });
+    let fmt = formats.get(code);
+    if (!fmt) { fmt = new Intl.NumberFormat(LOCALE, { style: "currency", currency: code }); formats.set(code, fmt); }
     return fmt.format(minor / 10 ** fmt.resolvedOptions().maximumFractionDigits);
   } catch {
-    return `${(minor / 100).toFixed(2)} ${currency || ""}`.trim();
+    return `${(minor / 100).toFixed(2)} ${code}`.trim();
   }
 }
 

@@ -58,7 +58,7 @@ async def pay_on_hosted_page(page: Page, env: Env, room_id: str, name: str) -> N
     """Pay from the room: the hosted page opens top-level, the test card pays, back to the room."""
     await page.locator("#pay-btn").click()
     await page.wait_for_url(f"{env.sandbox_url}/**")
-    await expect(page.get_by_role("heading", name="Pay 374.50 USD")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Pay $374.50")).to_be_visible()
     await page.get_by_label("Card number").fill("4242 4242 4242 4242")
     await page.get_by_label("Expiry (MM/YY)").fill("12/39")
     await page.get_by_label("CVC").fill("123")
