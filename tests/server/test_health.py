@@ -11,6 +11,7 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +29,7 @@ __all__ = ["pg_database"]  # the fixture is shared with the scale-out test
 POLL_S = 0.05
 
 
-async def _ready(http: httpx.AsyncClient) -> tuple[int, dict[str, object]]:
+async def _ready(http: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
     r = await http.get("/readyz")
     assert r.headers["cache-control"] == "no-store"
     return r.status_code, r.json()
