@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from server.storage.errors import StorageUnavailable
 
-__all__ = ["CatalogError", "CatalogUnavailable", "FeedReadError", "InvalidMerchantId"]
+__all__ = [
+    "CatalogError",
+    "CatalogUnavailable",
+    "FeedReadError",
+    "InvalidMerchantId",
+    "UnknownMerchant",
+]
 
 
 class CatalogError(Exception):
@@ -33,6 +39,12 @@ class CatalogError(Exception):
 
 class InvalidMerchantId(CatalogError):
     code = "invalid_merchant_id"
+
+
+class UnknownMerchant(CatalogError):
+    """No merchant of that id is registered in the database the import would write to."""
+
+    code = "merchant_unknown"
 
 
 class FeedReadError(CatalogError):

@@ -14,13 +14,14 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.catalog.errors import FeedReadError
+from server.catalog.errors import FeedReadError, UnknownMerchant
 from server.catalog.feeds import parse_feed
 from server.catalog.fields import LIMITS
 from server.catalog.records import FeedResult, RowError
 from server.catalog.repository import CatalogRepository, check_merchant_id
+from server.storage import Registry
 
-__all__ = ["ImportReport", "format_report", "import_feed", "read_feed"]
+__all__ = ["ImportReport", "format_report", "import_feed", "read_feed", "require_merchant"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,18 @@ async def read_feed(path: Path) -> FeedResult:
     if isinstance(loaded, RowError):
         return FeedResult(errors=[loaded])
     return await asyncio.to_thread(parse_feed, loaded, path.name)
+
+
+async def require_merchant(engine: AsyncEngine, merchant_id: str) -> None:
+    """Raise :class:`UnknownMerchant` unless ``merchant_id`` is registered in ``engine``'s
+    database (``coshop catalog import`` checks before it writes a product)."""
+    check_merchant_id(merchant_id)
+    if await Registry(engine).get_merchant(merchant_id) is None:
+        raise UnknownMerchant(
+            f"no merchant {merchant_id!r} is registered in this database; register it first"
+            f" with 'coshop merchant create --id {merchant_id} --name ...' (the demo merchant"
+            " 'demo' is registered by 'coshop demo')"
+        )
 
 
 async def import_feed(

@@ -171,21 +171,35 @@ def _candidate(
     link = take(lambda: fields.url(node.get("url") or offer.get("url"), prefix + "url"))
     image = take(lambda: _image(node.get("image"), prefix + "image"))
     brand = take(lambda: _brand(node.get("brand"), prefix + "brand", notices))
-    currency = take(
-        lambda: fields.currency(offer.get("priceCurrency"), prefix + "offers.priceCurrency")
-    )
-    amount = offer.get("price") if offer.get("price") is not None else offer.get("lowPrice")
-    price_minor = (
-        take(lambda: fields.price(amount, currency, prefix + "offers.price"))
-        if currency is not None
-        else None
-    )
-    availability = take(
-        lambda: fields.availability(offer.get("availability"), prefix + "offers.availability")
-    )
-    stock = take(
-        lambda: fields.quantity(offer.get("inventoryLevel"), prefix + "offers.inventoryLevel")
-    )
+    currency: str | None = None
+    price_minor: int | None = None
+    availability: str | None = None
+    stock: int | None = None
+    if not offer:
+        # Nothing to sell it at: one clear problem, not the currency the offer would carry.
+        problems.append(
+            FieldProblem(
+                prefix + "offers",
+                "missing_offer",
+                "a product needs an offer (schema.org Offer) with a price and a currency",
+            )
+        )
+    else:
+        currency = take(
+            lambda: fields.currency(offer.get("priceCurrency"), prefix + "offers.priceCurrency")
+        )
+        amount = offer.get("price") if offer.get("price") is not None else offer.get("lowPrice")
+        price_minor = (
+            take(lambda: fields.price(amount, currency, prefix + "offers.price"))
+            if currency is not None
+            else None
+        )
+        availability = take(
+            lambda: fields.availability(offer.get("availability"), prefix + "offers.availability")
+        )
+        stock = take(
+            lambda: fields.quantity(offer.get("inventoryLevel"), prefix + "offers.inventoryLevel")
+        )
     # ``identifier`` may also be a PropertyValue or a URL; only a plain id string is used.
     raw_identifier = node.get("identifier") if isinstance(node.get("identifier"), str) else None
     external = take(

@@ -24,7 +24,8 @@ MAX_PRICE_MAJOR = Decimal(1_000_000)
 """The largest price a feed may carry, in major units of its currency."""
 
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
-_PLAIN_DECIMAL_RE = re.compile(r"\d+(?:\.\d+)?")
+# A leading minus is read (and then refused as price_out_of_range, the documented code).
+_PLAIN_DECIMAL_RE = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 class AmountError(ValueError):
@@ -52,8 +53,9 @@ def currency_exponent(currency: str) -> int:
 def to_minor(amount: str | int | Decimal, currency: str) -> int:
     """Convert a major-unit amount ("12.99", 12, Decimal("12.99")) to integer minor units.
 
-    Raises :class:`AmountError` with code ``bad_price`` (not a plain non-negative decimal),
-    ``too_many_decimals`` (more decimals than the currency has) or ``price_out_of_range``.
+    Raises :class:`AmountError` with code ``bad_price`` (not a plain decimal),
+    ``too_many_decimals`` (more decimals than the currency has) or ``price_out_of_range``
+    (negative, or above :data:`MAX_PRICE_MAJOR`).
     """
     if isinstance(amount, bool):  # bool is an int subclass; true is not a price
         raise AmountError("bad_price", "price must be a number")

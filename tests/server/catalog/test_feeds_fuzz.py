@@ -27,6 +27,7 @@ DOCUMENTED_CODES = {
     "too_many_decimals",
     "price_out_of_range",
     "bad_currency",
+    "missing_offer",
     "currency_mismatch",
     "bad_sale_price",
     "bad_url",

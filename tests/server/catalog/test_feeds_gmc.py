@@ -174,3 +174,13 @@ def test_feed_size_cap() -> None:
 )
 def test_detect_format(text: str, name: str, fmt: str) -> None:
     assert detect_format(text, name) == fmt
+
+
+def test_a_negative_price_is_out_of_range() -> None:
+    text = "\n".join(["id,title,price", "neg,T,-5.00 USD", "neg2,T,USD -1", "ok,T,1.00 USD"])
+    result = parse_feed(text, "feed.csv")
+    assert [p.sku for p in result.products] == ["ok"]
+    assert codes(result.errors) == [
+        (2, "price", "price_out_of_range"),
+        (3, "price", "price_out_of_range"),
+    ]

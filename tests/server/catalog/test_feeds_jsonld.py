@@ -271,3 +271,25 @@ def test_flat_variants_group_by_in_product_group_with_id() -> None:
     assert (cap.sku, [v.title for v in cap.variants]) == ("cap", ["Red", "Blue"])
     assert solo.external_id is None  # a PropertyValue identifier is not a hand-off id
     assert ided.external_id == "9001"
+
+
+def test_a_product_without_an_offer_says_so_and_a_negative_price_is_out_of_range() -> None:
+    no_offer = product("no-offer")
+    del no_offer["offers"]
+    feed = [
+        no_offer,
+        product("empty-offer", offers={}),
+        product("offer-list-of-junk", offers=["x"]),
+        product("negative", offers={"price": "-5", "priceCurrency": "USD"}),
+        product("negative-number", offers={"price": -5, "priceCurrency": "USD"}),
+        product("good"),
+    ]
+    products, errors = parse(feed)
+    assert [p.sku for p in products] == ["good"]
+    assert codes(errors) == [
+        (1, "offers", "missing_offer"),
+        (2, "offers", "missing_offer"),
+        (3, "offers", "missing_offer"),
+        (4, "offers.price", "price_out_of_range"),
+        (5, "offers.price", "price_out_of_range"),
+    ]

@@ -33,7 +33,11 @@ def test_to_minor(amount: str | int | Decimal, currency: str, minor: int) -> Non
         ("1500.5", "JPY", "too_many_decimals"),
         ("1.2345", "KWD", "too_many_decimals"),
         ("12,99", "USD", "bad_price"),
-        ("-1", "USD", "bad_price"),
+        ("-1", "USD", "price_out_of_range"),  # docs/catalog.md: below 0
+        (" -12.50 ", "USD", "price_out_of_range"),
+        ("--1", "USD", "bad_price"),
+        ("+1", "USD", "bad_price"),
+        (-3, "USD", "price_out_of_range"),
         ("1e3", "USD", "bad_price"),
         ("", "USD", "bad_price"),
         (True, "USD", "bad_price"),
