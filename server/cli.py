@@ -253,10 +253,33 @@ def _cmd_sandbox_pay(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_database(settings: Settings) -> str:
+    """Which database an admin command writes to, for its first line (password masked)."""
+    from sqlalchemy.engine import make_url
+
+    if settings.database_url:
+        try:
+            shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        except Exception:  # an unparsable URL fails with its own error later; show no secret
+            shown = "(COSHOP_DATABASE_URL, unparsable)"
+        return f"database: {shown}"
+    path = (settings.data_dir / "coshop.db").resolve()
+    return (
+        f"database: the local SQLite file {path}"
+        " (COSHOP_DATABASE_URL is not set; set it to write to the production database)"
+    )
+
+
+def _announce_database(settings: Settings) -> None:
+    # on stderr: stdout keeps what scripts read (an API key, a report)
+    print(f"coshop: {describe_database(settings)}", file=sys.stderr, flush=True)
+
+
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     from server.db.engine import upgrade_database
 
     settings = _settings_from(args)
+    _announce_database(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(upgrade_database(settings.effective_database_url))
     print("database is at the newest schema")
@@ -265,12 +288,16 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 async def _catalog_import(settings: Settings, merchant: str, path: Path, prune: bool) -> int:
     from server.catalog.errors import CatalogError
-    from server.catalog.importer import format_report, import_feed
+    from server.catalog.importer import format_report, import_feed, require_merchant
     from server.db.engine import create_engine, upgrade_engine
 
+    _announce_database(settings)
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.effective_database_url)
     try:
         await upgrade_engine(engine)
+        await require_merchant(engine, merchant)
         report = await import_feed(engine, merchant, path, int(time.time() * 1000), prune=prune)
     except CatalogError as exc:
         print(f"coshop: {exc}", file=sys.stderr)
@@ -292,6 +319,9 @@ async def _merchant_create(
     from server.db.engine import create_engine, upgrade_engine
     from server.storage import Registry
 
+    _announce_database(settings)
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.effective_database_url)
     try:
         await upgrade_engine(engine)
@@ -341,6 +371,7 @@ async def _merchant_update(
     from server.db.engine import create_engine, upgrade_engine
     from server.storage import Registry
 
+    _announce_database(settings)
     engine = create_engine(settings.effective_database_url)
     shown: dict[str, str] = {}
     try:

@@ -6,6 +6,7 @@ import gc
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from server.catalog.demo import DEMO_FEED
-from server.cli import GC_THRESHOLDS, main, tune_gc, uvicorn_config
+from server.cli import GC_THRESHOLDS, describe_database, main, tune_gc, uvicorn_config
 from server.settings import Settings
 from tests.server.conftest import free_port
 
@@ -62,6 +63,9 @@ def test_catalog_import_reports_bad_rows_and_loads_good_ones(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = ["--data-dir", str(tmp_path)]
+    for merchant in ("demo", "shop"):
+        code, _, _ = _run(capsys, "merchant", "create", "--id", merchant, "--name", "S", *data)
+        assert code == 0
     code, out, _ = _run(capsys, "catalog", "import", str(DEMO_FEED), "--merchant", "demo", *data)
     assert code == 0
     assert "26" in out
@@ -79,6 +83,49 @@ def test_catalog_import_reports_bad_rows_and_loads_good_ones(
     code, _, err = _run(capsys, "catalog", "import", str(tmp_path / "missing.json"), *data)
     assert code == 1
     assert "missing.json" in err
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_admin_commands_say_which_database_they_write_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data-dir", str(tmp_path / "here")]
+    local = f"database: the local SQLite file {(tmp_path / 'here' / 'coshop.db').resolve()}"
+    code, _, err = _run(capsys, "db", "upgrade", *data)
+    assert code == 0
+    assert err.startswith(f"coshop: {local} (COSHOP_DATABASE_URL is not set")
+    code, out, err = _run(capsys, "merchant", "create", "--id", "acme", "--name", "Acme", *data)
+    assert code == 0
+    assert local in err
+    assert out.strip().splitlines()[-1].startswith("ck_")  # the key stays last on stdout
+    code, _, err = _run(capsys, "merchant", "update", "--id", "acme", "--rotate-key", *data)
+    assert (code, local in err) == (0, True)
+    # a production URL is named with its password masked
+    settings = Settings(database_url="postgresql+asyncpg://coshop:s3cret@db.example:5432/shop")
+    shown = describe_database(settings)
+    assert shown == "database: postgresql+asyncpg://coshop:***@db.example:5432/shop"
+
+
+def test_catalog_import_refuses_an_unregistered_merchant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    code, _, err = _run(capsys, "catalog", "import", str(DEMO_FEED), "--merchant", "nobody", *data)
+    assert code == 1
+    assert "coshop: no merchant 'nobody' is registered in this database" in err
+    assert "coshop merchant create --id nobody" in err
+    code, _, _ = _run(capsys, "merchant", "create", "--id", "other", "--name", "Other", *data)
+    assert code == 0
+    # nothing was written for the unknown merchant
+    code, _, _ = _run(capsys, "catalog", "import", str(DEMO_FEED), "--merchant", "other", *data)
+    assert code == 0
+    db = sqlite3.connect(tmp_path / "coshop.db")
+    try:
+        rows = db.execute("SELECT DISTINCT merchant_id FROM catalog_products").fetchall()
+    finally:
+        db.close()
+    owners = {row[0] for row in rows}
+    assert owners == {"other"}
 
 
 def test_production_refuses_to_start_without_a_secret_and_origins(tmp_path: Path) -> None:
