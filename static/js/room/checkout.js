@@ -110,7 +110,7 @@ export function renderCheckout() {
     }
 
     const mineNow = shares.find((s) => s.payer === ui.me);
-    if (!(ui.outcome && v.phase === "open") && ui.returned && v.phase !== "open" && !(mineNow && SHARE_DONE.includes(mineNow.shown))) {
+    if (!(ui.outcome && v.phase === "open") && ui.returned && v.phase !== "open" && !(mineNow && [...SHARE_DONE, "processing"].includes(mineNow.shown))) {
       parts.push(el("div", { class: `banner ${ui.returned === "success" ? "ok" : "warn"}`, id: "checkout-return", role: "status" },
         ui.returned === "success"
           ? "Thanks — your payment was sent. It shows as paid once the payment provider confirms it."

@@ -4,6 +4,7 @@
 import { clear } from "../util.js";
 
 const last = new Map(); // region name -> signature last rendered
+const sigs = new WeakMap(); // keyed item node -> the signature it was drawn from
 
 /** Run ``draw`` when ``sig`` differs from the last one drawn for ``name``. */
 export function region(name, sig, draw) {
@@ -27,7 +28,7 @@ function focusKey(node) {
 
 /**
  * Reconcile ``container``'s children with ``items``: each item has a key (``data-key``) and a
- * signature (``data-sig``); an unchanged item keeps its node (and any focus or selection in it),
+ * signature (kept aside, not in the DOM); an unchanged item keeps its node (and any focus or selection in it),
  * a changed one is replaced (focus moves to the same control in the new node), a gone one removed.
  * ``empty`` is a node shown when there are no items.
  */
@@ -46,10 +47,10 @@ export function keyed(container, items, { key, sig, render, empty = null }) {
     const s = typeof sig === "function" ? JSON.stringify(sig(item)) : "";
     seen.add(k);
     let node = existing.get(k);
-    if (node && node.dataset.sig !== s) {
+    if (node && sigs.get(node) !== s) {
       const fresh = render(item);
       fresh.dataset.key = k;
-      fresh.dataset.sig = s;
+      sigs.set(fresh, s);
       const fk = node.contains(active) ? focusKey(active) : null;
       if (node === cursor) cursor = fresh;
       node.replaceWith(fresh);
@@ -58,7 +59,7 @@ export function keyed(container, items, { key, sig, render, empty = null }) {
     } else if (!node) {
       node = render(item);
       node.dataset.key = k;
-      node.dataset.sig = s;
+      sigs.set(node, s);
     }
     if (node !== cursor) container.insertBefore(node, cursor);
     else cursor = cursor.nextElementSibling;

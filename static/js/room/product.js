@@ -200,9 +200,9 @@ export function renderDetail() {
     const tools = box.querySelector(".detail-tools");
     const active = document.activeElement;
     const had = tools.contains(active) ? active.dataset.fk : null;
-    clear(tools).append(voteButtons(sku),
+    clear(tools).append(...[voteButtons(sku),
       may("bring_everyone_here") ? el("button", { type: "button", dataset: { fk: "bring" }, onclick: () => send("BringEveryoneHere", { sku }).then((ok) => ok && toast("Everyone is looking at this now", "ok")) }, "Bring everyone here") : null,
-      isLive() && may(pinned ? "unpin_product" : "pin_product") ? el("button", { type: "button", dataset: { fk: "pin" }, onclick: () => send(pinned ? "UnpinProduct" : "PinProduct", { sku }) }, pinned ? "Unpin from stage" : "Pin to stage") : null);
+      isLive() && may(pinned ? "unpin_product" : "pin_product") ? el("button", { type: "button", dataset: { fk: "pin" }, onclick: () => send(pinned ? "UnpinProduct" : "PinProduct", { sku }) }, pinned ? "Unpin from stage" : "Pin to stage") : null].filter(Boolean));
     if (had) { const again = tools.querySelector(`[data-fk="${had}"]`); if (again) again.focus(); }
   });
   renderDetailViewers();
