@@ -16,16 +16,29 @@ from typing import Any, TypeVar
 
 from rooms import Command, Room
 from server.broker.base import Broker, BrokerMessage
-from server.hub.actor import RoomActor, encode_events
+from server.hub import peers
+from server.hub.actor import RoomActor
 from server.hub.catalogs import CatalogCache
 from server.hub.committer import Committer
+from server.hub.peers import HeadAnnounced, PeerMessage, RosterChanged
+from server.hub.services import RoomServices
 from server.hub.session import Session
 from server.hub.shares import ClientShareExceeded, ClientShares, current_client
-from server.hub.work import Attach, Detach, Inspect, Relay, Remote, Submit, SystemSubmit, Unload
+from server.hub.work import (
+    Attach,
+    CatchUp,
+    Detach,
+    Inspect,
+    PeersChanged,
+    Relay,
+    Remote,
+    Submit,
+    SystemSubmit,
+    Unload,
+)
 from server.metrics import Metrics
 from server.settings import Settings
 from server.storage import Append, EventStore, NewEvent, Registry, StoredEvent
-from server.wire import decode_any, encode_msgpack
 
 __all__ = ["ClientShareExceeded", "Hub", "HubFull", "RoomNotFound"]
 
@@ -85,6 +98,21 @@ class Hub:
         # Only a shared broker (Redis) has other processes to tell about presence.
         self.shared_broker = bool(settings.broker_url) and not settings.broker_url.startswith(
             "memory"
+        )
+        # What every room actor may use of this process (not the hub itself).
+        self.room_services = RoomServices(
+            store=store,
+            committer=self.committer,
+            catalogs=catalogs,
+            metrics=metrics,
+            publish=self.publish,
+            remote_presence=self.remote_presence,
+            remote_count=self.remote_count,
+            unloaded=self.unloaded,
+            snapshot_every=settings.snapshot_every,
+            replay_limit=settings.replay_limit,
+            live_tick_ms=settings.live_tick_ms,
+            live_busy_tick_ms=settings.live_busy_tick_ms,
         )
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -147,7 +175,7 @@ class Hub:
             record = await self.registry.get_room(room_id)
             if record is None or record.closed:
                 raise RoomNotFound(f"no open room {room_id!r}")
-            actor = RoomActor(self, room_id, record.merchant_id)
+            actor = RoomActor(self.room_services, room_id, record.merchant_id)
             await actor.load()
             actor.start()
             self._actors[room_id] = actor
@@ -155,7 +183,7 @@ class Hub:
             await self.broker.subscribe(room_id, self._on_broker_message)
             # Events another process committed between our load and our subscription reached
             # nobody: read them now, through the actor's queue.
-            actor.post(Remote("catchup"))
+            actor.post(CatchUp())
             if client is not None:
                 self._loaded_by[room_id] = client
             future.set_result(actor)
@@ -207,20 +235,20 @@ class Hub:
         ]
         return min(idle, key=lambda a: a.idle_since or 0.0) if idle else None
 
-    def unloaded(self, actor: RoomActor) -> None:
+    def unloaded(self, room_id: str, actor: object) -> None:
         """Called by an actor that found itself idle and stopped (see ``_unload_idle``)."""
-        if self._actors.get(actor.room_id) is not actor:
+        if self._actors.get(room_id) is not actor:
             return
-        del self._actors[actor.room_id]
-        client = self._loaded_by.pop(actor.room_id, None)
+        del self._actors[room_id]
+        client = self._loaded_by.pop(room_id, None)
         if client is not None:
             self.shares.give_back(self.shares.rooms, client)
-        self._remote_presence.pop(actor.room_id, None)
-        self._alive_counts.pop(actor.room_id, None)
+        self._remote_presence.pop(room_id, None)
+        self._alive_counts.pop(room_id, None)
         self.metrics.rooms.set(len(self._actors))
-        self._evicting.discard(actor.room_id)
+        self._evicting.discard(room_id)
         self._room_freed.set()
-        task = asyncio.get_running_loop().create_task(self._unsubscribe(actor.room_id))
+        task = asyncio.get_running_loop().create_task(self._unsubscribe(room_id))
         task.add_done_callback(_ignore)
 
     async def _unsubscribe(self, room_id: str) -> None:
@@ -313,15 +341,16 @@ class Hub:
 
     # ---- broker ----------------------------------------------------------------------------
 
-    def publish_events(self, room_id: str, events: Sequence[StoredEvent]) -> None:
-        if self.broker.others_may_listen(room_id):  # nobody else: nothing to encode or send
-            self._publish(room_id, "events", encode_events(events))
+    def publish(self, room_id: str, message: PeerMessage) -> None:
+        """Tell other processes about a room (``server/hub/peers.py``), if any may listen.
 
-    def publish_signal(
-        self, room_id: str, member_id: str, name: str, wire: dict[str, object]
-    ) -> None:
-        if self.broker.others_may_listen(room_id):
-            self._publish(room_id, "signal", encode_msgpack({"m": member_id, "n": name, "s": wire}))
+        Rosters go only to a shared broker; nothing else is encoded when nobody else listens.
+        """
+        if isinstance(message, RosterChanged):
+            if self.shared_broker:
+                self._publish(room_id, *peers.encode(message))
+        elif self.broker.others_may_listen(room_id):
+            self._publish(room_id, *peers.encode(message))
 
     def _publish(self, room_id: str, kind: str, payload: bytes) -> None:
         # One publisher task keeps notifications in commit order; a full queue drops the
@@ -353,9 +382,7 @@ class Hub:
     def _announce_heads(self) -> None:
         for actor in self._actors.values():
             if actor.seq:
-                self._outgoing.append(
-                    (actor.room_id, "signal", encode_msgpack({"head": actor.seq}))
-                )
+                self._outgoing.append((actor.room_id, *peers.encode(HeadAnnounced(actor.seq))))
 
     def _on_broker_message(self, message: BrokerMessage) -> None:
         if message.origin == self.broker.process_id:
@@ -363,31 +390,18 @@ class Hub:
         actor = self._actors.get(message.room_id)
         if actor is None:
             return
-        kind = message.kind
-        if kind == "signal":
-            data = decode_any(message.payload)
-            if isinstance(data, dict) and "head" in data:
-                kind = "head"
-            elif isinstance(data, dict) and "p" in data:
-                self._remote_presence.setdefault(message.room_id, {})[message.origin] = dict(
-                    data["p"]
-                )
-                kind = "presence"
-        actor.post(Remote(kind, message.payload))
+        try:
+            decoded = peers.decode(message.room_id, message.kind, message.payload)
+        except peers.PeerMessageError as exc:
+            log.warning("unreadable broker message dropped: %s", exc)
+            return
+        if isinstance(decoded, RosterChanged):
+            self._remote_presence.setdefault(message.room_id, {})[message.origin] = decoded.members
+        actor.post(Remote(decoded))
 
     def _broker_reconnected(self) -> None:
         for actor in self._actors.values():
-            actor.post(Remote("catchup"))  # through the queue: never beside a running turn
-
-    def presence_changed(self, actor: RoomActor) -> None:
-        """Tell other processes who is here — group rooms only, and only with a shared broker.
-
-        Live and big rooms never publish rosters (thousands of names on every join would be
-        quadratic); their counts come from the broker's presence in ``_refresh_presence``.
-        """
-        if not self.shared_broker or actor.is_big:
-            return
-        self._publish(actor.room_id, "signal", encode_msgpack({"p": actor.presence()}))
+            actor.post(CatchUp())  # through the queue: never beside a running turn
 
     def remote_presence(self, room_id: str) -> dict[str, dict[str, object]]:
         merged: dict[str, dict[str, object]] = {}
@@ -423,7 +437,7 @@ class Hub:
                 self._alive_counts[actor.room_id] = (len(alive), len(names))
                 pruned = self._prune_remote(actor.room_id, alive)
                 if pruned or self.remote_count(actor.room_id) != before:
-                    actor.post(Remote("presence", b""))
+                    actor.post(PeersChanged())
             self.metrics.broker_healthy.set(1 if self.broker.healthy else 0)
             await asyncio.sleep(max(0.5, ttl / 3))
 

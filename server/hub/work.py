@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from rooms import Command, Room, Signal
+from server.hub.peers import PeerMessage
 from server.hub.session import Session
 from server.storage import StoredEvent
 
 __all__ = [
     "Attach",
+    "CatchUp",
     "Detach",
     "Inspect",
+    "PeersChanged",
     "Relay",
     "Remote",
     "Submit",
@@ -77,14 +80,19 @@ class Relay:
 
 @dataclass(slots=True)
 class Remote:
-    """Something another process published for this room, or a request to read the log.
+    """Something another process published for this room (``server/hub/peers.py``)."""
 
-    ``kind``: ``events`` (payload: committed rows), ``signal``, ``presence``, ``head`` (payload:
-    a peer's last seq) or ``catchup`` (read whatever the log has beyond our seq).
-    """
+    message: PeerMessage
 
-    kind: str
-    payload: bytes = b""
+
+@dataclass(slots=True)
+class CatchUp:
+    """Read whatever the log has beyond our seq (after a load or a broker outage)."""
+
+
+@dataclass(slots=True)
+class PeersChanged:
+    """Who is connected to other processes changed: tell this room's sessions."""
 
 
 @dataclass(slots=True)
@@ -107,4 +115,16 @@ class Unload:
     """The hub wants this idle room unloaded; the actor checks it is still idle first."""
 
 
-Work = Attach | Detach | Submit | SystemSubmit | Relay | Remote | Inspect | Tick | Unload
+Work = (
+    Attach
+    | Detach
+    | Submit
+    | SystemSubmit
+    | Relay
+    | Remote
+    | CatchUp
+    | PeersChanged
+    | Inspect
+    | Tick
+    | Unload
+)

@@ -1,16 +1,21 @@
 """How a live room's actor paces its batch frames: at once when quiet, coalesced when busy.
 
-Also what it remembers of its recent events' audiences (rooms/audience.py) for resumes."""
+Time is a fake clock (``server/hub/pacing.py`` takes its clock and timer), so every window, busy
+spell and count below is decided by the test, never by the machine's speed. Also what the actor
+remembers of its recent events' audiences (rooms/audience.py) for resumes."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rooms import EVERYONE, Audience, RoomKind
 from rooms.commands import PostMessage
 from server.hub.actor import RoomActor
+from server.hub.pacing import LivePacer
+from server.hub.services import RoomServices
 from server.hub.work import Submit, SystemSubmit, Tick
 from server.metrics import Metrics
 from server.settings import Settings
@@ -20,15 +25,81 @@ from tests.rooms.support import Driver
 _seq = itertools.count(1)
 
 
-class _Hub:
-    """What the actor's tick reads from its hub: settings, metrics, other processes' counts."""
+class _Timer:
+    def __init__(self, due_ms: int, callback: Callable[[], None]) -> None:
+        self.due_ms = due_ms
+        self.callback = callback
+        self.cancelled = False
 
-    def __init__(self, tmp_path: Path) -> None:
-        self.settings = Settings(data_dir=tmp_path, live_tick_ms=50, live_busy_tick_ms=100)
-        self.metrics = Metrics()
+    def cancel(self) -> None:
+        self.cancelled = True
 
-    def remote_count(self, room_id: str) -> int:
-        return 0
+
+class FakeClock:
+    """A monotonic clock and ``call_later`` that move only when the test says so (whole ms)."""
+
+    def __init__(self) -> None:
+        self.now_ms = 100_000
+        self.timers: list[_Timer] = []
+
+    def __call__(self) -> float:
+        return self.now_ms / 1000
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> _Timer:
+        timer = _Timer(self.now_ms + round(delay * 1000), callback)
+        self.timers.append(timer)
+        return timer
+
+    @property
+    def pending(self) -> list[int]:
+        """Delays (ms from now) of the timers still to fire."""
+        return [t.due_ms - self.now_ms for t in self.timers if not t.cancelled]
+
+    def advance(self, ms: int) -> None:
+        """Move time on by ``ms``, firing every timer that falls due, in order."""
+        end = self.now_ms + ms
+        while True:
+            due = [t for t in self.timers if not t.cancelled and t.due_ms <= end]
+            if not due:
+                break
+            timer = min(due, key=lambda t: t.due_ms)
+            self.timers.remove(timer)
+            self.now_ms = max(self.now_ms, timer.due_ms)
+            timer.callback()
+        self.now_ms = end
+
+
+def _services(tmp_path: Path, clock: FakeClock) -> RoomServices:
+    """What the actor's pacing reads: settings, metrics, other processes' counts, the clock.
+
+    The store, committer and catalogues are never reached by these tests.
+    """
+    settings = Settings(data_dir=tmp_path, live_tick_ms=50, live_busy_tick_ms=100)
+    unused: Any = None
+    return RoomServices(
+        store=unused,
+        committer=unused,
+        catalogs=unused,
+        metrics=Metrics(),
+        publish=lambda room_id, message: None,
+        remote_presence=lambda room_id: {},
+        remote_count=lambda room_id: 0,
+        unloaded=lambda room_id, actor: None,
+        snapshot_every=settings.snapshot_every,
+        replay_limit=settings.replay_limit,
+        live_tick_ms=settings.live_tick_ms,
+        live_busy_tick_ms=settings.live_busy_tick_ms,
+        clock=clock,
+        call_later=clock.call_later,
+    )
+
+
+def _busy(pacer: LivePacer) -> bool:
+    return pacer.busy  # through a call: mypy would narrow the attribute across the test
+
+
+def _scheduled(pacer: LivePacer) -> bool:
+    return pacer.scheduled
 
 
 def _events(n: int) -> list[StoredEvent]:
@@ -38,50 +109,101 @@ def _events(n: int) -> list[StoredEvent]:
     ]
 
 
-def _actor(tmp_path: Path) -> RoomActor:
-    hub: Any = _Hub(tmp_path)
-    actor = RoomActor(hub, "r1", "demo")
+def _actor(tmp_path: Path) -> tuple[RoomActor, FakeClock]:
+    clock = FakeClock()
+    actor = RoomActor(_services(tmp_path, clock), "r1", "demo")
     actor.room = Driver(RoomKind.LIVE).room
-    return actor
+    return actor, clock
 
 
-def _tick(actor: RoomActor) -> None:
-    """Fire the pending tick now (instead of waiting for the loop's timer)."""
-    assert actor._tick_handle is not None
-    actor._tick_handle.cancel()
-    actor._tick()
-
-
-async def test_a_quiet_room_sends_at_once_and_a_busy_one_coalesces_longer(
-    tmp_path: Path,
-) -> None:
-    actor = _actor(tmp_path)
+def test_a_quiet_room_sends_at_once_and_a_busy_one_coalesces_longer(tmp_path: Path) -> None:
+    actor, clock = _actor(tmp_path)
+    pacer = actor.pacer
     actor._fan_out(_events(1))
-    assert actor._tick_msgs == []  # sent at once
-    assert actor._window_ms == 50  # and a short window is open
+    assert pacer.events == []  # sent at once
+    assert clock.pending == [50]  # and a short window is open
 
     actor._fan_out(_events(2))  # two more within the window: they wait for the tick
-    assert len(actor._tick_msgs) == 2
-    _tick(actor)
-    assert actor._tick_msgs == [] and actor._window_ms == 50  # 40 ev/s: not busy
+    assert len(pacer.events) == 2
+    clock.advance(50)
+    assert pacer.events == [] and pacer.window_ms == 50  # 40 ev/s: not busy
+    assert not _busy(pacer) and clock.pending == [50]
 
     actor._fan_out(_events(3))  # 3 in 50 ms = 60 ev/s: busy
-    _tick(actor)
-    assert actor._window_ms == 100
+    clock.advance(50)
+    assert _busy(pacer) and pacer.window_ms == 100 and clock.pending == [100]
 
     actor._fan_out(_events(5))  # 50 ev/s over the long window: still busy
-    _tick(actor)
-    assert actor._window_ms == 100
+    clock.advance(99)
+    assert len(pacer.events) == 5  # not yet: the window is 100 ms long
+    clock.advance(1)
+    assert pacer.events == [] and _busy(pacer) and pacer.window_ms == 100
 
     actor._fan_out(_events(3))  # 30 ev/s: back to the short window
-    _tick(actor)
-    assert actor._window_ms == 50
+    clock.advance(100)
+    assert not _busy(pacer) and pacer.window_ms == 50
 
-    _tick(actor)  # an empty window closes: the next event goes out at once again
-    assert actor._tick_handle is None
+    clock.advance(50)  # an empty window closes: the next event goes out at once again
+    assert not _scheduled(pacer) and clock.pending == []
     actor._fan_out(_events(1))
-    assert actor._tick_msgs == []
-    _tick(actor)
+    assert pacer.events == [] and clock.pending == [50]
+
+
+def test_the_busy_threshold_is_forty_events_a_second_and_at_least_three() -> None:
+    clock = FakeClock()
+    ticks: list[float] = []
+    pacer = LivePacer(
+        50, 100, lambda: ticks.append(clock()), clock=clock, call_later=clock.call_later
+    )
+    cases = [
+        (50, 2, False),  # 40 ev/s, but two events are no burst
+        (50, 3, True),  # 60 ev/s
+        (100, 4, True),  # exactly 40 ev/s over the long window
+        (100, 3, False),  # 30 ev/s
+        (50, 0, False),  # an empty window ends it
+    ]
+    for window, flushed, busy in cases:
+        pacer.schedule(window)
+        assert pacer.window_ms == window
+        pacer.cancel()
+        pacer.window_closed(flushed)
+        assert pacer.busy is busy, (window, flushed)
+        assert pacer.scheduled is (flushed > 0)  # events keep a window open for what follows
+        assert pacer.holding is busy
+        pacer.cancel()
+    assert ticks == []  # nothing fired: the clock never moved
+
+
+def test_counts_go_out_at_most_once_a_second_and_a_late_change_is_not_lost() -> None:
+    clock = FakeClock()
+    fired: list[float] = []
+    pacer = LivePacer(
+        50, 100, lambda: fired.append(clock()), clock=clock, call_later=clock.call_later
+    )
+    assert pacer.count_due(1, 1)  # the first count goes out at once
+    assert not pacer.count_due(1, 1)  # unchanged: nothing to send
+    clock.advance(300)
+    assert not pacer.count_due(2, 2)  # changed too soon after the last one
+    assert _scheduled(pacer)  # so a tick will come back for it
+    clock.advance(50)
+    assert fired == [100.35]  # the tick that asks again
+    assert not pacer.count_due(2, 2)  # still within the second: the tick asks again later
+    clock.advance(650)  # 1 s after the first count
+    assert fired == [100.35, 100.4]
+    assert pacer.count_due(2, 2)
+    pacer.recount()  # a staff change: the audience must hear the true count
+    clock.advance(1_000)
+    assert pacer.count_due(2, 2)
+
+
+def test_reactions_are_summed_until_the_tick() -> None:
+    clock = FakeClock()
+    pacer = LivePacer(50, 100, lambda: None, clock=clock, call_later=clock.call_later)
+    for emoji in ("🔥", "🔥", "👍"):
+        pacer.react(emoji)
+    assert clock.pending == [50]  # one window for all of them
+    assert pacer.take_reactions() == {"🔥": 2, "👍": 1}
+    assert pacer.take_reactions() == {}
 
 
 class _Session:
@@ -98,19 +220,6 @@ class _Session:
         return True
 
 
-def _busy(actor: RoomActor) -> bool:
-    return actor._busy
-
-
-def _pending(actor: RoomActor) -> bool:
-    return actor._tick_handle is not None
-
-
-def _cancel(actor: RoomActor) -> None:
-    assert actor._tick_handle is not None
-    actor._tick_handle.cancel()
-
-
 def _ops(items: list[Submit | SystemSubmit]) -> list[str]:
     return [item.op_id for item in items if isinstance(item, Submit)]
 
@@ -122,39 +231,38 @@ def _submit(session: _Session, op: str) -> Submit:
 async def test_a_busy_window_holds_commands_only_while_its_tick_is_pending(
     tmp_path: Path,
 ) -> None:
-    actor = _actor(tmp_path)
+    actor, clock = _actor(tmp_path)
     session = _Session()
     actor._fan_out(_events(1))
     actor._fan_out(_events(3))
-    _tick(actor)
-    assert _busy(actor) and _pending(actor)
+    clock.advance(50)
+    assert _busy(actor.pacer) and _scheduled(actor.pacer)
     await actor._handle([_submit(session, "a"), _submit(session, "b")])
-    assert _ops(actor._held) == ["a", "b"]  # nothing decided yet
+    assert _ops(actor.mailbox.held) == ["a", "b"]  # nothing decided yet
     # the socket's reader may hold a command itself, unless other work waits before it
     assert actor.hold(_submit(session, "c"))
     actor.post(_submit(session, "d"))
     assert not actor.hold(_submit(session, "e"))
-    assert _ops(actor._held) == ["a", "b", "c"]
+    assert _ops(actor.mailbox.held) == ["a", "b", "c"]
     actor.queue.get_nowait()
 
     # the tick's timer hands the held commands to the actor's own turn, in order
-    _cancel(actor)
-    actor._on_timer()
-    assert actor._held == [] and not _pending(actor)
+    clock.advance(100)
+    assert actor.mailbox.held == [] and not _scheduled(actor.pacer)
     [tick] = [actor.queue.get_nowait()]
     assert isinstance(tick, Tick) and _ops(tick.held) == ["a", "b", "c"]
 
     # an empty window ends the busy spell: commands are decided as they come again
     actor._fan_out(_events(1))  # went out at once and opened a window
-    _tick(actor)  # which stays empty
-    assert not _busy(actor) and not _pending(actor)
+    clock.advance(50)  # which stays empty
+    assert not _busy(actor.pacer) and not _scheduled(actor.pacer)
     assert not actor.hold(_submit(session, "f"))
 
 
 async def test_held_commands_are_answered_when_the_room_stops(tmp_path: Path) -> None:
-    actor = _actor(tmp_path)
+    actor, _clock = _actor(tmp_path)
     session = _Session()
-    actor._held = [_submit(session, "held")]
+    actor.mailbox.held = [_submit(session, "held")]
     actor.queue.put_nowait(Tick([_submit(session, "ticking")]))  # the timer fired already
     await actor.stop()
     assert [(m["op"], m["code"]) for m in session.sent] == [
@@ -165,7 +273,7 @@ async def test_held_commands_are_answered_when_the_room_stops(tmp_path: Path) ->
 
 def test_the_actor_remembers_the_audiences_of_its_recent_events_only(tmp_path: Path) -> None:
     """Resumes replay at most the last 512 events: older audiences are forgotten in bulk."""
-    actor = _actor(tmp_path)
+    actor, _clock = _actor(tmp_path)
     mine = Audience(everyone=False, owners=frozenset({"a"}))
     for seq in range(1, 3_001):
         actor._note_audience(seq, mine)

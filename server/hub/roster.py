@@ -1,0 +1,194 @@
+"""A room's roster: the sessions connected to it in this process, and what they are told.
+
+The roster keeps the sessions by id and by member (oldest first; a member has at most
+``SESSIONS_PER_MEMBER``, more replace the oldest with close 4409), welcomes a session with a
+snapshot view or resumes it with the events it missed (only those its view shows), says who is
+here (presence) and how many, re-welcomes members whose role changed and closes those who are no
+longer members. :meth:`Roster.broadcast` sends one message to everyone, encoded once per
+subprotocol.
+
+It must not: decide anything about the room (it reads the room it is given), await a client
+(sessions have outboxes), or read the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rooms import Audience, Room
+from server.hub.fanout import STAFF_ROLES, visible
+from server.hub.session import CLOSE_CODES, Session
+from server.metrics import Metrics
+from server.protocol import frames
+from server.storage import StoredEvent
+from server.wire import JSON, MSGPACK
+
+__all__ = ["SESSIONS_PER_MEMBER", "Roster", "event_message"]
+
+log = logging.getLogger("coshop.room")
+
+SESSIONS_PER_MEMBER = 5  # tabs and devices of one member; more replace the oldest
+
+
+def event_message(stored: StoredEvent) -> dict[str, Any]:
+    return frames.ev(stored.seq, stored.at, stored.actor, stored.data)
+
+
+class Roster:
+    def __init__(self, room_id: str, merchant_id: str, metrics: Metrics) -> None:
+        self.room_id = room_id
+        self.merchant_id = merchant_id
+        self.metrics = metrics
+        self.sessions: dict[str, Session] = {}  # session id -> session
+        # member id -> that member's sessions by session id, oldest first
+        self.by_member: dict[str, dict[str, Session]] = {}
+        self.idle_since: float | None = time.monotonic()
+
+    # ---- who is here ------------------------------------------------------------------------
+
+    def add(self, session: Session) -> None:
+        self.sessions[session.session_id] = session
+        self.by_member.setdefault(session.member_id, {})[session.session_id] = session
+        self.idle_since = None
+        self.metrics.connections.inc()
+
+    def remove(self, session: Session) -> None:
+        if self.sessions.pop(session.session_id, None) is not None:
+            self.metrics.connections.dec()
+            mine = self.by_member.get(session.member_id)
+            if mine is not None:
+                mine.pop(session.session_id, None)
+                if not mine:
+                    del self.by_member[session.member_id]
+        if not self.sessions:
+            self.idle_since = time.monotonic()
+
+    def sessions_of(self, member_id: str) -> list[Session]:
+        return list(self.by_member.get(member_id, {}).values())
+
+    @property
+    def member_count(self) -> int:
+        """Members with at least one session here."""
+        return len(self.by_member)
+
+    def limit_sessions_of(self, session: Session) -> None:
+        """At most a few sockets per member: the oldest is replaced (close 4409)."""
+        mine = self.sessions_of(session.member_id)
+        for old in mine[: max(0, len(mine) - SESSIONS_PER_MEMBER)]:
+            old.close(CLOSE_CODES["replaced"], "replaced by a newer connection")
+
+    def presence(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for s in self.sessions.values():
+            out[s.member_id] = {"id": s.member_id, "name": s.name, "viewing": s.viewing}
+        return out
+
+    @staticmethod
+    def adopt_identity(room: Room, session: Session) -> None:
+        """The room's record of a member wins over the token's (promotions, cleaned names)."""
+        member = room.members.get(session.member_id)
+        if member is not None:
+            session.role = member.role.value
+            session.name = member.display_name
+
+    # ---- what they are told -----------------------------------------------------------------
+
+    def welcome(
+        self,
+        session: Session,
+        room: Room,
+        seq: int,
+        missed: Sequence[StoredEvent] | None,
+        audience_of: Callable[[int], Audience],
+    ) -> None:
+        """A snapshot view (``missed`` is None) or a resume with the events missed."""
+        session.send_message(
+            frames.welcome(
+                room_id=self.room_id,
+                kind=room.kind.value,
+                merchant=self.merchant_id,
+                member_id=session.member_id,
+                name=session.name,
+                role=session.role,
+                seq=seq,
+                view=room.view(session.member_id) if missed is None else None,
+            )
+        )
+        if missed:
+            # only what this member's view shows; the range moves their cursor over the rest
+            items = [(event_message(e), audience_of(e.seq)) for e in missed]
+            evs = visible(items, session.member_id, session.role)
+            session.send_message(frames.batch(missed[0].seq, missed[-1].seq, evs))
+
+    def broadcast(self, msg: dict[str, Any], *, skip: Session | None = None) -> None:
+        """Encode once per subprotocol, queue to every session; never awaits."""
+        encoded: dict[bool, str | bytes] = {}
+        sent = 0
+        for s in list(self.sessions.values()):
+            if s is skip:
+                continue
+            binary = s.codec.binary
+            frame = encoded.get(binary)
+            if frame is None:
+                try:
+                    frame = encoded[binary] = (MSGPACK if binary else JSON).encode(msg)
+                except (TypeError, ValueError, OverflowError):
+                    self.encoding_failed(s)
+                    continue
+            if s.send(frame):
+                sent += 1
+        self.metrics.frames_out.inc(sent)
+
+    def encoding_failed(self, session: Session) -> None:
+        # cannot happen for validated input (wire.py bounds integers); if it does, close the
+        # sessions that cannot be served rather than stall the room
+        log.error("frame could not be encoded", extra={"room_id": self.room_id})
+        session.close(CLOSE_CODES["server_error"], "encoding_failed")
+
+    def notify_redactions(self, events: Sequence[StoredEvent]) -> None:
+        for e in events:
+            if e.data.get("redacted") is True:
+                for s in self.sessions_of(e.actor):
+                    s.send_message(
+                        frames.notice(
+                            "card_number_redacted",
+                            "A card number was removed from your text. Never share card "
+                            "details here: pay through the checkout.",
+                        )
+                    )
+
+    def enforce_membership(
+        self,
+        room: Room,
+        seq: int,
+        events: Sequence[StoredEvent],
+        audience_of: Callable[[int], Audience],
+    ) -> bool:
+        """Re-welcome members whose role changed, close those who are no longer members.
+
+        True when someone joined or left the staff (in a live room the audience was shown
+        that, and its clients count it: the next tick must send the true count).
+        """
+        staff_changed = False
+        touched = {str(e.data["member_id"]) for e in events if "member_id" in e.data}
+        for member_id in touched:
+            if room.is_member(member_id):
+                role = room.role_of(member_id)
+                for s in self.sessions_of(member_id):
+                    if role is None or s.role == role.value:
+                        continue
+                    was_staff = s.role in STAFF_ROLES
+                    s.role = role.value
+                    # a new role changes what this member may do (the view's you.may) and, in a
+                    # live room, joining or leaving staff what they may see: a fresh view
+                    # replaces what the events they received so far built
+                    self.welcome(s, room, seq, None, audience_of)
+                    if was_staff != (role.value in STAFF_ROLES):
+                        staff_changed = True
+                continue
+            for s in self.sessions_of(member_id):
+                s.close(CLOSE_CODES["forbidden"], "you are no longer a member of this room")
+        return staff_changed
