@@ -70,7 +70,7 @@ export function renderPolls() {
   region("polls", polls.map(sig), () => {
     keyed($("polls"), polls, {
       key: (p) => p.poll_id, sig, render: poll,
-      empty: () => el("p", { class: "muted small" }, "No polls yet. Pick products with “Add to poll” in a product's ⋯ menu."),
+      empty: () => el("p", { class: "muted small" }, "No polls yet."),
     });
   });
   renderPollPicks();
