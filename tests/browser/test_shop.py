@@ -138,3 +138,35 @@ async def test_the_landing_page_takes_the_rooms_name_length(
     await expect(page.locator('link[rel="icon"]')).to_have_attribute("href", "/static/favicon.svg")
     await shot(page, "shop-landing")
     await ctx.close()
+
+
+async def test_a_poll_winner_with_options_asks_the_host_which_one(
+    browser: Browser, server: LiveServer
+) -> None:
+    ctx_a, ada = await new_page(browser)
+    ctx_b, bob = await new_page(browser)
+    await create_room(ada, server, kind="group", title="Trip", name="Ada")
+    await join(bob, await invite_url(ada), "Bob")
+    for sku in ("jacket-squall", "fleece-hearth"):
+        card = ada.locator(f'.product[data-sku="{sku}"]')
+        await card.locator("summary").click()
+        await card.locator(".pick").click()
+    await ada.keyboard.press("Escape")
+    await ada.get_by_label("Ask the room").fill("Which layer?")
+    await ada.get_by_role("button", name="Open poll").click()
+    await bob.locator(".poll .option").first.click()
+    await expect(ada.locator(".poll .option").first.locator(".count")).to_have_text("1")
+
+    await expect(ada.get_by_label("add the winner to the cart")).to_be_checked()
+    await ada.get_by_role("button", name="Close poll").click()
+    sheet = ada.locator("#variant-sheet")
+    await expect(sheet).to_be_visible()
+    await expect(sheet.get_by_role("heading")).to_have_text("Add the winner: Squall Rain Jacket")
+    await sheet.locator('label[for="sheet-v-jacket-squall-m"]').click()
+    await sheet.locator("#sheet-add").click()
+    for page in (ada, bob):
+        await expect(page.locator("#cart .line .line-title")).to_have_text("Squall Rain Jacket — M")
+    await expect(bob.locator(".poll")).to_contain_text("Winner: Squall Rain Jacket")
+    assert js_errors(ada) == [] and js_errors(bob) == []
+    await ctx_a.close()
+    await ctx_b.close()

@@ -224,7 +224,15 @@ export function renderProduct() {
   renderSheet();
 }
 
+const REFRESH_MS = 30000;
+
 export function wireProduct() {
+  // what is open shows the shop's price and stock as they are now, not as they were at opening
+  setInterval(() => {
+    if (document.visibilityState !== "visible") return;
+    if (ui.detail) refreshProduct(ui.detail);
+    if (sheet) refreshProduct(sheet.sku);
+  }, REFRESH_MS);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && ui.detail && !document.querySelector("dialog[open]")) closeDetail();
   });
