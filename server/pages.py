@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
+from server.assets import templates_dir
 from server.auth import AuthError, TokenSigner
 from server.settings import Settings
 from server.storage import Registry, RoomRecord
@@ -38,7 +38,7 @@ __all__ = [
     "templates",
 ]
 
-_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_TEMPLATES = templates_dir()  # the checkout's, or an installed wheel's (server/assets.py)
 _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
     "media-src 'self' https: blob:; frame-src https:; connect-src 'self' ws: wss:; "
