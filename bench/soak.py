@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.proc import ServerProc, run_server
 from bench.report import Table, percentile_ms
-from server.wire import JSON
+from server.transport.wire import JSON
 
 __all__ = ["SoakResult", "SoakRow", "run_soak"]
 

@@ -43,7 +43,7 @@ from server.metrics import Metrics
 from server.pages import page_routes
 from server.settings import Settings
 from server.storage import AlreadyExists, Registry, StorageUnavailable
-from server.ws import RoomSockets
+from server.transport.ws import RoomSockets
 
 __all__ = ["create_app"]
 

@@ -1,7 +1,7 @@
 """The dependency rule of DESIGN.md §1 and §4, checked on the source tree.
 
 Arrows point one way: ``server → checkout_bridge → rooms``. msgpack is imported by exactly one
-module (``server/wire.py``).
+module (``server/transport/wire.py``).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def test_msgpack_is_imported_by_one_module_only() -> None:
         for path in _modules(package)
         if any(name.split(".")[0] == "msgpack" for name in _imports(path))
     }
-    assert users == {"server/wire.py"}
+    assert users == {"server/transport/wire.py"}
 
 
 def test_the_checker_sees_imports() -> None:
-    assert "msgpack" in set(_imports(ROOT / "server" / "wire.py"))
+    assert "msgpack" in set(_imports(ROOT / "server" / "transport" / "wire.py"))

@@ -48,7 +48,7 @@ from server.protocol import frames
 from server.protocol.close import CloseCode
 from server.protocol.docs import Reference, render_reference, transport_errors_markdown
 from server.protocol.schema import SchemaSet
-from server.wire import SUBPROTOCOLS
+from server.transport.wire import SUBPROTOCOLS
 
 __all__ = [
     "PROTOCOL_PATH",

@@ -40,7 +40,7 @@ from server.client.errors import (
 )
 from server.client.frames import Ack, Event, Notice, ServerError, Welcome, decode_frame
 from server.protocol.close import UNKNOWN_ACTION, CloseAction, CloseCode
-from server.wire import CODECS, Codec
+from server.transport.wire import CODECS, Codec
 
 __all__ = ["CLOSE_ACTIONS", "CoshopClient", "State"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from server.client.errors import ProtocolViolation
-from server.wire import Codec, decode_any
+from server.transport.wire import Codec, decode_any
 
 __all__ = ["Ack", "Event", "Notice", "ServerError", "Welcome", "decode_frame"]
 

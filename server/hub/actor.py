@@ -38,7 +38,6 @@ from server.hub.peers import (
 from server.hub.pipeline import CommandPipeline
 from server.hub.roster import Roster, event_message
 from server.hub.services import RoomServices
-from server.hub.session import CLOSE_CODES, Session
 from server.hub.work import (
     Attach,
     CatchUp,
@@ -56,6 +55,7 @@ from server.hub.work import (
 from server.ids import new_id, now_ms
 from server.protocol import frames
 from server.storage import StorageError, StorageUnavailable, StoredEvent
+from server.transport.session import CLOSE_CODES, Session
 
 __all__ = ["RoomActor", "event_message", "signal_to_wire"]
 

@@ -26,9 +26,9 @@ from typing import Any
 from rooms import event_to_wire
 from rooms.audience import EVERYONE, Audience
 from rooms.model import STAFF
-from server.hub.session import Session
 from server.protocol.frames import batch_head
-from server.wire import JSON, MSGPACK, Codec
+from server.transport.session import Session
+from server.transport.wire import JSON, MSGPACK, Codec
 
 __all__ = [
     "STAFF_ROLES",
@@ -154,7 +154,7 @@ class AudienceBatch:
 
         The public class (nearly everyone) goes first, in one pass as a plain broadcast does;
         the few staff and owners are grouped by class and served after it, so the direct
-        writer's frame cache (``server/direct.py``) frames each class's payload once.
+        writer's frame cache (``server/transport/direct.py``) frames each class's payload once.
         """
         owners = self._owners
         groups: dict[tuple[str, bool], list[Session]] = {}

@@ -22,7 +22,6 @@ from server.hub.catalogs import CatalogCache
 from server.hub.committer import Committer
 from server.hub.peers import HeadAnnounced, PeerMessage, RosterChanged
 from server.hub.services import RoomServices
-from server.hub.session import Session
 from server.hub.shares import ClientShareExceeded, ClientShares, current_client
 from server.hub.work import (
     Attach,
@@ -39,6 +38,7 @@ from server.hub.work import (
 from server.metrics import Metrics
 from server.settings import Settings
 from server.storage import Append, EventStore, NewEvent, Registry, StoredEvent
+from server.transport.session import Session
 
 __all__ = ["ClientShareExceeded", "Hub", "HubFull", "RoomNotFound"]
 

@@ -25,8 +25,8 @@ __all__ = ["op_digest"]
 def op_digest(name: str, args: Mapping[str, Any]) -> str:
     """sha256 (64 lowercase hex digits) of the canonical JSON of ``[name, args]``.
 
-    ``args`` must hold finite JSON values only (what :mod:`server.wire` decodes); anything else
-    raises :class:`TypeError` or :class:`ValueError`.
+    ``args`` must hold finite JSON values only (what :mod:`server.transport.wire` decodes);
+    anything else raises :class:`TypeError` or :class:`ValueError`.
     """
     canonical = json.dumps(
         [name, dict(args)],

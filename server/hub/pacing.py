@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from server.hub.fanout import Item
-from server.hub.session import Session
+from server.transport.session import Session
 
 __all__ = ["BUSY_EVENTS_PER_S", "COUNT_INTERVAL_S", "CallLater", "LivePacer", "Timer"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, assert_never
 
 from server.storage import StoredEvent
-from server.wire import decode_any, encode_msgpack
+from server.transport.wire import decode_any, encode_msgpack
 
 __all__ = [
     "EventsCommitted",

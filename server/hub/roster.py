@@ -20,11 +20,11 @@ from typing import Any
 
 from rooms import Audience, Room
 from server.hub.fanout import STAFF_ROLES, visible
-from server.hub.session import CLOSE_CODES, Session
 from server.metrics import Metrics
 from server.protocol import frames
 from server.storage import StoredEvent
-from server.wire import JSON, MSGPACK
+from server.transport.session import CLOSE_CODES, Session
+from server.transport.wire import JSON, MSGPACK
 
 __all__ = ["SESSIONS_PER_MEMBER", "Roster", "event_message"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from rooms import Command, Room, Signal
 from server.hub.peers import PeerMessage
-from server.hub.session import Session
 from server.storage import StoredEvent
+from server.transport.session import Session
 
 __all__ = [
     "Attach",

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.protocol.close import CloseCode
-from server.wire import Codec
+from server.transport.wire import Codec
 
 __all__ = ["CLOSE_CODES", "RateLimiter", "Session"]
 
 log = logging.getLogger("coshop.session")
 
-# Kept for server/ws.py and server/hub/hub.py/actor.py: a thin alias of the one table,
+# Kept for server/transport/ws.py and server/hub/: a thin alias of the one table,
 # server.protocol.close.CloseCode (name -> code). New code uses CloseCode directly.
 CLOSE_CODES: Mapping[str, CloseCode] = {code.wire_name: code for code in CloseCode} | {
     "too_slow": CloseCode.TRY_AGAIN_LATER,
@@ -59,9 +59,9 @@ class Session:
     """A member's socket as the hub sees it. Created by the transport after the hello frame.
 
     Fast path: while nothing is queued and the writer is idle (so order is kept), ``write_now``
-    writes the frame straight to the socket (``server/direct.py``). It declines when the socket
-    is flow-controlled or closing, and does not exist on other ASGI servers; then the frame is
-    queued and the writer task sends it through ASGI.
+    writes the frame straight to the socket (``server/transport/direct.py``). It declines when
+    the socket is flow-controlled or closing, and does not exist on other ASGI servers; then the
+    frame is queued and the writer task sends it through ASGI.
 
     The writer task (and its wake-up event) exist only once something had to be queued, so an
     idle member costs no writer task.

@@ -34,19 +34,19 @@ from rooms import (
 from rooms.cardgate import op_id_may_be_card
 from server.api.members import invite_refusal
 from server.auth import AuthError, MemberClaims, TokenSigner
-from server.direct import direct_writer, limit_send_buffer
 from server.http.problem import ProblemError, problem_response
 from server.http.ratelimit import RateLimits, client_address, rate_limited
 from server.hub.actor import RoomActor
 from server.hub.hub import ClientShareExceeded, Hub, HubFull, RoomNotFound
 from server.hub.opdigest import op_digest
-from server.hub.session import CLOSE_CODES, RateLimiter, Session
 from server.hub.shares import current_client
 from server.protocol import frames
 from server.protocol.frames import Cmd, FrameError, Ping, Sig
 from server.settings import Settings
 from server.storage import StorageError
-from server.wire import CODECS, JSON, Codec, WireError
+from server.transport.direct import direct_writer, limit_send_buffer
+from server.transport.session import CLOSE_CODES, RateLimiter, Session
+from server.transport.wire import CODECS, JSON, Codec, WireError
 
 __all__ = ["RoomSockets", "room_socket"]
 
@@ -95,7 +95,7 @@ class RoomSockets:
     Straight from the server rather than through Starlette's exception middleware and router:
     a room connection lives for hours, and every wrapper layer keeps a coroutine alive for all
     of it (about 4 KiB per connection in all, docs/performance.md). It also gives the fan-out
-    the server's own ``send`` for its direct writes (``server/direct.py``).
+    the server's own ``send`` for its direct writes (``server/transport/direct.py``).
     """
 
     def __init__(self, app: Any) -> None:

@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from server.api.asyncapi import frame_schema
 from server.protocol.frames import SERVER_FRAMES
-from server.wire import JSON, MSGPACK, Codec
+from server.transport.wire import JSON, MSGPACK, Codec
 
 
 class FrameContractError(AssertionError):

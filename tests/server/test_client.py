@@ -28,7 +28,7 @@ from server.client import (
     room_snapshot,
 )
 from server.protocol.close import CloseAction, CloseCode
-from server.wire import JSON
+from server.transport.wire import JSON
 from tests.server.conftest import LiveServer, run_server, server_settings
 
 Codec = Literal["json", "msgpack"]

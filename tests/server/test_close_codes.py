@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from server.client import CLOSE_ACTIONS
-from server.hub.session import CLOSE_CODES
 from server.protocol import gen
 from server.protocol.close import (
     UNKNOWN_ACTION,
@@ -27,6 +26,7 @@ from server.protocol.close import (
     action_for,
     close_table_markdown,
 )
+from server.transport.session import CLOSE_CODES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,5 @@
-"""The fan-out's direct writes (server/direct.py) on the real uvicorn server and their fallbacks."""
+"""The fan-out's direct writes (server/transport/direct.py) on the real uvicorn server, and
+their fallbacks."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from websockets.frames import Frame, Opcode
 
 from rooms import EVERYONE, Audience, event_to_wire
 from rooms import events as e
-from server.direct import FrameCache, direct_writer, limit_send_buffer
 from server.hub.fanout import AudienceBatch, Item, batch_head, compose_batch
-from server.hub.session import RateLimiter, Session
+from server.transport.direct import FrameCache, direct_writer, limit_send_buffer
+from server.transport.session import RateLimiter, Session
 from tests.server.conftest import LiveServer
 from tests.server.peers import JSON, MSGPACK, Peer, create_room, join
 
@@ -206,10 +207,10 @@ async def test_a_uvicorn_that_lacks_an_attribute_keeps_the_asgi_path(
 ) -> None:
     """A uvicorn release that renamed something the direct path reads: sockets are still served,
     through the ordinary ASGI send (a writer task), never a crash."""
-    import server.direct
+    import server.transport.direct
 
-    names = (*server.direct._PROTOCOL_ATTRIBUTES, "renamed_in_a_later_release")
-    monkeypatch.setattr(server.direct, "_PROTOCOL_ATTRIBUTES", names)
+    names = (*server.transport.direct._PROTOCOL_ATTRIBUTES, "renamed_in_a_later_release")
+    monkeypatch.setattr(server.transport.direct, "_PROTOCOL_ATTRIBUTES", names)
     room = await create_room(http)
     url = live_server.ws_url(room["room_id"])
     host = await Peer.open(url, codec=JSON)

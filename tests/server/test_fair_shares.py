@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from server.wire import JSON
+from server.transport.wire import JSON
 from tests.server.conftest import run_server, server_settings
 from tests.server.peers import Peer, create_room, join
 

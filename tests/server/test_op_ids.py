@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from server.storage.events import OpKey
-from server.wire import Codec
+from server.transport.wire import Codec
 from tests.server.conftest import LiveServer
 from tests.server.peers import JSON, MSGPACK, Peer, create_room
 

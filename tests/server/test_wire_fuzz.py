@@ -24,7 +24,7 @@ from rooms import CLIENT_COMMANDS, RoomError, command_from_wire, signal_from_wir
 from rooms._json import to_json
 from rooms.commands import BaseCommand
 from rooms.signals import BaseSignal
-from server.wire import JSON, MSGPACK, WireError, encode_msgpack
+from server.transport.wire import JSON, MSGPACK, WireError, encode_msgpack
 
 _NASTY = ["\ud800", "\udbff", "\udc00", "\udfff", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f"]
 _FINE = ["\n", "\t", " ", "a", "é", "😀", "\u200d", "\ufeff", "4"]
