@@ -1,7 +1,8 @@
 """The dependency rule of DESIGN.md §1 and §4, checked on the source tree.
 
 Arrows point one way: ``server → checkout_bridge → rooms``. msgpack is imported by exactly one
-module (``server/transport/wire.py``).
+module (``server/transport/wire.py``), and inside ``server/`` the layers below hold and no
+modules import each other in a cycle.
 """
 
 from __future__ import annotations
@@ -58,3 +59,195 @@ def test_msgpack_is_imported_by_one_module_only() -> None:
 
 def test_the_checker_sees_imports() -> None:
     assert "msgpack" in set(_imports(ROOT / "server" / "transport" / "wire.py"))
+
+
+# ---- inside server/ --------------------------------------------------------------------------
+#
+# The socket side (server/transport/) and the rooms' shell (server/hub/) meet in one place:
+# transport/ws.py hands frames to the hub, and the hub's actors hold transport Sessions. Below
+# that, sessions, direct writes and codecs know nothing of rooms; the room actor's modules get
+# their services from the hub (server/hub/services.py) and never import the hub itself.
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+SERVER = {_module_name(path): path for path in _modules("server")}
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+    )
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Modules of server/ that importing ``path`` imports: its module-level imports, not those
+    under ``if TYPE_CHECKING`` or deferred into a function body.
+
+    ``from package import module`` counts as importing that module.
+    """
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if _is_type_checking(node) or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    return {name for name in found if name in SERVER}
+
+
+def _graph() -> dict[str, set[str]]:
+    return {name: _runtime_imports(path) - {name} for name, path in SERVER.items()}
+
+
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+# (importer prefix, imported prefixes it may not use, why)
+_LAYERS = [
+    ("server.transport", ("server.checkout",), "sockets never reach the checkout service"),
+    ("server.transport.session", ("server.hub", "server.api", "server.storage"), "a bare socket"),
+    ("server.transport.direct", ("server.hub", "server.api", "server.storage"), "a bare socket"),
+    ("server.transport.wire", ("server",), "codecs only (the standard library and msgpack)"),
+    (
+        "server.hub",
+        ("server.transport.ws", "server.api", "server.checkout"),
+        "no REST, no endpoint",
+    ),
+    ("server.protocol", ("server.hub", "server.transport"), "the protocol is data"),
+]
+
+# Known exception, to be removed: transport/ws.py asks server.api.members whether a token's
+# invite was revoked (``invite_refusal``, a registry read that belongs beside the tokens).
+_ALLOWED = {("server.transport.ws", "server.api.members"), ("server.transport.ws", "server.api")}
+
+
+@pytest.mark.parametrize(("importer", "forbidden", "why"), _LAYERS)
+def test_layers_inside_server(importer: str, forbidden: tuple[str, ...], why: str) -> None:
+    offenders = sorted(
+        f"{name} imports {target} ({why})"
+        for name, targets in _graph().items()
+        if _under(name, importer)
+        for target in targets
+        if any(_under(target, f) for f in forbidden) and (name, target) not in _ALLOWED
+    )
+    assert offenders == []
+
+
+def test_transport_reaches_rest_only_through_the_one_known_exception() -> None:
+    uses = sorted(
+        (name, target)
+        for name, targets in _graph().items()
+        if _under(name, "server.transport")
+        for target in targets
+        if _under(target, "server.api")
+    )
+    assert set(uses) <= _ALLOWED
+
+
+_ACTOR_MODULES = [
+    f"server.hub.{m}"
+    for m in ("actor", "mailbox", "pipeline", "pacing", "roster", "peers", "services", "work")
+]
+
+
+@pytest.mark.parametrize("module", _ACTOR_MODULES)
+def test_the_room_actor_does_not_import_the_hub(module: str) -> None:
+    assert module in SERVER
+    assert "server.hub.hub" not in set(_imports(SERVER[module]))  # not even for types
+
+
+def test_the_hub_imports_no_private_helpers_of_the_actor() -> None:
+    tree = ast.parse(SERVER["server.hub.hub"].read_text(encoding="utf-8"))
+    private = [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("server.")
+        for alias in node.names
+        if alias.name.startswith("_")
+    ]
+    assert private == []
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+    return found
+
+
+# Known, to be removed: the catalogue package's __init__ re-exports modules that import names
+# from the package itself.
+_KNOWN_CYCLES = [
+    [
+        "server.catalog",
+        "server.catalog.demo",
+        "server.catalog.feeds",
+        "server.catalog.gmc",
+        "server.catalog.importer",
+        "server.catalog.jsonld",
+    ]
+]
+
+
+def test_no_import_cycles_among_server_modules() -> None:
+    assert [c for c in _cycles(_graph()) if c not in _KNOWN_CYCLES] == []
+    assert not any(
+        _under(m, "server.hub") or _under(m, "server.transport")
+        for c in _cycles(_graph())
+        for m in c
+    )
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_graph_sees_server_imports() -> None:
+    graph = _graph()
+    assert "server.transport.wire" in graph["server.transport.session"]
+    assert "server.hub.peers" in graph["server.hub.hub"]  # ``from server.hub import peers``
+    assert "server.hub.actor" in graph["server.transport.ws"]
