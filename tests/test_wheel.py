@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.checkout_bridge.sandbox.support import AUTH, session_form
 from tests.server.conftest import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -139,6 +140,17 @@ def test_an_installed_wheel_serves_pages_and_stops_its_sandbox_on_sigterm(
     assert static.status_code == 200
     assert static.content == (REPO / "static" / "js" / "util.js").read_bytes()
     _wait_until(lambda: _answers(f"http://127.0.0.1:{sandbox_port}/"), "sandbox start")
+    # the sandbox provider renders its hosted payment page from the installed templates too
+    made = httpx.post(
+        f"http://127.0.0.1:{sandbox_port}/v1/checkout/sessions",
+        data=session_form(),
+        headers=AUTH,
+        timeout=5,
+    )
+    assert made.status_code == 200, made.text
+    hosted = httpx.get(made.json()["url"], timeout=5)
+    assert hosted.status_code == 200
+    assert "<form" in hosted.text.lower()
 
     proc.send_signal(signal.SIGTERM)
     proc.wait(30)

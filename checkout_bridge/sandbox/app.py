@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import jinja2
 import uvicorn
 from starlette.applications import Starlette
 
+from checkout_bridge.assets import templates_dir
 from checkout_bridge.sandbox.api import api_routes
 from checkout_bridge.sandbox.config import SandboxConfig
 from checkout_bridge.sandbox.delivery import WebhookDispatcher
@@ -29,7 +29,7 @@ __all__ = ["TEMPLATES_DIR", "create_sandbox_app", "run_sandbox"]
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "sandbox"
+TEMPLATES_DIR = templates_dir() / "sandbox"  # the checkout's, or a wheel's installed copy
 
 
 async def _sweep_forever(service: SandboxService, interval: float) -> None:
