@@ -39,7 +39,8 @@ function show(order) {
     text.textContent = `Your share is ${mine.status === "authorized" ? "authorised" : "paid"}. ${done} of ${order.shares.length} shares are in; waiting for the others.`;
   } else if (params.get("canceled") !== "1") {
     title.textContent = "Thank you";
-    text.textContent = `Your payment is being confirmed by the provider. ${done} of ${order.shares.length} shares are in.`;
+    const others = order.shares.length > 1 ? ` ${done} of ${order.shares.length} shares are in.` : "";
+    text.textContent = `Your payment is being confirmed by the provider.${others}`;
   }
   if (mine) {
     // back from the provider without cancelling, a share still "on the payment page" was sent

@@ -170,6 +170,10 @@ async def test_a_stock_problem_blocks_then_the_host_abandons_and_cancels(
         await more.click()
         await expect(ada.locator("#cart .line .q")).to_have_text("3")
 
+        # Ada has the tent open: its panel follows the shop's stock once the cart is priced
+        await ada.locator('.product[data-sku="tent-4p"] .product-open').click()
+        await expect(ada.locator("#detail-stock")).to_have_text("Only 4 left")
+
         # only two left in the shop: checkout is blocked and both pages say why
         engine = env.app.state.engine
         async with engine.begin() as conn:
@@ -179,6 +183,7 @@ async def test_a_stock_problem_blocks_then_the_host_abandons_and_cancels(
                 .values(stock=2)
             )
         await ada.get_by_role("button", name="Check out", exact=True).click()
+        await expect(ada.locator("#detail-stock")).to_have_text("Only 2 left")
         for page in (ada, bea):
             await expect(page.locator("#cart .line .line-issue")).to_have_text("✖ Only 2 left")
             await expect(page.locator("#pricing")).to_contain_text("Can't check out yet")
