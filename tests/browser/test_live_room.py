@@ -60,7 +60,8 @@ async def test_live_room_host_and_audience(browser: Browser, server: LiveServer)
     await expect(host.locator("#cart .line")).to_have_count(1)  # staff see all lines
     assert await val.locator("#cart .line").count() == 0
 
-    # chat and reactions
+    # chat and reactions; the video element is never rebuilt by them (it would restart)
+    await vera.locator("#stream video").evaluate("node => { node.dataset.mark = 'kept'; }")
     await val.get_by_label("Message", exact=True).fill("love it")
     await val.keyboard.press("Enter")
     await vic.get_by_label("Message", exact=True).fill("buy buy buy")
@@ -69,6 +70,8 @@ async def test_live_room_host_and_audience(browser: Browser, server: LiveServer)
     await expect(host.locator("#messages .msg").first.locator(".author")).to_have_text("Val")
     await vera.get_by_role("button", name="React 🔥").click()
     await expect(host.locator("#reaction-burst .bubble").first).to_be_attached()
+    await expect(vera.locator("#messages .msg")).to_have_count(2)
+    await expect(vera.locator("#stream video")).to_have_attribute("data-mark", "kept")
 
     # a viewer's tools come from the server (view.you.may): their own message only, no moderation
     others = vic.locator("#messages .msg", has_text="love it")
