@@ -237,5 +237,15 @@ export function wireProduct() {
     if (e.key === "Escape" && ui.detail && !document.querySelector("dialog[open]")) closeDetail();
   });
   $("sheet-close").addEventListener("click", () => $("variant-sheet").close());
-  $("variant-sheet").addEventListener("close", () => { sheet = null; });
+  $("variant-sheet").addEventListener("close", () => {
+    const sku = sheet && sheet.sku;
+    sheet = null;
+    // the button that opened the sheet may have been redrawn meanwhile: focus its successor
+    setTimeout(() => {
+      if (sku && (!document.activeElement || document.activeElement === document.body)) {
+        const again = document.querySelector(`#grid .product[data-key="${CSS.escape(sku)}"] .add`);
+        if (again) again.focus();
+      }
+    }, 0);
+  });
 }
