@@ -3,7 +3,8 @@ return page and in the room, with no Pay button — until the provider settles i
 failure says whose payment failed and offers that payer a retry.
 
 The sandbox runs with a controllable clock and a long ``async_payment_delay``: the test moves the
-sandbox's clock forward (and back) to let the provider settle, so "processing" is seen without racing it.
+sandbox's clock forward (and back) to let the provider settle, so "processing" is seen without
+racing it.
 """
 
 from __future__ import annotations
