@@ -84,7 +84,7 @@ export function applyEvent(view, ev, me) {
     case "LineRemoved": view.lines = view.lines.filter((x) => x.line_id !== ev.line_id); break;
     case "PayerAssigned": { const l = view.lines.find((x) => x.line_id === ev.line_id); if (l) l.payer = ev.payer; break; }
     case "MessagePosted":
-      view.chat.messages.push({ message_id: ev.message_id, author: ev.author, text: ev.text, at: ev.at, author_name: ev.author_name || "" });
+      view.chat.messages.push({ message_id: ev.message_id, author: ev.author, text: ev.text, at: ev.at, author_name: ev.author_name || "", author_role: ev.author_role || "" });
       if (view.chat.messages.length > 200) view.chat.messages.splice(0, view.chat.messages.length - 200);
       break;
     case "MessageDeleted": view.chat.messages = view.chat.messages.filter((m) => m.message_id !== ev.message_id); break;

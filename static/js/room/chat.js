@@ -3,6 +3,7 @@
 // sessionStorage and restored after a reload.
 import { colourFor, el, toast } from "../util.js";
 import { $, cfg, may, nameOf, send, ui } from "./ctx.js";
+import { ROLE_LABEL } from "./members.js";
 import { keyed, region } from "./dom.js";
 
 const REACTIONS = ["❤️", "🔥", "👍", "👏", "😮", "🛒"];
@@ -26,8 +27,11 @@ function message(m) {
   const ban = !mine && may("ban");
   const who = el("span", { class: "author", dataset: { member: m.author } }, mine ? "You" : m.author_name || nameOf(m.author));
   who.style.color = colourFor(m.author);
+  // A staff badge comes from the role the room gave the author, never from the typed name.
+  const label = ROLE_LABEL[m.author_role || ""];
+  const badge = label ? el("span", { class: "badge verified", dataset: { role: m.author_role }, title: `${label} (verified by the room)` }, label) : null;
   return el("li", { class: `msg ${mine ? "mine" : ""}`, dataset: { message: m.message_id } },
-    who, " ", el("span", { class: "text" }, m.text),
+    who, badge ? " " : null, badge, " ", el("span", { class: "text" }, m.text),
     del || mute || ban ? el("span", { class: "mod" },
       del ? el("button", { type: "button", class: "link", "aria-label": "Delete message", dataset: { fk: `del-${m.message_id}` }, onclick: () => send("DeleteMessage", { message_id: m.message_id }) }, "Delete") : null,
       mute ? el("button", { type: "button", class: "link", "aria-label": `Mute ${nameOf(m.author)}`, dataset: { fk: `mute-${m.message_id}` }, onclick: () => send("MuteMember", { member_id: m.author, until: null }).then((ok) => ok && toast(`${nameOf(m.author)} is muted`)) }, "Mute") : null,
@@ -41,7 +45,7 @@ export function renderChat() {
   region("chat", [msgs.map((m) => [m.message_id, m.text]), tools], () => {
     const list = $("messages");
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    keyed(list, msgs, { key: (m) => m.message_id, sig: (m) => [m.text, m.author_name, tools], render: message });
+    keyed(list, msgs, { key: (m) => m.message_id, sig: (m) => [m.text, m.author_name, m.author_role, tools], render: message });
     if (atBottom || msgs.length < 8) list.scrollTop = list.scrollHeight;
   });
   const parts = [];

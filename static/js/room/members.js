@@ -3,7 +3,7 @@ import { colourFor, el, initials } from "../util.js";
 import { $, isLive, may, nameOf, productTitle, send, ui } from "./ctx.js";
 import { keyed, region } from "./dom.js";
 
-const ROLE_LABEL = { host: "Host", cohost: "Co-host", moderator: "Moderator", associate: "Store staff", member: "", viewer: "" };
+export const ROLE_LABEL = { host: "Host", cohost: "Co-host", moderator: "Moderator", associate: "Store staff", member: "", viewer: "" };
 
 export function viewersOf(sku) {
   return [...ui.presence.values()].filter((p) => p.viewing === sku && p.id !== ui.me);

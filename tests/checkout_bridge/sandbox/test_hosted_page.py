@@ -19,7 +19,7 @@ async def test_page_shows_amount_and_escaped_lines(sandbox: Sandbox) -> None:
     session = await create_session(sandbox.client)
     page = await sandbox.client.get(f"/pay/{session['id']}")
     assert page.status_code == 200
-    assert "30.98 USD" in page.text
+    assert "$30.98" in page.text  # formatted as Intl.NumberFormat("en-US") would
     assert "Mug &lt;b&gt;" in page.text
     assert "Mug <b>" not in page.text
     for scenario in ("pay", "decline", "3ds", "delayed_success", "delayed_failure", "abandon"):
