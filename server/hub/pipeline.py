@@ -65,7 +65,7 @@ MAX_CONFLICT_RETRIES = 20
 RECENT_EVENTS = 512  # kept in memory to resume clients without reading the log
 RECENT_OPS = 2_048
 
-Command = Submit | SystemSubmit
+_Item = Submit | SystemSubmit  # what the pipeline decides: a client op or a server command
 
 
 class CommandPipeline:
@@ -219,7 +219,7 @@ class CommandPipeline:
 
     # ---- commands ----------------------------------------------------------------------------
 
-    async def _run_commands(self, items: Sequence[Command]) -> None:
+    async def _run_commands(self, items: Sequence[_Item]) -> None:
         room = self.room
         assert room is not None
         services = self.services
@@ -228,8 +228,8 @@ class CommandPipeline:
         # down): keep a cheap checkpoint to roll back to instead of replaying the whole log.
         checkpoint = (room.copy(), self.seq)
         self._checkpoint = checkpoint
-        accepted: list[tuple[Command, list[Event], str, list[Audience]]] = []
-        later: list[Command] = []
+        accepted: list[tuple[_Item, list[Event], str, list[Audience]]] = []
+        later: list[_Item] = []
         ops_here: set[tuple[str, str]] = set()
         for item in items:
             if isinstance(item, Submit):
@@ -292,7 +292,7 @@ class CommandPipeline:
             await self._reload(checkpoint)
         self._checkpoint = None
         committed: list[StoredEvent] = []
-        retry: list[Command] = []
+        retry: list[_Item] = []
         for (item, _events, _actor, audiences), outcome in zip(accepted, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 self._after_failure(item, outcome, retry)
@@ -325,7 +325,7 @@ class CommandPipeline:
         if retry or later:
             await self._run_commands([*retry, *later])
 
-    def _after_failure(self, item: Command, error: BaseException, retry: list[Command]) -> None:
+    def _after_failure(self, item: _Item, error: BaseException, retry: list[_Item]) -> None:
         if isinstance(error, SeqConflict) and item.attempts < MAX_CONFLICT_RETRIES:
             item.attempts += 1
             retry.append(item)
@@ -382,7 +382,7 @@ class CommandPipeline:
             for k in list(self._ops)[: RECENT_OPS // 4]:
                 del self._ops[k]
 
-    def _refuse(self, item: Command, code: str, message: str) -> None:
+    def _refuse(self, item: _Item, code: str, message: str) -> None:
         if isinstance(item, SystemSubmit):
             if not item.done.done():
                 item.done.set_exception(RoomError(code, message))
