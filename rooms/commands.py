@@ -136,6 +136,9 @@ class CastPollVote(BaseCommand):
 class ClosePoll(BaseCommand):
     poll_id: Id
     add_winner_to_cart: bool
+    # the winner's variant to add, when it has variants (the client asks the host); without a
+    # valid one such a winner is not added — a guess would put the wrong size in the cart
+    variant: Sku | None = None
 
 
 # --- cart -------------------------------------------------------------------------------------

@@ -98,6 +98,7 @@ def close_poll(room: Room, command: c.ClosePoll, ctx: Context) -> list[e.Event]:
         # the cart is locked or full, or the product is gone: the poll still closes
         with contextlib.suppress(RoomError):
             facts = product(ctx, winner)
-            variant = facts.variants[0] if facts.variants else None
-            events += line_events(room, ctx, winner, variant, 1, "")
+            variant = command.variant if facts.variants else None
+            if not facts.variants or variant in facts.variants:
+                events += line_events(room, ctx, winner, variant, 1, "")
     return events

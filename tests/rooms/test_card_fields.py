@@ -45,6 +45,7 @@ CHECKED_IDS = {
     ("ClosePoll", "poll_id"),
     ("AddLine", "sku"),
     ("AddLine", "variant"),
+    ("ClosePoll", "variant"),
     ("SetQuantity", "line_id"),
     ("RemoveLine", "line_id"),
     ("ClaimLine", "line_id"),

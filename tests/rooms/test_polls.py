@@ -67,7 +67,7 @@ def test_poll_lifecycle_with_vote_to_cart() -> None:
     assert (view["counts"], view["winner"], view["closed"]) == ([0, 2, 0], "mug", True)
 
 
-def test_poll_ties_go_to_first_option_and_variants_pick_first() -> None:
+def test_poll_ties_go_to_first_option_and_the_host_picks_the_variant() -> None:
     d = Driver()
     d.join("bob")
     (opened,) = d.do("host", c.OpenPoll("?", ("bag", "tee")))
@@ -80,9 +80,17 @@ def test_poll_ties_go_to_first_option_and_variants_pick_first() -> None:
     (opened,) = d.do("host", c.OpenPoll("?", ("bag", "tee")))
     assert isinstance(opened, e.PollOpened)
     d.do("bob", c.CastPollVote(opened.poll_id, "tee"))
-    _, added = d.do("host", c.ClosePoll(opened.poll_id, True))
+    _, added = d.do("host", c.ClosePoll(opened.poll_id, True, "m"))
     assert isinstance(added, e.LineAdded)
-    assert (added.sku, added.variant, added.added_by) == ("tee", "s", "host")
+    assert (added.sku, added.variant, added.added_by) == ("tee", "m", "host")
+    # a winner with variants and no (or a wrong) variant picked: the poll closes, nothing is
+    # added — never a guessed size
+    for picked in (None, "xl"):
+        (opened,) = d.do("host", c.OpenPoll("?", ("bag", "tee")))
+        assert isinstance(opened, e.PollOpened)
+        d.do("bob", c.CastPollVote(opened.poll_id, "tee"))
+        (closed,) = d.do("host", c.ClosePoll(opened.poll_id, True, picked))
+        assert isinstance(closed, e.PollClosed) and closed.winner == "tee"
 
 
 def test_poll_without_votes_or_open_cart_adds_nothing() -> None:

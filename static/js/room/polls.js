@@ -1,6 +1,7 @@
 // Polls: pick 2–6 products, ask, vote, close. Closing with "add the winner" asks for the winner's
-// variant when it has options (the room's ClosePoll would add its first variant): the page then
-// closes the poll without adding and adds the winner itself through the variant sheet.
+// variant when it has options (ClosePoll adds such a winner only with a variant picked, and the
+// winner is known only once the poll closes): the page closes the poll without adding and adds
+// the winner itself through the variant sheet.
 import { el, toast } from "../util.js";
 import { $, ensureProducts, hasVariants, may, productTitle, send, ui, requestRender } from "./ctx.js";
 import { keyed, region } from "./dom.js";
