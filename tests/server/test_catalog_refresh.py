@@ -9,6 +9,7 @@ reach the room, and a deleted product disappears — each from an incremental re
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,8 @@ async def test_a_room_decides_while_its_catalogue_refreshes_and_sees_changes_aft
         # A refresh only when the test asks (invalidate): nothing else starts one.
         cache = CatalogCache(repo, refresh_s=3600.0)
         state.hub.catalogs = cache
+        # room actors get the catalogue through the hub's services, not the hub itself
+        state.hub.room_services = dataclasses.replace(state.hub.room_services, catalogs=cache)
         await repo.upsert(MERCHANT, [kettle(2500, 3), LAMP], now=1)
 
         room = await create_room(http)

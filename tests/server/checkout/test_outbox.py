@@ -85,7 +85,7 @@ async def test_the_room_update_waits_while_the_room_cannot_be_written_then_settl
         room, _, host, order = await frozen_order(env)
         rid, token, oid = room["room_id"], room["host"]["token"], order["order_id"]
         database = env.data_dir / "coshop.db"
-        refuse_room_writes(database, rid)
+        await asyncio.to_thread(refuse_room_writes, database, rid)  # the server shares this loop
         try:
             pay = await env.call("POST", f"/api/v1/rooms/{rid}/checkout/{oid}/pay", token)
             assert pay.status_code == 200, pay.text  # the room update failing fails nothing
@@ -119,7 +119,7 @@ async def test_the_room_update_waits_while_the_room_cannot_be_written_then_settl
             metrics = (await env.http.get("/metrics")).text
             assert "coshop_checkout_outbox_oldest_age_seconds" in metrics
         finally:
-            allow_room_writes(database)
+            await asyncio.to_thread(allow_room_writes, database)
 
         settled = await host.until_event("OrderSettled", order_id=oid, timeout=30)
         assert settled["outcome"] == "paid"
