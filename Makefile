@@ -31,7 +31,7 @@ test: $(STAMP) browser
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/coverage erase
-	$(BIN)/pytest --cov --cov-report=term -p no:cacheprovider
+	$(BIN)/pytest --cov --cov-report=term -p no:cacheprovider --durations=30
 	$(BIN)/coverage report --include='rooms/*' --fail-under=100 --skip-covered
 
 ## Chromium for the browser tests comes from Debian's packages (Playwright cannot download it here).

@@ -34,9 +34,22 @@ ADMIN_TOKEN = "adm_" + "Qx7-Lp2_Vz9Rk4Tn8Wc3Hb6Jd1Fg5Ms0Ya"
 
 @contextlib.contextmanager
 def _operator_logs(level: str) -> Iterator[io.StringIO]:
-    """What ``coshop serve --log-level <level>`` writes to stderr, into a string."""
+    """What ``coshop serve --log-level <level>`` writes to stderr, into a string.
+
+    A ``coshop serve`` process starts with uvicorn's loggers untouched (``log_config=None``);
+    earlier tests in this process may have run uvicorn servers with its default log config,
+    which leaves "uvicorn" with a handler of its own and no propagation and ``uvicorn.access`` at
+    the server's level for good, so they start fresh here and are put back after.
+    """
     root = logging.getLogger()
     handlers, root_level = root.handlers[:], root.level
+    # uvicorn's default log config gives "uvicorn" its own handler and no propagation
+    uvicorn_loggers = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.access", "uvicorn.error")]
+    saved = [(lg.level, lg.handlers[:], lg.propagate, lg.disabled) for lg in uvicorn_loggers]
+    for lg in uvicorn_loggers:
+        lg.setLevel(logging.NOTSET)
+        lg.handlers[:] = []
+        lg.propagate, lg.disabled = True, False
     stream = io.StringIO()
     configure_logging(level, stream)
     try:
@@ -44,6 +57,10 @@ def _operator_logs(level: str) -> Iterator[io.StringIO]:
     finally:
         root.handlers[:] = handlers
         root.setLevel(root_level)
+        for lg, (lvl, hs, prop, dis) in zip(uvicorn_loggers, saved, strict=True):
+            lg.setLevel(lvl)
+            lg.handlers[:] = hs
+            lg.propagate, lg.disabled = prop, dis
 
 
 @pytest.mark.parametrize("level", ["info", "debug"])

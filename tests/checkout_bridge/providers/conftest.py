@@ -34,7 +34,9 @@ def serve(app: Starlette, sock: socket.socket | None = None) -> Iterator[str]:
     """Run ``app`` with uvicorn in a thread on ``sock`` (default: a free loopback port)."""
     sock = sock or bound_socket()
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="none", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_config=None, access_log=False, ws="none", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
