@@ -8,11 +8,14 @@ member id the server drew. Tokens are never logged.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-__all__ = ["AuthError", "MemberClaims", "TokenSigner"]
+if TYPE_CHECKING:
+    from server.storage import Registry
+
+__all__ = ["AuthError", "MemberClaims", "TokenSigner", "invite_refusal"]
 
 _MEMBER_SALT = "coshop.member.v1"
 _INVITE_SALT = "coshop.invite.v1"
@@ -91,3 +94,14 @@ class TokenSigner:
         if not isinstance(data, dict):
             raise AuthError("token_invalid", "token payload is not a map")
         return data
+
+
+async def invite_refusal(registry: Registry, claims: MemberClaims) -> str | None:
+    """Why a member token that has not joined its room yet no longer admits anyone (its invite
+    was revoked), or None. Tokens that name no invite (the host's) are not affected."""
+    if claims.invite_id is None:
+        return None
+    invite = await registry.get_invite(claims.invite_id)
+    if invite is None or invite.revoked or invite.room_id != claims.room_id:
+        return "the invite this token came from was revoked; ask for a new invite"
+    return None

@@ -131,9 +131,8 @@ _LAYERS = [
     ("server.protocol", ("server.hub", "server.transport"), "the protocol is data"),
 ]
 
-# Known exception, to be removed: transport/ws.py asks server.api.members whether a token's
-# invite was revoked (``invite_refusal``, a registry read that belongs beside the tokens).
-_ALLOWED = {("server.transport.ws", "server.api.members"), ("server.transport.ws", "server.api")}
+# No exceptions: (importer, imported) pairs allowed despite a layer rule would go here.
+_ALLOWED: set[tuple[str, str]] = set()
 
 
 @pytest.mark.parametrize(("importer", "forbidden", "why"), _LAYERS)

@@ -20,10 +20,9 @@ from starlette.requests import Request
 
 from rooms import Room
 from server.api.common import bearer
-from server.auth import AuthError, MemberClaims, TokenSigner
+from server.auth import AuthError, MemberClaims, TokenSigner, invite_refusal
 from server.http.problem import ProblemError
 from server.hub.hub import Hub, HubFull, RoomNotFound
-from server.storage import Registry
 
 __all__ = [
     "REMOVED_CODES",
@@ -80,17 +79,6 @@ async def standing(hub: Hub, room_id: str, claims: MemberClaims) -> MemberClaims
             raise ProblemError(403, "invite_revoked", refusal)
         return claims
     return dataclasses.replace(claims, role=role)
-
-
-async def invite_refusal(registry: Registry, claims: MemberClaims) -> str | None:
-    """Why a member token that has not joined its room yet no longer admits anyone (its invite
-    was revoked), or None. Tokens that name no invite (the host's) are not affected."""
-    if claims.invite_id is None:
-        return None
-    invite = await registry.get_invite(claims.invite_id)
-    if invite is None or invite.revoked or invite.room_id != claims.room_id:
-        return "the invite this token came from was revoked; ask for a new invite"
-    return None
 
 
 async def member_now(request: Request, room_id: str) -> MemberClaims | None:

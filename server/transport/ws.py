@@ -32,8 +32,7 @@ from rooms import (
     signal_from_wire,
 )
 from rooms.cardgate import op_id_may_be_card
-from server.api.members import invite_refusal
-from server.auth import AuthError, MemberClaims, TokenSigner
+from server.auth import AuthError, MemberClaims, TokenSigner, invite_refusal
 from server.http.problem import ProblemError, problem_response
 from server.http.ratelimit import RateLimits, client_address, rate_limited
 from server.hub.actor import RoomActor
