@@ -28,6 +28,7 @@ piece of text is checked before anything is stored or counted; a refused join us
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -104,6 +105,29 @@ async def _room(registry: Registry, room_id: str) -> RoomRecord:
     if record is None or record.closed:
         raise ProblemError(404, "room_not_found", f"no open room {room_id!r}")
     return record
+
+
+@dataclass(frozen=True, slots=True)
+class _Caller:
+    """Who calls a room's REST route: the room's merchant (by API key), or a member now."""
+
+    kind: RoomKind
+    is_merchant: bool
+    role: Role | None  # the member's role in the room now; None without a member token
+
+    def may(self, action: RestAction) -> bool:
+        """The room's merchant may; a member as the permission table says."""
+        return self.is_merchant or (self.role is not None and allowed(action, self.kind, self.role))
+
+
+async def _caller(request: Request, record: RoomRecord) -> _Caller:
+    merchant = await _merchant(request)
+    member = await member_now(request, record.room_id)
+    return _Caller(
+        kind=RoomKind(record.kind),
+        is_merchant=merchant is not None and merchant.merchant_id == record.merchant_id,
+        role=None if member is None else Role(member.role),
+    )
 
 
 async def _mint_invite(
@@ -206,15 +230,12 @@ async def create_invite(request: Request) -> JSONResponse:
     room_id = path_param(request, "room_id")
     record = await _room(registry, room_id)
     data = await read_json(request)
-    merchant = await _merchant(request)
-    member = await member_now(request, room_id)
-    kind = RoomKind(record.kind)
-    is_merchant = merchant is not None and merchant.merchant_id == record.merchant_id
-    issuer = None if member is None else Role(member.role)
+    caller = await _caller(request, record)
+    kind = caller.kind
 
     def may_invite(role: Role) -> bool:
         # the permission table decides (rooms/permissions.py, one row per invitable role)
-        return is_merchant or (issuer is not None and allowed(INVITE_ACTIONS[role], kind, issuer))
+        return caller.may(INVITE_ACTIONS[role])
 
     if not any(may_invite(r) for r in JOINABLE_ROLES[kind]):
         raise ProblemError(
@@ -396,13 +417,7 @@ async def set_join_policy(request: Request) -> JSONResponse:
     room_id = path_param(request, "room_id")
     record = await _room(registry, room_id)
     data = await read_json(request)
-    merchant = await _merchant(request)
-    member = await member_now(request, room_id)
-    may_set = (merchant is not None and merchant.merchant_id == record.merchant_id) or (
-        member is not None
-        and allowed(RestAction.SET_JOIN_POLICY, RoomKind(record.kind), Role(member.role))
-    )
-    if not may_set:
+    if not (await _caller(request, record)).may(RestAction.SET_JOIN_POLICY):
         raise ProblemError(
             403, "forbidden", "only the host, a cohost or the merchant may change who may join"
         )
@@ -454,13 +469,7 @@ async def revoke_invite(request: Request) -> JSONResponse:
     room_id = path_param(request, "room_id")
     invite_id = path_param(request, "invite_id")
     record = await _room(registry, room_id)
-    merchant = await _merchant(request)
-    member = await member_now(request, room_id)
-    may_revoke = (merchant is not None and merchant.merchant_id == record.merchant_id) or (
-        member is not None
-        and allowed(RestAction.REVOKE_INVITE, RoomKind(record.kind), Role(member.role))
-    )
-    if not may_revoke:
+    if not (await _caller(request, record)).may(RestAction.REVOKE_INVITE):
         raise ProblemError(403, "forbidden", "only the host, a cohost or the merchant may revoke")
     invite = await registry.get_invite(invite_id)
     if invite is None or invite.room_id != room_id:
