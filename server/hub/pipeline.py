@@ -92,10 +92,13 @@ class CommandPipeline:
     # ---- what the actor does with what the pipeline committed --------------------------------
 
     def _fan_out(self, events: Sequence[StoredEvent]) -> None:
-        raise NotImplementedError
+        """Send committed events to the room's sessions: a hook ``RoomActor`` (actor.py) fills;
+        the pipeline itself never talks to a socket."""
+        raise NotImplementedError  # hook: RoomActor overrides it
 
     def _enforce_membership(self, events: Sequence[StoredEvent]) -> None:
-        raise NotImplementedError
+        """Close the sockets of members the events removed: a hook ``RoomActor`` fills."""
+        raise NotImplementedError  # hook: RoomActor overrides it
 
     @property
     def is_live(self) -> bool:
