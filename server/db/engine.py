@@ -26,12 +26,14 @@ SQLite notes (docs/storage.md explains the choices):
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -144,9 +146,14 @@ def apply_sqlite_pragmas(dbapi_connection: Any, synchronous: SqliteSynchronous) 
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        # Switching to WAL needs an exclusive lock that SQLite takes without the busy handler;
+        # a file already in WAL (every file after its first connection) needs no switch.
+        cursor.execute("PRAGMA journal_mode")
+        row = cursor.fetchone()
+        if row is None or str(row[0]).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
@@ -199,11 +206,40 @@ async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     # Several processes may start at once: serialise their upgrades so the later ones find the
-    # schema already at head (SQLite: the write lock; PostgreSQL: a transaction advisory lock).
-    async with begin_write(engine) as conn:
+    # schema already at head (SQLite: a lock file beside the database, taken before the first
+    # connection — a brand-new file's switch to WAL cannot wait for a busy lock — then the write
+    # lock; PostgreSQL: a transaction advisory lock).
+    database = sqlite_file(engine)
+    async with (
+        _sqlite_migration_lock(database.path if database is not None else None),
+        begin_write(engine) as conn,
+    ):
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         await conn.run_sync(_upgrade)
+
+
+@asynccontextmanager
+async def _sqlite_migration_lock(path: str | None) -> AsyncIterator[None]:
+    """Hold an exclusive ``flock`` on ``<path>.migrate-lock`` (nothing when ``path`` is None)."""
+    if path is None:
+        yield
+        return
+    handle = await asyncio.to_thread(_open_and_lock, f"{path}.migrate-lock")
+    try:
+        yield
+    finally:
+        handle.close()  # closing the descriptor releases the lock
+
+
+def _open_and_lock(lock_path: str) -> IO[bytes]:
+    handle = open(lock_path, "ab")  # noqa: SIM115 - closed by the caller, which holds the lock
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
 
 
 async def upgrade_database(
