@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from rooms._json import DecodeError, decode_fields, to_json
+from rooms.jsoncodec import DecodeError, decode_fields, to_json
 from rooms.commands import CLIENT_COMMANDS, BaseCommand, Command
 from rooms.errors import InvalidCommand
 from rooms.events import BaseEvent, Event

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rooms._json import to_json
+from rooms.jsoncodec import to_json
 from rooms.model import STAFF, SYSTEM_ACTOR, RoomKind
 from rooms.permissions import (
     ANY_LINE_EDITORS,

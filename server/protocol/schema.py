@@ -1,6 +1,6 @@
 """JSON Schema derived from the protocol's frozen dataclasses (commands, events, signals).
 
-One :class:`SchemaSet` turns type hints into schemas exactly as ``rooms._json.decode`` reads
+One :class:`SchemaSet` turns type hints into schemas exactly as ``rooms.jsoncodec.decode`` reads
 them: ``str``/``int``/``bool``/``float``/``None``, ``X | None``, ``Literal[...]``, string
 enums, ``tuple[X, ...]``/``list[X]``, ``dict[str, X]``, nested dataclasses (each becomes a
 named definition) and ``Annotated`` extras that carry a ``json_schema()`` method (the codec's

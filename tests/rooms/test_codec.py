@@ -189,7 +189,7 @@ def test_to_json_keeps_plain_values_and_converts_containers() -> None:
     import dataclasses
     from enum import Enum
 
-    from rooms._json import to_json
+    from rooms.jsoncodec import to_json
 
     class Tag(str):  # a str subclass that is not an enum passes as it is
         pass

@@ -11,7 +11,7 @@ from rooms import RoomError, command_from_wire, event_from_wire, event_to_wire, 
 from rooms import commands as c
 from rooms import events as e
 from rooms import signals as s
-from rooms._json import DecodeError, check_text, decode
+from rooms.jsoncodec import DecodeError, check_text, decode
 
 
 def _refusal(fn: Any, name: str, args: dict[str, object]) -> RoomError:
