@@ -16,8 +16,8 @@ from typing import Any, assert_never
 from rooms import commands as c
 from rooms import events as e
 from rooms import signals as s
-from rooms.jsoncodec import decode_fields, to_json
 from rooms.errors import InvalidCommand, NotAllowed
+from rooms.jsoncodec import decode_fields, to_json
 from rooms.model import (
     SYSTEM_ACTOR,
     Context,

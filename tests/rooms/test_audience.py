@@ -30,8 +30,8 @@ from rooms import (
 )
 from rooms import commands as c
 from rooms import events as e
-from rooms.jsoncodec import to_json
 from rooms.audience import AUDIENCES, _owners, _roster, audience_table_markdown
+from rooms.jsoncodec import to_json
 from rooms.state import PricingIssue
 from tests.rooms.support import Driver
 

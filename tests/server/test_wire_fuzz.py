@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from rooms import CLIENT_COMMANDS, RoomError, command_from_wire, signal_from_wire
-from rooms.jsoncodec import to_json
 from rooms.commands import BaseCommand
+from rooms.jsoncodec import to_json
 from rooms.signals import BaseSignal
 from server.transport.wire import JSON, MSGPACK, WireError, encode_msgpack
 
