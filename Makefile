@@ -34,9 +34,11 @@ test: $(STAMP) browser
 	$(BIN)/pytest --cov --cov-report=term -p no:cacheprovider --durations=30
 	$(BIN)/coverage report --include='rooms/*' --fail-under=100 --skip-covered
 
-## Chromium for the browser tests comes from Debian's packages (Playwright cannot download it here).
+## Chromium for the browser tests comes from Debian's packages (Playwright cannot download it here),
+## and so does ffmpeg, which makes the HLS stream the live-player test plays.
 browser:
 	@test -x /usr/bin/chromium || ./scripts/install-chromium.sh
+	@command -v ffmpeg >/dev/null 2>&1 || ./scripts/install-media.sh
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
