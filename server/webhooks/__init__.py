@@ -1,0 +1,1 @@
+"""Outbound merchant webhooks (Standard Webhooks); see docs/webhooks.md."""
