@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from server.metrics import Metrics
@@ -57,6 +58,10 @@ class Committer:
         self._queue: list[_Pending] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Told of every group that committed, after its futures are resolved, on this task:
+        # the webhook feed notes which rooms' logs grew (server/webhooks/feed.py). It must
+        # only take note (no I/O, no await): the next group waits for it.
+        self.committed: Callable[[Sequence[tuple[StoredEvent, ...]]], None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="committer")
@@ -157,6 +162,11 @@ class Committer:
                 self._metrics.events.inc(len(stored))
                 if not p.future.done():
                     p.future.set_result(stored)
+            if self.committed is not None:
+                try:
+                    self.committed(results)
+                except Exception:  # a listener's bug must never stop commits
+                    log.exception("a commit listener failed")
             return None
         return None
 
