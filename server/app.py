@@ -20,9 +20,11 @@ from starlette.staticfiles import StaticFiles
 
 from checkout_bridge.providers import CartPermalinkProvider
 from server.api.asyncapi import asyncapi_route
+from server.api.me import me_routes
 from server.api.merchants import merchant_routes
 from server.api.openapi import openapi_document
 from server.api.rooms import DEMO_MERCHANT, room_routes
+from server.api.shopper_rooms import shopper_room_routes
 from server.assets import static_dir
 from server.auth import TokenSigner
 from server.broker import create_broker
@@ -214,6 +216,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/asyncapi.json", asyncapi_route),
         *room_routes(),
         *merchant_routes(),
+        *shopper_room_routes(),
+        *me_routes(),
         *catalog_routes(),
         *checkout_routes(),
         *page_routes(),

@@ -25,10 +25,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
+from server.api.common import normalize_origin
+from server.api.shopper_rooms import PUBLISHABLE_KEY
 from server.assets import templates_dir
 from server.auth import AuthError, TokenSigner
 from server.settings import Settings
-from server.storage import Registry, RoomRecord
+from server.storage import Merchant, Registry, RoomRecord
 
 __all__ = [
     "frame_ancestors",
@@ -298,6 +300,117 @@ async def room_alias(request: Request) -> Response:
     return RedirectResponse(f"/r/{quote(str(request.path_params['room_id']))}", status_code=302)
 
 
+# -- a room for every shopper: the store's QR short URL and the widget's start page -----------
+
+
+def _shop_page(
+    request: Request, title: str, message: str, *, status: int, framers: tuple[str, ...] = ()
+) -> HTMLResponse:
+    return _render(
+        request, "message.html", status=status, framers=framers, title=title, message=message,
+        link_href="", link_label="",
+    )  # fmt: skip
+
+
+def _start_page(
+    request: Request, merchant: Merchant, key: str, *, embed: bool, parent: str, qr: bool
+) -> HTMLResponse:
+    return _render(
+        request,
+        "start.html",
+        framers=tuple(merchant.origins) if embed else (),
+        shop=merchant.name,
+        embed=embed,
+        name_max=MAX_NAME,
+        config=_client_config(
+            merchant_id=merchant.merchant_id,
+            shop=merchant.name,
+            publishable_key=key,
+            embed=embed,
+            parent_origin=parent,
+            source="qr" if qr else "widget",
+            name_max=MAX_NAME,
+        ),
+    )
+
+
+def _not_set_up(request: Request, shop: str, *, framers: tuple[str, ...] = ()) -> HTMLResponse:
+    return _shop_page(
+        request,
+        "Shared rooms are not open here yet",
+        f"{shop} has not turned on shopping rooms for its customers yet. Ask a member of staff,"
+        " or open a friend's invite link to join their room.",
+        status=404,
+        framers=framers,
+    )
+
+
+async def store_start(request: Request) -> HTMLResponse:
+    """GET /s/{merchant_id} : the short URL of a store's QR sign. Each shopper who opens it
+    starts their own room (the page posts; a GET never creates anything, so link previews and
+    prefetches start no rooms)."""
+    registry: Registry = request.app.state.registry
+    merchant_id = str(request.path_params["merchant_id"])
+    merchant = await registry.get_merchant(merchant_id)
+    if merchant is None:
+        return _shop_page(
+            request, "Shop not found",
+            "This code is not for a shop we know. Ask a member of staff.",
+            status=404,
+        )  # fmt: skip
+    found = await registry.publishable_key(merchant.merchant_id)
+    if found is None:
+        return _not_set_up(request, merchant.name)
+    return _start_page(request, merchant, found[0], embed=False, parent="", qr=True)
+
+
+async def widget_start(request: Request) -> HTMLResponse:
+    """GET /start?key=pk_…&parent=… : the widget's first page (framed by the shop's page)."""
+    registry: Registry = request.app.state.registry
+    key = request.query_params.get("key", "")
+    parent = (normalize_origin(request.query_params.get("parent", "")) or "").rstrip("/")
+    # A refusal is shown inside the shop's page (it has no action to click-jack), so the shop
+    # sees what to fix where the widget should be.
+    framers = (parent,) if parent else ()
+    merchant = None
+    if PUBLISHABLE_KEY.fullmatch(key):
+        merchant = await registry.merchant_by_publishable_key(key)
+    if merchant is None:
+        return _shop_page(
+            request, "This shop's room button needs an update",
+            "The shop's key for shopping rooms was changed or turned off. The shop copies the"
+            " new snippet from its coshop settings (GET /api/v1/merchant/publishable-key).",
+            status=404, framers=framers,
+        )  # fmt: skip
+    if not parent or parent not in merchant.origins:
+        site = parent or "this site"
+        return _shop_page(
+            request, "This site is not set up for shopping rooms",
+            f"{site} is not one of {merchant.name}'s registered sites. The shop adds it with"
+            " PUT /api/v1/merchant/origins, then reloads this page.",
+            status=403, framers=framers,
+        )  # fmt: skip
+    return _start_page(request, merchant, key, embed=True, parent=parent, qr=False)
+
+
+async def store_sign(request: Request) -> HTMLResponse:
+    """GET /s/{merchant_id}/sign : a printable QR sign; each shopper who scans it starts a room."""
+    registry: Registry = request.app.state.registry
+    merchant = await registry.get_merchant(str(request.path_params["merchant_id"]))
+    if merchant is None:
+        return _shop_page(request, "Shop not found", "No shop has this address.", status=404)
+    if await registry.publishable_key(merchant.merchant_id) is None:
+        return _not_set_up(request, merchant.name)
+    url = f"{_settings(request).public_url.rstrip('/')}/s/{quote(merchant.merchant_id)}"
+    return _render(
+        request,
+        "print.html",
+        shop=merchant.name,
+        start_url=url,
+        qr=qr_svg(url, scale=10, title=f"Scan to shop with {merchant.name}"),
+    )
+
+
 def page_routes() -> list[BaseRoute]:
     """The browser client's routes; mounted before ``/static``."""
     return [
@@ -307,4 +420,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/r/{room_id}/print", print_page),
         Route("/r/{room_id}/qr.svg", qr_image),
         Route("/rooms/{room_id}", room_alias),
+        Route("/s/{merchant_id}", store_start),
+        Route("/s/{merchant_id}/sign", store_sign),
+        Route("/start", widget_start),
     ]

@@ -13,6 +13,10 @@
   tokens; ``DELETE`` removes it.
 - ``PUT /api/v1/merchant/sign-in-url`` — where shoppers sign in to the shop (``null`` clears):
   a room for signed-in customers only sends anonymous visitors there.
+- ``GET / POST / DELETE /api/v1/merchant/publishable-key`` — the publishable key (``pk_…``) that
+  lets the widget and the store QR page start a new room per shopper
+  (``server.api.shopper_rooms``): read it with the snippet and the store's short URL, draw a new
+  one (the old one stops at once), or turn it off.
 
 docs/merchant-identity.md shows a shop's backend minting customer tokens.
 """
@@ -40,7 +44,7 @@ from server.identity import ROTATION_GRACE_MS, IdentityError, normalize_public_k
 from server.settings import Settings
 from server.storage import AlreadyExists, Merchant, Registry
 
-__all__ = ["SIGN_IN_URL", "merchant_routes"]
+__all__ = ["SIGN_IN_URL", "merchant_routes", "new_publishable_key", "store_url"]
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{1,62}")
 SIGN_IN_URL = re.compile(
@@ -70,6 +74,11 @@ def _merchant_json(m: Merchant) -> dict[str, Any]:
 
 def _new_key() -> str:
     return "ck_" + secrets.token_urlsafe(32)
+
+
+def new_publishable_key() -> str:
+    """A new publishable key: ``pk_`` and 32 random URL-safe characters."""
+    return "pk_" + secrets.token_urlsafe(24)
 
 
 def _new_signing_secret() -> str:
@@ -239,6 +248,46 @@ async def _public_key(request: Request) -> JSONResponse:
     return await set_public_key(request)
 
 
+def store_url(settings: Settings, merchant_id: str) -> str:
+    """The short URL a store's QR sign points to: each shopper who opens it starts a room."""
+    return f"{settings.public_url.rstrip('/')}/s/{merchant_id}"
+
+
+async def _publishable_json(request: Request, merchant: Merchant) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    found = await _registry(request).publishable_key(merchant.merchant_id)
+    base = settings.public_url.rstrip("/")
+    key = None if found is None else found[0]
+    snippet = (
+        None
+        if key is None
+        else f'<script src="{base}/static/embed.js" data-key="{key}" async></script>'
+    )
+    return JSONResponse(
+        {
+            "merchant_id": merchant.merchant_id,
+            "publishable_key": key,
+            "created_at": None if found is None else found[1],
+            # the key works only from these origins (and coshop's own pages)
+            "origins": list(merchant.origins),
+            "snippet": snippet,
+            "store_url": None if key is None else store_url(settings, merchant.merchant_id),
+            "sign_url": None if key is None else f"{base}/s/{merchant.merchant_id}/sign",
+        }
+    )
+
+
+async def _publishable_key(request: Request) -> JSONResponse:
+    """GET / POST / DELETE /api/v1/merchant/publishable-key"""
+    merchant = await _caller(request)
+    if request.method == "POST":
+        key = new_publishable_key()
+        await _registry(request).set_publishable_key(merchant.merchant_id, key, now_ms())
+    elif request.method == "DELETE":
+        await _registry(request).clear_publishable_key(merchant.merchant_id)
+    return await _publishable_json(request, merchant)
+
+
 async def _current(request: Request, merchant_id: str) -> JSONResponse:
     updated = await _registry(request).get_merchant(merchant_id)
     assert updated is not None  # the caller's key was just found
@@ -254,4 +303,9 @@ def merchant_routes() -> list[Route]:
         Route("/api/v1/merchant/signing-secret", _signing_secret, methods=["POST", "DELETE"]),
         Route("/api/v1/merchant/public-key", _public_key, methods=["PUT", "DELETE"]),
         Route("/api/v1/merchant/sign-in-url", set_sign_in_url, methods=["PUT"]),
+        Route(
+            "/api/v1/merchant/publishable-key",
+            _publishable_key,
+            methods=["GET", "POST", "DELETE"],
+        ),
     ]

@@ -17,17 +17,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db.engine import begin_write
 from server.storage._sql import dump_json, load_json, translate_unavailable
 from server.storage.errors import AlreadyExists, InviteError, NotFound
-from server.storage.tables import invites, merchants, room_identities, rooms
+from server.storage.tables import (
+    invites,
+    merchants,
+    publishable_keys,
+    room_events,
+    room_identities,
+    rooms,
+)
 
 __all__ = [
     "JOIN_POLICIES",
+    "IdentityRoom",
     "Invite",
     "Merchant",
     "MerchantKeys",
@@ -89,6 +97,15 @@ class Invite:
     uses: int
     created_at: int
     revoked: bool = False
+
+
+@dataclass(frozen=True)
+class IdentityRoom:
+    """A room an identity belongs to: the room, its member id there, when it was bound."""
+
+    room: RoomRecord
+    member_id: str
+    bound_at: int
 
 
 def hash_api_key(api_key: str) -> str:
@@ -308,6 +325,79 @@ class Registry:
         if found is None:
             raise NotFound(f"room {room_id!r} unknown", code="room_unknown")
         return found[0]
+
+    async def identity_rooms(self, identity: str, limit: int = 50) -> list[IdentityRoom]:
+        """The rooms the identity hash ``identity`` is bound in, most recently bound first."""
+        c = room_identities.c
+        stmt = (
+            select(rooms, c.member_id.label("bound_member"), c.bound_at)
+            .join(room_identities, c.room_id == rooms.c.room_id)
+            .where(c.identity == identity)
+            .order_by(c.bound_at.desc(), rooms.c.room_id.desc())
+            .limit(limit)
+        )
+        with translate_unavailable():
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(stmt)).all()
+        return [IdentityRoom(_room(r), str(r.bound_member), int(r.bound_at)) for r in rows]
+
+    async def member_identity(self, room_id: str, member_id: str) -> str | None:
+        """The identity hash bound to ``member_id`` in the room, or None."""
+        c = room_identities.c
+        stmt = select(c.identity).where(c.room_id == room_id, c.member_id == member_id).limit(1)
+        row = await self._first(stmt)
+        return None if row is None else str(row.identity)
+
+    async def last_activity(self, room_ids: Iterable[str]) -> dict[str, int]:
+        """When each room's log last grew (its newest event's ``at``), by room id."""
+        ids = list(room_ids)
+        if not ids:
+            return {}
+        c = room_events.c
+        stmt = select(c.room_id, func.max(c.at).label("last")).where(c.room_id.in_(ids))
+        with translate_unavailable():
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(stmt.group_by(c.room_id))).all()
+        return {str(r.room_id): int(r.last) for r in rows if r.last is not None}
+
+    # -- publishable keys -------------------------------------------------------------------
+
+    async def set_publishable_key(self, merchant_id: str, key: str, now: int) -> None:
+        """Make ``key`` the merchant's publishable key; the previous one stops working at once."""
+        if await self.get_merchant(merchant_id) is None:
+            raise NotFound(f"merchant {merchant_id!r} unknown", code="merchant_unknown")
+        c = publishable_keys.c
+        with translate_unavailable():
+            async with begin_write(self._engine) as conn:
+                await conn.execute(delete(publishable_keys).where(c.merchant_id == merchant_id))
+                values = {"merchant_id": merchant_id, "key": key, "created_at": now}
+                await conn.execute(insert(publishable_keys).values(values))
+
+    async def clear_publishable_key(self, merchant_id: str) -> bool:
+        """Remove the merchant's publishable key; False if it had none."""
+        stmt = delete(publishable_keys).where(publishable_keys.c.merchant_id == merchant_id)
+        with translate_unavailable():
+            async with begin_write(self._engine) as conn:
+                result = await conn.execute(stmt)
+        return bool(result.rowcount)
+
+    async def publishable_key(self, merchant_id: str) -> tuple[str, int] | None:
+        """(key, created at) of the merchant's publishable key, or None."""
+        c = publishable_keys.c
+        row = await self._first(select(c.key, c.created_at).where(c.merchant_id == merchant_id))
+        return None if row is None else (str(row.key), int(row.created_at))
+
+    async def merchant_by_publishable_key(self, key: str) -> Merchant | None:
+        """The merchant whose current publishable key is ``key``, or None."""
+        stmt = (
+            select(merchants, publishable_keys.c.key.label("pk"))
+            .join(publishable_keys, publishable_keys.c.merchant_id == merchants.c.merchant_id)
+            .where(publishable_keys.c.key == key)
+        )
+        row = await self._first(stmt)
+        if row is None or not hmac.compare_digest(str(row.pk).encode(), key.encode()):
+            return None
+        return _merchant(row)
 
     # -- invites ----------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from server.db.base import metadata
 __all__ = [
     "invites",
     "merchants",
+    "publishable_keys",
     "room_events",
     "room_identities",
     "room_ops",
@@ -150,7 +151,25 @@ room_identities = Table(
     Column("member_id", String(ID), nullable=False),
     Column("bound_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("room_id", "identity"),
+    # "Your rooms" looks an identity's rooms up by the identity alone (migration 0009).
+    Index("ix_room_identities_identity", "identity"),
 )
 """Which member an identity is in a room. ``identity`` is the hex SHA-256 of the identity key
 (``customer:<merchant>:<sub>`` or ``guest:<sha256 of the device secret>``): neither a
 customer id nor a device secret is stored (server/identity.py)."""
+
+publishable_keys = Table(
+    "publishable_keys",
+    metadata,
+    Column(
+        "merchant_id",
+        String(ID),
+        ForeignKey("merchants.merchant_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(80), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+"""The merchant's publishable key (``pk_…``, migration 0009): public by design (it sits in the
+shop's pages), so it is kept as is; it only starts rooms for its merchant from the merchant's
+registered origins (server/api/shopper_rooms.py)."""
