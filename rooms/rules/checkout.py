@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rooms.room import Room
 
 __all__ = [
+    "SETTLED_SHARES",
     "begin_settlement",
     "lock_cart",
     "record_handoff",
@@ -81,6 +82,11 @@ def update_share(room: Room, command: c.UpdateShare, ctx: Context) -> list[e.Eve
         raise InvalidCommand("bad_command", "status must be a short lower-case word, amount >= 0")
     if not 1 <= len(command.payer) <= MAX_ID:
         raise InvalidCommand("bad_command", "payer must be 1-64 characters")
+    now = room.shares.get(command.payer)
+    if now is not None and (now.status, now.amount_minor) == (command.status, command.amount_minor):
+        return []  # told twice (an outbox retry, a repeated provider report): nothing new
+    if command.status == "processing" and now is not None and now.status in SETTLED_SHARES:
+        return []  # a late "processing" report never takes back a payment already in
     return [
         e.ShareUpdated(
             order_id=command.order_id,
@@ -89,6 +95,10 @@ def update_share(room: Room, command: c.UpdateShare, ctx: Context) -> list[e.Eve
             amount_minor=command.amount_minor,
         )
     ]
+
+
+SETTLED_SHARES = frozenset({"paid", "authorized", "refunded", "partially_refunded"})
+"""Share states whose money moved (or is held): a later "processing" report is out of date."""
 
 
 PRICING_ISSUES = frozenset(

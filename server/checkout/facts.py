@@ -8,12 +8,16 @@ Refunds are read from the verified ``charge.refunded`` object (cumulative ``amou
 the refund id is derived from the charge and that total, so the same refund seen twice is
 recorded once and an older delivery arriving late changes nothing.
 
+A session completed with an asynchronous method (its payment intent ``processing``) proves no
+order fact yet; :func:`read_session` says so (``processing``) and the service tells the room.
+
 Knows the provider interface; holds no order rules and writes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from checkout_bridge.orders import (
@@ -27,34 +31,58 @@ from checkout_bridge.orders import (
 )
 from checkout_bridge.providers.base import PaymentProvider, ProviderSession
 
-__all__ = ["refund_facts", "session_facts"]
+__all__ = ["SessionReading", "read_session", "refund_facts", "session_facts"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionReading:
+    """What a freshly retrieved session says: the order facts it proves, and whether the payer
+    has sent an asynchronous payment (a bank debit, a delayed method) that the provider is still
+    confirming — not an order fact (nothing moved yet), but something the whole room is told."""
+
+    facts: list[OrderInput]
+    processing: bool = False
 
 
 async def session_facts(provider: PaymentProvider, session: ProviderSession) -> list[OrderInput]:
     """The facts a freshly retrieved ``session`` proves."""
+    return (await read_session(provider, session)).facts
+
+
+async def read_session(provider: PaymentProvider, session: ProviderSession) -> SessionReading:
+    """The facts a freshly retrieved ``session`` proves, and whether its payment is processing."""
+    return SessionReading(*await _read(provider, session))
+
+
+async def _read(
+    provider: PaymentProvider, session: ProviderSession
+) -> tuple[list[OrderInput], bool]:
     if session.status == "expired":
-        return [SessionExpired(session.id)]
+        return [SessionExpired(session.id)], False
     if session.status != "complete":
-        return []  # still open: nothing has happened yet
+        return [], False  # still open: nothing has happened yet
     amount = session.amount_total if session.amount_total is not None else -1
     currency = session.currency or ""
     reference = session.reference or ""
     if session.payment_status == "paid":
-        return [SessionCompleted(session.id, amount, currency, reference, session.payment_intent)]
+        facts: list[OrderInput] = [
+            SessionCompleted(session.id, amount, currency, reference, session.payment_intent)
+        ]
+        return facts, False
     if session.payment_intent is None:
-        return []
+        return [], False
     intent = await provider.payment_intent(session.payment_intent)
     if intent.status == "requires_capture":
-        return [Authorized(session.id, intent.amount, intent.currency, reference, intent.id)]
+        return [Authorized(session.id, intent.amount, intent.currency, reference, intent.id)], False
     if intent.status == "succeeded":  # captured since; the session may lag behind
-        return [
-            SessionCompleted(
-                session.id, intent.amount_received, intent.currency, reference, intent.id
-            )
-        ]
+        paid = SessionCompleted(
+            session.id, intent.amount_received, intent.currency, reference, intent.id
+        )
+        return [paid], False
     if intent.status in ("requires_payment_method", "canceled"):
-        return [PaymentFailed(session.id, intent.status)]
-    return []  # processing: an async payment method, the result follows
+        return [PaymentFailed(session.id, intent.status)], False
+    # completed but unpaid: an asynchronous method the provider confirms later (processing)
+    return [], intent.status == "processing"
 
 
 def refund_facts(

@@ -23,8 +23,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout_bridge.errors import CheckoutError, OrderError, ProviderError, WebhookError
 from checkout_bridge.orders import (
@@ -54,16 +58,18 @@ from server.auth import MemberClaims
 from server.catalog.repository import CatalogRepository
 from server.checkout.effects import (
     PROVIDER_KINDS,
+    Effect,
     effects_for,
     payment_ref,
     room_command,
     share_update,
 )
 from server.checkout.errors import Forbidden, NotFound, NotReady, Unavailable
-from server.checkout.facts import refund_facts, session_facts
+from server.checkout.facts import read_session, refund_facts, session_facts
 from server.checkout.outbox import EffectFailed, OutboxWorker
-from server.checkout.outbox_store import OutboxRow
+from server.checkout.outbox_store import OutboxRow, effect_id, insert_effects
 from server.checkout.store import CheckoutStore, DuplicateWebhook, SessionRecord
+from server.checkout.tables import outbox as outbox_table
 from server.hub.hub import Hub, RoomNotFound
 from server.metrics import Metrics
 from server.settings import Settings
@@ -84,6 +90,18 @@ _PROVIDER_PERMANENT = frozenset(
 )
 
 Inputs = Callable[[Order], Sequence[OrderInput]]
+
+# Outbox rows of "processing" reports are numbered apart from the order's own event seqs:
+# effect_id(order, _PROCESSING_SEQ + session attempt, 0) — one report per payment attempt.
+_PROCESSING_SEQ = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Processing:
+    """A payer's session completed with an asynchronous payment the provider still confirms."""
+
+    session_id: str
+    attempt: int
 
 
 def _given(inputs: Sequence[OrderInput]) -> Inputs:
@@ -187,6 +205,9 @@ class CheckoutService:
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        # Told (after the commit, never awaited) which order's log grew: outbound webhooks
+        # (server/webhooks/feed.py) read it from there.
+        self.order_changed: Callable[[str], None] | None = None
         self.outbox = OutboxWorker(
             store.outbox,
             self._deliver,
@@ -386,6 +407,7 @@ class CheckoutService:
             if share.status == "checkout_open" and share.session_id is not None:
                 existing = await self.store.session(share.session_id)
                 if existing is not None and existing.url:
+                    await self._refuse_if_processing(provider, share.session_id)
                     return self._pay_answer(order, share.share_id, existing)
             if share.status not in ("pending", "expired", "failed", "canceled"):
                 raise NotReady("share_settled", f"your share is {share.status}")
@@ -440,6 +462,20 @@ class CheckoutService:
         record = await self.store.load(order_id)
         assert record is not None
         return self._pay_answer(record.order, share_id, stored)
+
+    @staticmethod
+    async def _refuse_if_processing(provider: PaymentProvider, session_id: str) -> None:
+        """A payment page already submitted (an asynchronous payment the provider is still
+        confirming) is never offered again: paying twice would lead nowhere, or charge twice."""
+        try:
+            fresh = await provider.retrieve(session_id)
+        except ProviderError:
+            return  # cannot tell now: the page itself says where the payment stands
+        if fresh.status == "complete":
+            raise NotReady(
+                "payment_processing",
+                "your payment is being confirmed by the payment provider; nothing to do",
+            )
 
     @staticmethod
     def _pay_answer(order: Order, share_id: str, session: SessionRecord) -> dict[str, Any]:
@@ -544,12 +580,12 @@ class CheckoutService:
             await self._record_only(webhook)
             return {"received": True, "ignored": True}
         try:
-            inputs = await self._inputs_for(provider, event, session)
+            inputs, processing = await self._inputs_for(provider, event, session)
         except ProviderError as exc:
             # The provider could not be asked: answer 503 so the delivery is retried later.
             raise Unavailable("provider_unavailable", f"payment provider: {exc.code}") from exc
         try:
-            await self._apply(session.order_id, inputs, webhook=webhook)
+            await self._apply(session.order_id, inputs, webhook=webhook, processing=processing)
         except DuplicateWebhook:
             return {"received": True, "duplicate": True}
         return {"received": True}
@@ -569,19 +605,26 @@ class CheckoutService:
 
     async def _inputs_for(
         self, provider: PaymentProvider, event: ProviderEvent, session: SessionRecord
-    ) -> Inputs:
+    ) -> tuple[Inputs, _Processing | None]:
         if event.type == "charge.refunded":
             charge = dict(event.object)
-            return lambda order: refund_facts(order, session.share_id, session.session_id, charge)
+            return (
+                lambda order: refund_facts(order, session.share_id, session.session_id, charge),
+                None,
+            )
         if event.type.startswith("checkout.session.") or event.type.startswith("payment_intent."):
             fresh = await provider.retrieve(session.session_id)  # never trust the body alone
             if fresh.payment_intent and fresh.payment_intent != session.payment_intent:
                 await self.store.set_payment_intent(session.session_id, fresh.payment_intent)
-            facts = await session_facts(provider, fresh)
+            reading = await read_session(provider, fresh)
+            facts = reading.facts
             if event.type == "payment_intent.canceled" and not facts:
                 facts = [PaymentFailed(session.session_id, "canceled")]
-            return lambda _order: facts
-        return lambda _order: []
+            processing = (
+                _Processing(session.session_id, session.attempt) if reading.processing else None
+            )
+            return (lambda _order: facts), processing
+        return (lambda _order: []), None
 
     # ---- applying inputs ---------------------------------------------------------------------
     async def _apply(
@@ -591,11 +634,15 @@ class CheckoutService:
         *,
         webhook: tuple[str, str, str, str] | None = None,
         quiet: bool = False,
+        processing: _Processing | None = None,
     ) -> Order | None:
         """Decide and store ``inputs`` and their effects in one transaction, then deliver.
 
         The room's rows are delivered here, before returning (so an answer to the host sees the
         room updated); provider calls are left to the worker. Whatever fails is retried by it.
+        ``processing``: the provider says this session's payment is processing — the room is
+        told (``UpdateShare(status="processing")``, through the outbox in the same transaction)
+        while the share is still on its payment page; the order itself has nothing to record.
         """
         now = self.now()
         events: list[OrderEvent] = []
@@ -626,6 +673,10 @@ class CheckoutService:
             effects = effects_for(order, events)
             order = await tx.append(events, now, effects=effects, now_ms=self.now_ms())
             ids = list(zip(tx.effect_ids, effects, strict=True))
+            if processing is not None:
+                ids += await self._tell_processing(tx.conn, order, processing)
+        if events and self.order_changed is not None:
+            self.order_changed(order_id)
         for event in events:
             if isinstance(event, OrderPaid):
                 log.info("order paid", extra={"order_id": order_id})
@@ -639,6 +690,38 @@ class CheckoutService:
             log.exception("checkout effects not delivered now; the outbox retries them")
             self.outbox.wake()
         return order
+
+    async def _tell_processing(
+        self, conn: AsyncConnection, order: Order, processing: _Processing
+    ) -> list[tuple[str, Effect]]:
+        """Write the room's "processing" update for ``processing``'s share, once per attempt."""
+        if order.status != "collecting":
+            return []
+        share = next((s for s in order.shares if s.session_id == processing.session_id), None)
+        if share is None or share.status != "checkout_open":
+            return []  # a newer session, or the share moved on (paid, failed): nothing to say
+        row_id = effect_id(order.order_id, _PROCESSING_SEQ + processing.attempt, 0)
+        seen = await conn.execute(select(outbox_table.c.id).where(outbox_table.c.id == row_id))
+        if seen.first() is not None:
+            return []  # told already (another delivery about the same payment)
+        effect = Effect(
+            "room_command",
+            {
+                "name": "UpdateShare",
+                "payer": share.payer,
+                "status": "processing",
+                "amount_minor": share.amount_minor,
+            },
+        )
+        ids = await insert_effects(
+            conn,
+            order.order_id,
+            order.room_id,
+            _PROCESSING_SEQ + processing.attempt,
+            [effect],
+            self.now_ms(),
+        )
+        return list(zip(ids, [effect], strict=True))
 
     # ---- delivering effects (called by the outbox worker) ----------------------------------
     async def _deliver(self, row: OutboxRow) -> None:

@@ -1,6 +1,7 @@
 """Payment states tell the truth: an asynchronous (delayed) payment shows as processing — on the
-return page and in the room, with no Pay button — until the provider settles it; a delayed
-failure says whose payment failed and offers that payer a retry.
+return page and in the room for every member (the server tells the room), with no Pay button —
+until the provider settles it; a delayed failure says whose payment failed and offers that payer
+a retry.
 
 The sandbox runs with a controllable clock and a long ``async_payment_delay``: the test moves the
 sandbox's clock forward (and back) to let the provider settle, so "processing" is seen without
@@ -125,7 +126,13 @@ async def test_a_delayed_payment_is_processing_then_paid_or_failed(
         await expect(ada.locator('#shares .share[data-status="processing"]')).to_have_count(1)
         await expect(ada.locator("#pay-btn")).to_have_count(0)
         await expect(bea.locator("#checkout-phase")).to_have_text("Waiting for payments")
+        # ... and Bea, who never saw the payment page, hears it from the server too
+        await expect(bea.locator("#others-processing")).to_contain_text(
+            "Ada's payment is processing"
+        )
+        await expect(bea.locator('#shares .share[data-status="processing"]')).to_contain_text("Ada")
         await shot(ada, "room-processing", full=False)
+        await shot(bea, "room-processing-other", full=False)
 
         # the provider settles: paid, everyone sees the outcome
         clock.offset += DELAY_S + 1

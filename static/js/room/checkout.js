@@ -135,6 +135,8 @@ export function renderCheckout() {
       const paidCount = shares.filter((s) => SHARE_DONE.includes(s.shown)).length;
       parts.push(el("h3", { class: "shares-h" }, `Payments: ${paidCount} of ${shares.length} done`));
       parts.push(el("ul", { class: "shares", id: "shares" }, ...shares.map((s) => shareRow(s, cur, c.order_id))));
+      const processing = shares.filter((s) => s.shown === "processing" && s.payer !== ui.me);
+      if (processing.length) parts.push(el("p", { class: "ok-text small", id: "others-processing", role: "status" }, `${processing.map((s) => `${possessive(s.payer)} payment`).join(", ")} ${processing.length === 1 ? "is" : "are"} processing — the payment provider confirms ${processing.length === 1 ? "it" : "them"} shortly.`));
       const failed = shares.filter((s) => RETRY.includes(s.shown) && s.payer !== ui.me);
       if (failed.length) parts.push(el("p", { class: "warn-text small", id: "others-failed" }, `${failed.map((s) => `${possessive(s.payer)} payment`).join(", ")} did not go through — waiting for ${failed.length === 1 ? "them" : "them"} to try again.`));
     }
@@ -200,6 +202,7 @@ const CHECKOUT_ERRORS = {
   share_settled: "Your share is already settled.",
   order_closed: "This order is closed.",
   host_only: "Only the host can check out.",
+  payment_processing: "Your payment is already being confirmed by the payment provider: nothing to do.",
 };
 
 function checkoutFailed(err) {
@@ -305,6 +308,7 @@ export function onCheckoutEvent(ev) {
   if (ev.type === "CartLocked" || ev.type === "LineAdded") ui.outcome = null;
   if (ev.type === "ShareUpdated" && ev.order_id === v.checkout.order_id) {
     if (ev.status === "paid") toast(ev.payer === ui.me ? "Your payment is confirmed ✔" : `${nameOf(ev.payer)} paid their share`, "ok", 5000);
+    if (ev.status === "processing" && ev.payer !== ui.me) toast(`${possessive(ev.payer)} payment is processing.`, "info", 5000);
     if (ev.status === "failed") toast(ev.payer === ui.me ? "Your payment didn't go through: try again." : `${possessive(ev.payer)} payment failed.`, "warn", 8000);
     if (ev.payer === ui.me && ev.status !== "checkout_open") markSent(ev.order_id, false);
   }
