@@ -281,6 +281,7 @@ _CHECKOUT_409 = [
     "no_payers",
     "nothing_to_pay",
     "order_closed",
+    "payment_processing",
     "prices_changed",
     "provider_rejected",
     "share_not_open",
