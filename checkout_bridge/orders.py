@@ -34,22 +34,20 @@ Pure: no I/O, no clock (``now`` is a parameter), no randomness (ids are paramete
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import (
     Any,
     Literal,
-    TypeVar,
     Union,
     assert_never,
     get_args,
-    get_origin,
-    get_type_hints,
 )
 
 from checkout_bridge.errors import CheckoutError, OrderError
 from checkout_bridge.money import normalize_currency
 from checkout_bridge.pricing import CartSnapshot
 from checkout_bridge.splits import PaymentMode, compute_shares
+from rooms.jsoncodec import DecodeError, from_tagged, to_tagged
 
 __all__ = [
     "Authorized",
@@ -686,66 +684,24 @@ def plan_order(
 
 
 # ---------------------------------------------------------------- persistence
+#
+# A stored event is tagged JSON from the one codec (rooms.jsoncodec): {"type": <class>, **fields}.
 
-_EVENT_TYPES: dict[str, type[Any]] = {
+_EVENT_TYPES: dict[str, type[OrderEvent]] = {
     cls.__name__: cls
     for cls in get_args(OrderEvent)  # every event class, by name
 }
-_T = TypeVar("_T")
 
 
 def event_to_dict(event: OrderEvent) -> dict[str, object]:
     """A JSON-safe dict for storing ``event``; :func:`event_from_dict` reads it back."""
-    data = _plain(event)
-    assert isinstance(data, dict)
-    return {"type": type(event).__name__, **data}
-
-
-def _plain(value: object) -> object:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    return value
+    return to_tagged(event)
 
 
 def event_from_dict(data: Mapping[str, object]) -> OrderEvent:
     """Rebuild a stored event, checking every field's type; raises ``event_malformed``."""
-    cls = _EVENT_TYPES.get(str(data.get("type")))
-    if cls is None:
-        raise OrderError("event_malformed", f"unknown order event type {data.get('type')!r}")
     try:
-        event: OrderEvent = _build(cls, data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise OrderError("event_malformed", f"bad {cls.__name__}: {exc}") from exc
-    return event
-
-
-def _build(cls: type[_T], data: object) -> _T:
-    if not isinstance(data, Mapping):
-        raise TypeError(f"{cls.__name__} needs an object")
-    hints = get_type_hints(cls)
-    kwargs = {f.name: _coerce(hints[f.name], data[f.name]) for f in fields(cls)}  # type: ignore[arg-type]  # cls is one of our dataclasses
-    return cls(**kwargs)
-
-
-def _coerce(hint: Any, value: object) -> object:
-    origin = get_origin(hint)
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise TypeError("expected a list")
-        return tuple(_coerce(get_args(hint)[0], item) for item in value)
-    if origin is Literal:
-        if value not in get_args(hint):
-            raise ValueError(f"{value!r} is not one of {get_args(hint)}")
-        return value
-    if origin is not None:  # X | None
-        if value is None:
-            return None
-        (inner,) = [arg for arg in get_args(hint) if arg is not type(None)]
-        return _coerce(inner, value)
-    if isinstance(hint, type) and is_dataclass(hint):
-        return _build(hint, value)
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise TypeError(f"expected {hint.__name__}")
-    return value
+        # Rows this server stored: their text was checked on the way in.
+        return from_tagged(_EVENT_TYPES, data, text=False)
+    except DecodeError as exc:
+        raise OrderError("event_malformed", f"not an order event: {exc}") from exc

@@ -22,12 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 from checkout_bridge.errors import CheckoutError, PricingError
 from checkout_bridge.money import normalize_currency, require_amount
 from rooms.catalog import Catalog
+from rooms.jsoncodec import DecodeError, from_json, to_json
 
 __all__ = [
     "BLOCKING_KINDS",
@@ -117,14 +118,9 @@ class CartSnapshot:
         return next((line for line in self.lines if line.line_id == line_id), None)
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-safe dict; :meth:`from_dict` reads it back exactly."""
-        return {
-            "version": self.version,
-            "currency": self.currency,
-            "total_minor": self.total_minor,
-            "lines": [_fields(line) for line in self.lines],
-            "changes": [_fields(change) for change in self.changes],
-        }
+        """A JSON-safe dict (:mod:`rooms.jsoncodec`); :meth:`from_dict` reads it back exactly."""
+        data = to_json(self)
+        return {key: data[key] for key in _KEY_ORDER}
 
     def digest(self) -> str:
         """sha256 hex of the canonical JSON of :meth:`to_dict`: proves what an order priced."""
@@ -137,84 +133,18 @@ class CartSnapshot:
     def from_dict(cls, data: Mapping[str, object]) -> CartSnapshot:
         """Rebuild a snapshot from :meth:`to_dict` output, refusing anything inconsistent."""
         try:
-            lines = tuple(_line_from(_obj(item)) for item in _list(data["lines"]))
-            changes = tuple(_issue_from(_obj(item)) for item in _list(data["changes"]))
-            snapshot = cls(
-                version=_int(data["version"]),
-                currency=normalize_currency(_str(data["currency"])),
-                lines=lines,
-                changes=changes,
-                total_minor=_int(data["total_minor"]),
-            )
-        except (KeyError, TypeError, CheckoutError) as exc:
+            # Rows this server stored: their text was checked when the catalogue was read.
+            decoded = from_json(cls, data, text=False)
+            snapshot = replace(decoded, currency=normalize_currency(decoded.currency))
+        except (DecodeError, CheckoutError) as exc:
             raise PricingError("snapshot_invalid", f"not a cart snapshot: {exc}") from exc
         _check_consistent(snapshot)
         return snapshot
 
 
-def _fields(item: PricedLine | LineIssue) -> dict[str, object]:
-    return {name: getattr(item, name) for name in item.__slots__}
-
-
-def _obj(value: object) -> dict[str, object]:
-    if not isinstance(value, dict):
-        raise TypeError("expected an object")
-    return value
-
-
-def _list(value: object) -> list[object]:
-    if not isinstance(value, list):
-        raise TypeError("expected a list")
-    return value
-
-
-def _int(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError("expected an integer")
-    return value
-
-
-def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError("expected a string")
-    return value
-
-
-def _opt_int(value: object) -> int | None:
-    return None if value is None else _int(value)
-
-
-def _opt_str(value: object) -> str | None:
-    return None if value is None else _str(value)
-
-
-def _line_from(d: dict[str, object]) -> PricedLine:
-    return PricedLine(
-        line_id=_str(d["line_id"]),
-        sku=_str(d["sku"]),
-        variant=_opt_str(d["variant"]),
-        title=_str(d["title"]),
-        quantity=_int(d["quantity"]),
-        unit_price_minor=_int(d["unit_price_minor"]),
-        total_minor=_int(d["total_minor"]),
-        added_by=_str(d["added_by"]),
-        payer=_str(d["payer"]),
-    )
-
-
-def _issue_from(d: dict[str, object]) -> LineIssue:
-    kind = _str(d["kind"])
-    if kind not in get_args(IssueKind):
-        raise TypeError(f"unknown issue kind {kind!r}")
-    return LineIssue(
-        line_id=_str(d["line_id"]),
-        sku=_str(d["sku"]),
-        kind=kind,  # type: ignore[arg-type]  # checked against IssueKind just above
-        old_price_minor=_opt_int(d["old_price_minor"]),
-        new_price_minor=_opt_int(d["new_price_minor"]),
-        requested=_opt_int(d["requested"]),
-        available=_opt_int(d["available"]),
-    )
+# The REST answer shows a snapshot's keys in this order (stored rows and the digest sort them).
+_KEY_ORDER = ("version", "currency", "total_minor", "lines", "changes")
+_STOCK_KINDS = frozenset({"out_of_stock", "insufficient_stock"})
 
 
 def _check_consistent(snapshot: CartSnapshot) -> None:
@@ -230,6 +160,15 @@ def _check_consistent(snapshot: CartSnapshot) -> None:
         raise bad("total is not the sum of the lines")
     if len({line.line_id for line in snapshot.lines}) != len(snapshot.lines):
         raise bad("repeated line id")
+    for change in snapshot.changes:
+        prices = (change.old_price_minor, change.new_price_minor)
+        stock = (change.requested, change.available)
+        want_prices = change.kind == "price_changed"
+        want_stock = change.kind in _STOCK_KINDS
+        if any((v is None) == want_prices for v in prices) or any(
+            (v is None) == want_stock for v in stock
+        ):
+            raise bad(f"line {change.line_id}: {change.kind} with the wrong figures")
 
 
 def freeze_cart(

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from rooms.jsoncodec import DecodeError, decode_fields, to_json
 from rooms.commands import CLIENT_COMMANDS, BaseCommand, Command
 from rooms.errors import InvalidCommand
 from rooms.events import BaseEvent, Event
+from rooms.jsoncodec import DecodeError, from_json, from_tagged, to_tagged
 from rooms.signals import BaseSignal, Signal
 
 __all__ = ["command_from_wire", "event_from_wire", "event_to_wire", "signal_from_wire"]
@@ -40,7 +40,7 @@ def command_from_wire(name: str, args: Mapping[str, object]) -> Command:
         raise InvalidCommand("unknown_command", f"no client command {name!r}")
     cls = BaseCommand.registry[name]
     try:
-        return cast(Command, cls(**decode_fields(cls, _args(name, args, "bad_command"))))
+        return cast(Command, from_json(cls, _args(name, args, "bad_command")))
     except DecodeError as exc:
         raise _refusal(name, exc, "bad_command") from exc
 
@@ -51,22 +51,17 @@ def signal_from_wire(name: str, args: Mapping[str, object]) -> Signal:
     if cls is None:
         raise InvalidCommand("unknown_signal", f"no signal {name!r}")
     try:
-        return cast(Signal, cls(**decode_fields(cls, _args(name, args, "bad_signal"))))
+        return cast(Signal, from_json(cls, _args(name, args, "bad_signal")))
     except DecodeError as exc:
         raise _refusal(name, exc, "bad_signal") from exc
 
 
 def event_to_wire(event: Event) -> dict[str, Any]:
     """``{"type": <class name>, **fields}``, JSON-safe."""
-    return {"type": type(event).__name__, **to_json(event)}
+    return to_tagged(event)
 
 
 def event_from_wire(data: Mapping[str, Any]) -> Event:
     """Inverse of :func:`event_to_wire`; raises ``ValueError`` on a malformed event."""
-    fields = dict(data)
-    name = fields.pop("type", None)
-    cls = BaseEvent.registry.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise ValueError(f"unknown event type {name!r}")
     # The log holds only what this server accepted: its text was checked on the way in.
-    return cast(Event, cls(**decode_fields(cls, fields, text=False)))
+    return cast(Event, from_tagged(BaseEvent.registry, data, text=False))

@@ -1,16 +1,30 @@
-"""Table-driven conversion between frozen dataclasses and JSON-safe values.
+"""The one conversion between frozen dataclasses and JSON-safe values.
 
-Used by the wire codec (commands, events, signals) and by room snapshots. Decoding is strict:
-exact field sets, exact JSON types (``bool`` is not ``int``, ``float`` is not ``int``), enum and
-``Literal`` values checked, ``MaxLen`` honoured. Failures raise :class:`DecodeError` naming the
-offending path; callers translate it into their own error.
+Every dataclass that crosses a wire or reaches a database goes through here: the room core's
+commands, events and signals (:mod:`rooms.codec`), room snapshots (:meth:`rooms.Room.to_snapshot`),
+and the checkout bridge's cart snapshots and order events (stored by ``server/checkout/store``).
+The format, which stored rows depend on:
+
+- a dataclass is an object of its fields, in declaration order; a tuple or list is an array; an
+  enum is its value; ``str``, ``int``, ``float``, ``bool`` and ``None`` are themselves;
+- a value of a union of dataclasses is *tagged*: ``{"type": <class name>, **fields}``
+  (:func:`to_tagged` / :func:`from_tagged`).
+
+Decoding is strict: no unknown field, every field without a default present, exact JSON types
+(``bool`` is not ``int``, ``float`` is not ``int``), enum and ``Literal`` values checked,
+``MaxLen`` honoured. A field missing from the data takes its default, so a field added later
+with a default still reads rows written before it. Failures raise :class:`DecodeError` naming
+the offending path; callers translate it into their own error.
 
 Text from a client is checked too (``check_text``, on by default): every decoded string and
 object key must be well-formed Unicode (no lone surrogate, which ``json.loads`` makes of
 ``"\\ud800"`` and which no UTF-8 encoder accepts) with no control character but ``\\n`` and
 ``\\t``. Such a failure has ``code == "invalid_text"``; the rules' ``clean_text`` applies its
 stricter per-field limits later. Paths in error messages never echo ill-formed text.
-Reloading the server's own events skips the text check (``text=False``).
+Reloading the server's own rows skips the text check (``text=False``).
+
+Pure: no I/O. Turning these values into JSON text (key order, ASCII escapes) is the caller's
+business, because stored rows and digests fixed theirs long ago.
 """
 
 from __future__ import annotations
@@ -21,11 +35,22 @@ import re
 import types
 from collections.abc import Mapping
 from enum import Enum
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from rooms._fields import MaxLen
 
-__all__ = ["DecodeError", "check_text", "decode", "decode_fields", "to_json"]
+__all__ = [
+    "DecodeError",
+    "check_text",
+    "decode",
+    "decode_fields",
+    "from_json",
+    "from_tagged",
+    "to_json",
+    "to_tagged",
+]
+
+_T = TypeVar("_T")
 
 
 class DecodeError(ValueError):
@@ -92,6 +117,11 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def to_tagged(value: Any) -> dict[str, Any]:
+    """``{"type": <class name>, **fields}``: one value of a union of dataclasses, JSON-safe."""
+    return {"type": type(value).__name__, **to_json(value)}
+
+
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return get_type_hints(cls, include_extras=True)
@@ -119,6 +149,26 @@ def decode_fields(
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise DecodeError(f"{path}{name}", "missing field")
     return out
+
+
+def from_json(
+    cls: type[_T], data: Mapping[str, object], path: str = "", *, text: bool = True
+) -> _T:
+    """The dataclass ``cls`` that :func:`to_json` turned into ``data``."""
+    return cls(**decode_fields(cls, data, path, text=text))
+
+
+def from_tagged(
+    classes: Mapping[str, type[_T]], data: Mapping[str, object], *, text: bool = True
+) -> _T:
+    """Inverse of :func:`to_tagged`: ``data["type"]`` names one of ``classes``."""
+    fields = dict(data)
+    name = fields.pop("type", None)
+    cls = classes.get(name) if isinstance(name, str) else None
+    if cls is None:
+        shown = _printable(name) if isinstance(name, str) else name
+        raise DecodeError("type", f"unknown type {shown!r}")
+    return from_json(cls, fields, text=text)
 
 
 def decode(hint: Any, value: object, path: str, *, text: bool = True) -> Any:
