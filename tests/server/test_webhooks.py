@@ -8,7 +8,6 @@ from typing import Any
 
 from tests.server.checkout.support import Env, add_line, checkout_env, command
 from tests.server.webhook_receiver import (
-    Receiver,
     add_endpoint,
     demo_key,
     receiver,
@@ -46,7 +45,9 @@ async def _room_story(env: Env) -> dict[str, Any]:
     assert ok["t"] == "ack"
     view = (await env.call("GET", f"/api/v1/rooms/{rid}", room["host"]["token"])).json()["view"]
     poll = view["polls"][0]
-    closed = await command(host, "p2", "ClosePoll", poll_id=poll["poll_id"], add_winner_to_cart=False)
+    closed = await command(
+        host, "p2", "ClosePoll", poll_id=poll["poll_id"], add_winner_to_cart=False
+    )
     assert closed["t"] == "ack"
     return {"room": room, "bea": bea, "removed": added}
 
@@ -120,7 +121,3 @@ async def test_an_endpoint_gets_only_its_events_and_nothing_from_before_it(
         rooms = {r.json["data"]["room_id"] for r in rx.delivered()}
         assert rooms == {story["room"]["room_id"]}  # the earlier room sent nothing
         assert early["room_id"] not in rooms
-
-
-async def _receiver_ids(rx: Receiver) -> list[str]:
-    return [r.id for r in rx.delivered()]
