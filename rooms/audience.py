@@ -5,7 +5,8 @@ resolves the rule against the room *before* the event is applied (a ``QuantityCh
 only its line; the room knows whose line it is). The rules follow :func:`rooms.view.room_view`,
 so what a member's stream reveals is what their view shows (``tests/rooms/test_audience.py``):
 
-- group rooms: every event goes to everyone (every member sees the whole room);
+- group rooms: every event goes to everyone (every member sees the whole room), except a
+  message refused for a listed word (its author plus staff) and the word lists (staff);
 - live rooms: a cart line, and every event about it, goes to the line's owners — who added it
   and who pays for it — plus staff; a checkout share goes to its payer plus staff; a mute to
   the muted member plus staff; the joins, departures and promotions of the audience (whom the
@@ -118,6 +119,10 @@ AUDIENCES: Mapping[type, Mapping[RoomKind, Rule]] = {
     e.MemberMuted: _live("owner"),
     e.MemberUnmuted: _live("owner"),
     e.SlowModeSet: _both("everyone"),
+    # word lists (rooms/wordlist.py): a blocked message is its author's and staff's, in both
+    # kinds; the lists themselves are staff's
+    e.MessageBlocked: _both("owner"),
+    e.WordListSet: _both("staff"),
     # stage
     e.ProductPinned: _both("everyone"),
     e.ProductUnpinned: _both("everyone"),
@@ -232,6 +237,8 @@ def _owners(room: Room, event: e.Event) -> tuple[frozenset[str], tuple[tuple[str
             return frozenset({event.payer}), ()
         case e.MemberMuted() | e.MemberUnmuted():
             return frozenset({event.member_id}), ()
+        case e.MessageBlocked():
+            return frozenset({event.author}), ()
         case _:
             return frozenset(), ()  # an event with no owner: staff only
 

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from rooms._fields import Id, Name, Note, Sku, Text, Url
 from rooms.model import FollowMode, Role, SettleOutcome
-from rooms.state import PricingIssue
+from rooms.state import PricingIssue, WordEntry
 
 __all__ = [
     "CLIENT_COMMANDS",
@@ -43,7 +43,9 @@ __all__ = [
     "RemoveLine",
     "ReportPricing",
     "SetFollowMode",
+    "SetMerchantWordList",
     "SetQuantity",
+    "SetRoomWordList",
     "SetSlowMode",
     "SetStream",
     "SettleOrder",
@@ -199,6 +201,21 @@ class SetSlowMode(BaseCommand):
     seconds: int  # 0 turns slow mode off
 
 
+@dataclass(frozen=True, slots=True)
+class SetRoomWordList(BaseCommand):
+    """Replace the room's own word list (rooms/wordlist.py); an empty tuple clears it."""
+
+    entries: tuple[WordEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SetMerchantWordList(BaseCommand):
+    """The server feeds in the merchant's word list (set over REST with the API key)."""
+
+    client: ClassVar[bool] = False
+    entries: tuple[WordEntry, ...]
+
+
 # --- stage ------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PinProduct(BaseCommand):
@@ -295,6 +312,8 @@ Command = (
     | MuteMember
     | UnmuteMember
     | SetSlowMode
+    | SetRoomWordList
+    | SetMerchantWordList
     | PinProduct
     | UnpinProduct
     | Announce

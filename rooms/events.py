@@ -10,10 +10,10 @@ This module holds no rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from rooms.model import FollowMode, Role, RoomKind, RoomLimits, SettleOutcome, StreamKind
-from rooms.state import PricingIssue
+from rooms.state import PricingIssue, WordEntry
 
 __all__ = [
     "Announced",
@@ -34,6 +34,7 @@ __all__ = [
     "MemberPromoted",
     "MemberUnbanned",
     "MemberUnmuted",
+    "MessageBlocked",
     "MessageDeleted",
     "MessagePosted",
     "OrderSettled",
@@ -51,6 +52,7 @@ __all__ = [
     "SlowModeSet",
     "StreamSet",
     "VoteCast",
+    "WordListSet",
 ]
 
 
@@ -229,6 +231,9 @@ class MemberMuted(BaseEvent):
     member_id: str
     until: int | None
     by: str
+    # "" when a moderator muted them; "blocked_words" when the room did, after repeated
+    # messages refused for a listed word (rooms/rules/chat.py)
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +245,30 @@ class MemberUnmuted(BaseEvent):
 @dataclass(frozen=True, slots=True)
 class SlowModeSet(BaseEvent):
     seconds: int
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageBlocked(BaseEvent):
+    """A message refused for a listed word: told to its author and staff, never posted.
+
+    It holds the listed words it matched, not the text. ``strikes`` counts the author's blocked
+    messages within the strike window, this one included (rooms/rules/chat.py).
+    """
+
+    author: str
+    author_name: str
+    words: tuple[str, ...]
+    strikes: int
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class WordListSet(BaseEvent):
+    """A word list replaced: the room's own (by a moderator) or its merchant's (by the server)."""
+
+    scope: Literal["room", "merchant"]
+    entries: tuple[WordEntry, ...]
     by: str
 
 
@@ -346,6 +375,8 @@ Event = (
     | MemberMuted
     | MemberUnmuted
     | SlowModeSet
+    | MessageBlocked
+    | WordListSet
     | ProductPinned
     | ProductUnpinned
     | Announced

@@ -95,6 +95,8 @@ PERMISSIONS: Mapping[type, Mapping[RoomKind, frozenset[Principal]]] = {
     c.SetSlowMode: _both(_MODS),
     # stage
     c.PinProduct: _both(_HOSTS),
+    c.SetRoomWordList: _both(_MODS),
+    c.SetMerchantWordList: _both(_SYSTEM),
     c.UnpinProduct: _both(_HOSTS),
     c.Announce: _both(_MODS),
     c.SetStream: _both(_HOSTS),

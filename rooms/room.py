@@ -16,8 +16,8 @@ from typing import Any, assert_never
 from rooms import commands as c
 from rooms import events as e
 from rooms import signals as s
-from rooms.jsoncodec import from_json, to_json
 from rooms.errors import InvalidCommand, NotAllowed
+from rooms.jsoncodec import from_json, to_json
 from rooms.model import (
     SYSTEM_ACTOR,
     Context,
@@ -40,6 +40,7 @@ from rooms.state import (
     Share,
     Stream,
     Tally,
+    WordLists,
 )
 from rooms.view import room_view
 
@@ -84,6 +85,8 @@ class Room:
     handoff_url: str | None = None
     pricing: Pricing | None = None  # the bridge's last pricing of the locked cart
     last_settled: tuple[str, str] | None = None  # (order id, "paid" | "void") of the last order
+    word_lists: WordLists = field(default_factory=WordLists)  # rooms/wordlist.py
+    strikes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # member -> blocked at
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -157,6 +160,8 @@ class Room:
             handoff_url=self.handoff_url,
             pricing=self.pricing,
             last_settled=self.last_settled,
+            word_lists=self.word_lists,
+            strikes=dict(self.strikes),
         )
 
     # --- queries ------------------------------------------------------------------------------
@@ -238,6 +243,10 @@ class Room:
                 return chat.unmute(self, command, ctx)
             case c.SetSlowMode():
                 return chat.set_slow_mode(self, command, ctx)
+            case c.SetRoomWordList():
+                return chat.set_room_word_list(self, command, ctx)
+            case c.SetMerchantWordList():
+                return chat.set_merchant_word_list(self, command, ctx)
             case c.PinProduct():
                 return stage.pin(self, command, ctx)
             case c.UnpinProduct():
@@ -366,10 +375,21 @@ class Room:
                 self.messages = [m for m in self.messages if m.message_id != event.message_id]
             case e.MemberMuted():
                 self.muted[event.member_id] = event.until
+                self.strikes.pop(event.member_id, None)  # a mute starts their count afresh
             case e.MemberUnmuted():
                 self.muted.pop(event.member_id, None)
             case e.SlowModeSet():
                 self.slow_mode = event.seconds
+            case e.MessageBlocked():
+                recent = chat.recent_strikes(self.strikes.get(event.author, ()), event.at)
+                self.strikes[event.author] = (*recent, event.at)
+            case e.WordListSet():
+                lists = self.word_lists
+                self.word_lists = (
+                    dataclasses.replace(lists, room=event.entries)
+                    if event.scope == "room"
+                    else dataclasses.replace(lists, merchant=event.entries)
+                )
             case e.ProductPinned():
                 if event.sku not in self.pins:
                     self.pins.append(event.sku)

@@ -8,7 +8,9 @@ No rules here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from rooms._fields import Name
 from rooms.model import Role, StreamKind
 
 __all__ = [
@@ -22,6 +24,9 @@ __all__ = [
     "Share",
     "Stream",
     "Tally",
+    "WordAction",
+    "WordEntry",
+    "WordLists",
 ]
 
 
@@ -118,3 +123,23 @@ class Share:
     payer: str
     status: str
     amount_minor: int
+
+
+WordAction = Literal["block", "mask"]
+"""What a listed word does to a message: refuse it (and tell the author) or hide the word."""
+
+
+@dataclass(frozen=True, slots=True)
+class WordEntry:
+    """One entry of a word list (rooms/wordlist.py): a word or short phrase and its action."""
+
+    word: Name
+    action: WordAction = "block"
+
+
+@dataclass(frozen=True, slots=True)
+class WordLists:
+    """The words a room keeps out of chat and announcements: its own and its merchant's."""
+
+    room: tuple[WordEntry, ...] = ()
+    merchant: tuple[WordEntry, ...] = ()

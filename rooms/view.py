@@ -15,6 +15,10 @@ that only the phase or a mute holds back, what it waits for (``phases``, ``unmut
 client can answer again after ``CartLocked`` or ``MemberUnmuted`` without a fresh view; a new
 role comes with a fresh view. A timed mute counts as held (the view has no clock):
 ``muted.until`` says when it lapses.
+
+Staff (and ``as_staff`` readers) also get ``moderation``: the room's and the merchant's word
+lists, who is muted until when, and the recent strike times of members whose messages were
+blocked (:mod:`rooms.rules.chat`); everyone else gets ``None`` there.
 This module only reads the room.
 """
 
@@ -35,6 +39,7 @@ from rooms.permissions import (
     action_name,
     allowed,
 )
+from rooms.rules.chat import AUTO_MUTE_MS, STRIKE_WINDOW_MS, STRIKES_TO_MUTE
 from rooms.state import Member
 
 if TYPE_CHECKING:
@@ -86,6 +91,21 @@ def _you(room: Room, me: Member) -> dict[str, Any]:
     may["delete_any_message"] = may["delete_message"] and me.role in OTHERS_MODERATORS
     may["ignore_slow_mode"] = me.role in STAFF  # staff are exempt from slow mode (rules/chat.py)
     return {**_member(me), "may": may, "may_if": may_if}
+
+
+def _moderation(room: Room) -> dict[str, Any]:
+    """What staff see of the room's moderation: word lists, mutes, strikes, the strike rule."""
+    return {
+        "word_list": to_json(room.word_lists.room),
+        "merchant_word_list": to_json(room.word_lists.merchant),
+        "muted": [{"member_id": m, "until": until} for m, until in room.muted.items()],
+        "strikes": to_json(room.strikes),
+        "auto_mute": {
+            "strikes": STRIKES_TO_MUTE,
+            "window_ms": STRIKE_WINDOW_MS,
+            "mute_ms": AUTO_MUTE_MS,
+        },
+    }
 
 
 def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, Any]:
@@ -145,6 +165,9 @@ def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, A
         },
         "polls": polls,
         "chat": {"messages": to_json(room.messages), "slow_mode": room.slow_mode},
+        "moderation": _moderation(room)
+        if as_staff or (me is not None and me.role in STAFF)
+        else None,
         "stage": {
             "pins": list(room.pins),
             "announcements": to_json(room.announcements),

@@ -1,8 +1,16 @@
-"""Chat and moderation rules: post, delete, mute, unmute, slow mode.
+"""Chat and moderation rules: post, delete, mute, unmute, slow mode, word lists.
 
 Staff (host, cohost, moderator, associate) are exempt from slow mode. A mute outlives leaving and
 rejoining; ``until`` (ms) lets it lapse on its own, ``None`` keeps it until ``UnmuteMember``.
 Only messages still in the bounded history can be deleted; the log keeps everything.
+
+Word lists (:mod:`rooms.wordlist`): a listed ``mask`` word goes out as ``•••``; a ``block`` word
+refuses the message. From the audience, a blocked message is recorded (``MessageBlocked``, for
+its author and staff: it names the words, not the text) and is a *strike*; the
+:data:`STRIKES_TO_MUTE`-th strike within :data:`STRIKE_WINDOW_MS` also mutes the author for
+:data:`AUTO_MUTE_MS` (``MemberMuted`` by the system, reason ``blocked_words``). The window is
+measured on event times, so replaying the log decides the same. Staff are not struck: their
+message is refused with ``blocked_word`` and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -12,25 +20,42 @@ from typing import TYPE_CHECKING
 from rooms import commands as c
 from rooms import events as e
 from rooms.errors import InvalidCommand, NotAllowed, NotFound
-from rooms.model import RANK, STAFF, Context, Role
+from rooms.model import RANK, STAFF, SYSTEM_ACTOR, Context, Role
 from rooms.rules.common import clean_text, find_member, outranks
+from rooms.wordlist import check_word_list, screen
 
 if TYPE_CHECKING:
     from rooms.room import Room
 
 __all__ = [
+    "AUTO_MUTE_MS",
+    "AUTO_MUTE_REASON",
     "MAX_MESSAGE",
     "MAX_SLOW_MODE",
+    "STRIKES_TO_MUTE",
+    "STRIKE_WINDOW_MS",
     "check_not_muted",
     "delete_message",
     "mute",
     "post_message",
+    "recent_strikes",
+    "set_merchant_word_list",
+    "set_room_word_list",
     "set_slow_mode",
     "unmute",
 ]
 
 MAX_MESSAGE = 500
 MAX_SLOW_MODE = 300
+STRIKES_TO_MUTE = 3
+STRIKE_WINDOW_MS = 10 * 60_000
+AUTO_MUTE_MS = 5 * 60_000
+AUTO_MUTE_REASON = "blocked_words"
+
+
+def recent_strikes(strikes: tuple[int, ...], now: int) -> tuple[int, ...]:
+    """The strike times still inside the window that ends at ``now``."""
+    return tuple(at for at in strikes if at > now - STRIKE_WINDOW_MS)
 
 
 def check_not_muted(room: Room, ctx: Context) -> None:
@@ -52,6 +77,10 @@ def post_message(room: Room, command: c.PostMessage, ctx: Context) -> list[e.Eve
             raise NotAllowed("slow_mode", f"slow mode: wait {wait} s")
     text, redacted = clean_text(command.text, "text", MAX_MESSAGE, multiline=True)
     member = room.members.get(ctx.actor)
+    screened = screen(text, room.word_lists)
+    if screened.blocked:
+        return _blocked(room, ctx, screened.blocked)
+    text = screened.text
     return [
         e.MessagePosted(
             message_id=ctx.new_id,
@@ -93,3 +122,47 @@ def set_slow_mode(room: Room, command: c.SetSlowMode, ctx: Context) -> list[e.Ev
     if command.seconds == room.slow_mode:
         return []
     return [e.SlowModeSet(seconds=command.seconds, by=ctx.actor)]
+
+
+def _blocked(room: Room, ctx: Context, words: tuple[str, ...]) -> list[e.Event]:
+    """A message with a ``block`` word: refused for staff, a strike for the audience."""
+    member = room.members[ctx.actor]
+    shown = ", ".join(repr(w) for w in words)
+    if member.role in STAFF:
+        raise NotAllowed("blocked_word", f"this room does not allow {shown}; nothing was sent")
+    strikes = len(recent_strikes(room.strikes.get(ctx.actor, ()), ctx.now)) + 1
+    events: list[e.Event] = [
+        e.MessageBlocked(
+            author=ctx.actor,
+            author_name=member.display_name,
+            words=words,
+            strikes=strikes,
+            at=ctx.now,
+        )
+    ]
+    if strikes >= STRIKES_TO_MUTE:
+        events.append(
+            e.MemberMuted(
+                member_id=ctx.actor,
+                until=ctx.now + AUTO_MUTE_MS,
+                by=SYSTEM_ACTOR,
+                reason=AUTO_MUTE_REASON,
+            )
+        )
+    return events
+
+
+def set_room_word_list(room: Room, command: c.SetRoomWordList, ctx: Context) -> list[e.Event]:
+    entries = check_word_list(command.entries)
+    if entries == room.word_lists.room:
+        return []
+    return [e.WordListSet(scope="room", entries=entries, by=ctx.actor)]
+
+
+def set_merchant_word_list(
+    room: Room, command: c.SetMerchantWordList, ctx: Context
+) -> list[e.Event]:
+    entries = check_word_list(command.entries)
+    if entries == room.word_lists.merchant:
+        return []
+    return [e.WordListSet(scope="merchant", entries=entries, by=ctx.actor)]

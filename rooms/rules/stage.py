@@ -6,7 +6,9 @@ http:// on localhost for development; ``.m3u8`` paths are recorded as ``hls``, o
 ``embed``. A stream URL whose digits read as a card number (:func:`rooms.cardgate.url_may_be_card`)
 is refused with ``invalid_url``: it is shown to everyone, and redacting would break it. The
 checkout bridge's hand-off URL is built by the server from catalogue ids (a Shopify variant id is
-14 digits, Luhn-valid one time in ten) and is not card-gated.
+14 digits, Luhn-valid one time in ten) and is not card-gated. Announcements pass the room's word
+lists (:mod:`rooms.wordlist`): a ``block`` word refuses one with ``blocked_word``, a ``mask`` word
+goes out as ``•••``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from urllib.parse import urlsplit
 from rooms import commands as c
 from rooms import events as e
 from rooms.cardgate import url_may_be_card
-from rooms.errors import InvalidCommand, LimitExceeded, NotFound
+from rooms.errors import InvalidCommand, LimitExceeded, NotAllowed, NotFound
 from rooms.model import Context, StreamKind
 from rooms.rules.common import clean_text, product
+from rooms.wordlist import screen
 
 if TYPE_CHECKING:
     from rooms.room import Room
@@ -75,6 +78,13 @@ def unpin(room: Room, command: c.UnpinProduct, ctx: Context) -> list[e.Event]:
 
 def announce(room: Room, command: c.Announce, ctx: Context) -> list[e.Event]:
     text, redacted = clean_text(command.text, "text", MAX_ANNOUNCEMENT, multiline=True)
+    # the room's word lists hold for announcements too: a blocked word refuses it, a masked one
+    # goes out as •••
+    screened = screen(text, room.word_lists)
+    if screened.blocked:
+        shown = ", ".join(repr(w) for w in screened.blocked)
+        raise NotAllowed("blocked_word", f"this room does not allow {shown}; nothing was sent")
+    text = screened.text
     return [
         e.Announced(
             announcement_id=ctx.new_id, text=text, redacted=redacted, by=ctx.actor, at=ctx.now

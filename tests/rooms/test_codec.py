@@ -20,7 +20,7 @@ from rooms import signals as s
 from rooms.commands import BaseCommand
 from rooms.events import BaseEvent
 from rooms.model import Role, RoomKind, RoomLimits
-from rooms.state import PricingIssue
+from rooms.state import PricingIssue, WordEntry
 
 
 def _code(name: str, args: Any) -> RoomError:
@@ -37,11 +37,12 @@ def test_client_commands_exclude_hub_and_system_commands() -> None:
         "UpdateShare",
         "RecordHandoff",
         "ReportPricing",
+        "SetMerchantWordList",
     ):
         assert name not in CLIENT_COMMANDS
         assert _code(name, {}).code == "unknown_command"
     assert {"AddLine", "PostMessage", "Vote", "LockCart", "Leave"} <= CLIENT_COMMANDS
-    assert len(BaseCommand.registry) == len(CLIENT_COMMANDS) + 6
+    assert len(BaseCommand.registry) == len(CLIENT_COMMANDS) + 7
 
 
 def test_decodes_commands() -> None:
@@ -132,6 +133,8 @@ SAMPLE_EVENTS: list[e.Event] = [
     e.MemberMuted("m", None, "h"),
     e.MemberUnmuted("m", "h"),
     e.SlowModeSet(30, "h"),
+    e.MessageBlocked("m", "Mo", ("bad",), 1, 8),
+    e.WordListSet("room", (WordEntry("bad", "mask"),), "h"),
     e.ProductPinned("tee", "h"),
     e.ProductUnpinned("tee", "h"),
     e.Announced("a", "sale!", False, "h", 9),

@@ -159,6 +159,7 @@ def test_system_actor_holds_only_bridge_commands() -> None:
         "UpdateShare",
         "RecordHandoff",
         "ReportPricing",
+        "SetMerchantWordList",
     }
 
 
