@@ -126,6 +126,9 @@ class RestAction(StrEnum):
     INVITE_COHOST = "invite_cohost"
     REVOKE_INVITE = "revoke_invite"
     SET_JOIN_POLICY = "set_join_policy"  # anyone with a link, or the shop's customers only
+    MANAGE_INVITES = "manage_invites"  # list the room's invites; rotate, switch off/on a link
+    INVITE_PERSONAL = "invite_personal"  # a one-use invite with the invitee's name
+    ROTATE_MANAGE_LINK = "rotate_manage_link"  # a new manage link (the old one stops working)
 
 
 _NOBODY: frozenset[Principal] = frozenset()
@@ -142,6 +145,9 @@ REST_PERMISSIONS: Mapping[RestAction, Mapping[RoomKind, frozenset[Principal]]] =
     RestAction.INVITE_COHOST: _both(_HOST),
     RestAction.REVOKE_INVITE: _both(_HOSTS),
     RestAction.SET_JOIN_POLICY: _both(_HOSTS),
+    RestAction.MANAGE_INVITES: _both(_HOSTS),
+    RestAction.INVITE_PERSONAL: _both(_HOSTS),
+    RestAction.ROTATE_MANAGE_LINK: _both(_HOST),
 }
 """REST action -> room kind -> roles that may do it (the room's merchant may always invite)."""
 

@@ -29,8 +29,10 @@ from server.api.common import normalize_origin
 from server.api.shopper_rooms import PUBLISHABLE_KEY
 from server.assets import templates_dir
 from server.auth import AuthError, TokenSigner
+from server.ids import now_ms
 from server.settings import Settings
-from server.storage import Merchant, Registry, RoomRecord
+from server.storage import Invite, Merchant, Registry, RoomRecord
+from server.webhooks.events import EVENT_TYPES
 
 __all__ = [
     "frame_ancestors",
@@ -159,6 +161,46 @@ def _valid_invite(request: Request, room_id: str, invite: str) -> bool:
     return invite_room == room_id
 
 
+# What the join page says about an invite that admits nobody (the join route's 410 codes).
+_INVITE_REFUSALS: dict[str, tuple[str, str]] = {
+    "replaced": (
+        "This invite link was replaced",
+        "The host made a new link for this room, and this one no longer works. "
+        "Ask the host for the new link.",
+    ),
+    "off": (
+        "This invite link is switched off",
+        "The host has paused joining through this link. "
+        "Ask the host to switch it on again, or for another link.",
+    ),
+    "revoked": (
+        "This invite was cancelled",
+        "The host cancelled this invite. Ask the host for a new one.",
+    ),
+    "expired": ("This invite has expired", "Ask the host for a fresh link."),
+    "used": (
+        "This invite was already used",
+        "This personal invite was for one person, and it has been used. If that was you, "
+        "open the room in the browser you joined with; otherwise ask the host for a new invite.",
+    ),
+    "used_up": (
+        "This invite is used up",
+        "Everyone this link was meant for has joined. Ask the host for a new link.",
+    ),
+}
+
+
+async def _invite_record(request: Request, invite: str) -> Invite | None:
+    """The invite a (validly signed) invite token names, or None."""
+    signer: TokenSigner = request.app.state.signer
+    registry: Registry = request.app.state.registry
+    try:
+        _room_id, invite_id = signer.read_invite_token(invite)
+    except AuthError:
+        return None
+    return await registry.get_invite(invite_id)
+
+
 def _checkout_offers(request: Request) -> tuple[bool, bool]:
     """(payments, hand-off): what this server's checkout can do, so a page offers only that."""
     service = getattr(request.app.state, "checkout", None)
@@ -207,12 +249,23 @@ async def join_page(request: Request) -> HTMLResponse:
             message="The invite link is incomplete, expired or for another room. "
             "Ask the host for a fresh link.",
         )
+    found = await _invite_record(request, invite)
+    status = "revoked" if found is None else found.status(now_ms())
+    if status in _INVITE_REFUSALS:
+        title, message = _INVITE_REFUSALS[status]
+        return _render(
+            request, "message.html", status=410, framers=framers, title=title, message=message,
+            link_href=f"/r/{quote(record.room_id)}", link_label="Go to the room",
+        )  # fmt: skip
+    # a personal invite: the invitee's name is on the form already (they may change it)
+    invitee = found.name if found is not None and found.kind == "personal" else None
     url = _join_url(_settings(request), record.room_id, invite)
     return _render(
         request,
         "join.html",
         framers=framers,
         room=record,
+        invitee=invitee or "",
         invite_url=url,
         qr=qr_svg(url, scale=5, title="QR code of the invite link"),
         embed=embed,
@@ -223,6 +276,7 @@ async def join_page(request: Request) -> HTMLResponse:
             invite=invite,
             embed=embed,
             parent_origin=request.query_params.get("parent", ""),
+            invitee=invitee,
         ),
     )
 
@@ -254,6 +308,20 @@ async def room_page(request: Request) -> HTMLResponse:
             payments=payments,
             handoff=handoff,
         ),
+    )
+
+
+async def manage_page(request: Request) -> HTMLResponse:
+    """GET /r/{room_id}/manage#key=… : the host's manage link; its script trades the secret (in
+    the fragment, never sent here) for a host token, then opens the room (server.api.room_links)."""
+    record = await _room_or_none(request)
+    if record is None:
+        return _not_found(request)
+    return _render(
+        request,
+        "manage.html",
+        room=record,
+        config=_client_config(room_id=record.room_id, title=record.title, kind=record.kind),
     )
 
 
@@ -417,6 +485,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/", landing),
         Route("/join/{room_id}", join_page),
         Route("/r/{room_id}", room_page),
+        Route("/r/{room_id}/manage", manage_page),
         Route("/r/{room_id}/print", print_page),
         Route("/r/{room_id}/qr.svg", qr_image),
         Route("/rooms/{room_id}", room_alias),

@@ -156,6 +156,17 @@ _CUSTOMER_401 = [
     "customer_token_wrong_merchant",
 ]
 _NOT_CONFIGURED = ["customer_identity_not_configured"]
+_INVITE_KIND = {
+    "enum": ["shared", "personal"],
+    "description": "shared: a link many people use; personal: one named person, one use",
+}
+_INVITE_ID = _path("invite_id")
+_MANAGERS: dict[int, list[str]] = {
+    403: ["forbidden", *REMOVED_CODES],
+    404: ["room_not_found"],
+    422: ["invalid_text"],
+    503: ["server_full"],
+}
 
 _SCHEMAS: dict[str, Any] = {
     "Problem": {
@@ -178,6 +189,44 @@ _SCHEMAS: dict[str, Any] = {
             "max_uses": _NULL_INT,
             "token": _STR,
             "url": _STR,
+            "kind": _INVITE_KIND,
+            "name": {**_NULL_STR, "description": "the invitee of a personal invite"},
+        },
+        ["invite_id", "role", "expires_at", "max_uses", "token", "url"],
+    ),
+    "ListedInvite": _object(
+        {
+            "invite_id": _STR,
+            "kind": _INVITE_KIND,
+            "role": _STR,
+            "name": {**_NULL_STR, "description": "the invitee of a personal invite"},
+            "status": {
+                "enum": ["active", "off", "replaced", "revoked", "expired", "used", "used_up"],
+                "description": "off: a shared link the host switched off; used: a personal"
+                " invite someone used; used_up: a shared link's last use is taken",
+            },
+            "uses": _INT,
+            "max_uses": _NULL_INT,
+            "expires_at": _NULL_INT,
+            "created_at": _INT,
+            "replaced_by": {**_NULL_STR, "description": "the link a rotation replaced it with"},
+            "used_by": {
+                "oneOf": [_object({"member_id": _STR, "name": _STR}), {"type": "null"}],
+                "description": "who used a personal invite",
+            },
+            "token": {**_NULL_STR, "description": "the invite token, while the link works"},
+            "url": {**_NULL_STR, "description": "the join link, while the link works"},
+        }
+    ),
+    "HostSession": _object(
+        {
+            "room_id": _STR,
+            "title": _STR,
+            "member_id": _STR,
+            "role": {"const": "host"},
+            "name": _STR,
+            "token": _STR,
+            "ws_url": _STR,
         }
     ),
     "Room": _object(
@@ -190,7 +239,13 @@ _SCHEMAS: dict[str, Any] = {
             "host": _object({"member_id": _STR, "token": _STR}),
             "invite": _ref("Invite"),
             "links": _object({"join": _STR, "ws": _STR}),
-        }
+            "manage_url": {
+                "type": "string",
+                "description": "the host's manage link, shown once: it opens the room as host"
+                " on any device (the secret is in the fragment; only its hash is kept)",
+            },
+        },
+        ["room_id", "kind", "title", "merchant_id", "join_policy", "host", "invite", "links"],
     ),
     "Member": _object(
         {
@@ -259,6 +314,16 @@ _SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+
+def _personal_one_use(properties: dict[str, Any]) -> dict[str, Any]:
+    """A body with these properties where a ``name`` (a personal invite) allows one use only."""
+    body = _body(properties)
+    schema = body["content"]["application/json"]["schema"]
+    schema["if"] = {"required": ["name"]}
+    schema["then"] = {"properties": {"max_uses": {"enum": [1, None]}}}
+    return body
+
 
 _SNAPSHOT_OR_NULL = {"type": ["object", "null"]}
 _ORDER_OR_NULL = {"oneOf": [_ref("Order"), {"type": "null"}]}
@@ -354,11 +419,32 @@ def _paths() -> dict[str, Any]:
             }
         },
         "/api/v1/rooms/{room_id}/invites": {
-            "post": {
-                "summary": "Mint an invite (never for the host role)",
+            "get": {
+                "summary": "Host, cohost or merchant: every invite of the room, newest first",
+                "description": "`shared` names the room's current shared link. A usable invite"
+                " (active or off) carries its link again; a personal one says who used it.",
                 "parameters": [_ROOM_ID],
                 "security": [{"memberToken": []}, {"apiKey": []}],
-                "requestBody": _body(
+                "responses": {
+                    "200": _json(
+                        _object(
+                            {
+                                "room_id": _STR,
+                                "shared": _NULL_STR,
+                                "invites": {"type": "array", "items": _ref("ListedInvite")},
+                            }
+                        )
+                    ),
+                    **_problems(_MANAGERS),
+                },
+            },
+            "post": {
+                "summary": "Mint an invite (never for the host role)",
+                "description": "With `name`, a personal invite: one use, the name prefilled"
+                " on the join page, and the invite list says who used it.",
+                "parameters": [_ROOM_ID],
+                "security": [{"memberToken": []}, {"apiKey": []}],
+                "requestBody": _personal_one_use(
                     {
                         "role": {
                             "enum": ["cohost", "moderator", "associate", "member", "viewer"],
@@ -366,6 +452,12 @@ def _paths() -> dict[str, Any]:
                         },
                         "expires_in": {"type": "integer", "minimum": 60, "maximum": 90 * 86_400},
                         "max_uses": {"type": ["integer", "null"], "minimum": 1, "maximum": 100_000},
+                        "name": {
+                            "type": "string",
+                            "maxLength": MAX_NAME,
+                            "pattern": _LINE,
+                            "description": "the invitee's name: a personal invite (one use)",
+                        },
                     }
                 ),
                 "responses": {
@@ -382,9 +474,31 @@ def _paths() -> dict[str, Any]:
                         )
                     ),
                 },
-            }
+            },
         },
         "/api/v1/rooms/{room_id}/invites/{invite_id}": {
+            "patch": {
+                "summary": "Host, cohost or merchant: switch a shared link off or on again",
+                "description": "Joins through a link that is off are refused with"
+                " `410 invite_disabled`; members already in stay.",
+                "parameters": [_ROOM_ID, _INVITE_ID],
+                "security": [{"memberToken": []}, {"apiKey": []}],
+                "requestBody": _body({"enabled": {"type": "boolean"}}, ["enabled"]),
+                "responses": {
+                    "200": _json(_ref("ListedInvite")),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            _MANAGERS,
+                            {
+                                404: ["invite_unknown"],
+                                409: ["invite_not_shared", "invite_revoked"],
+                                422: ["invalid_field"],
+                            },
+                        )
+                    ),
+                },
+            },
             "delete": {
                 "summary": "Revoke an invite",
                 "parameters": [_ROOM_ID, _path("invite_id")],
@@ -400,6 +514,81 @@ def _paths() -> dict[str, Any]:
                             503: ["server_full"],
                         }
                     ),
+                },
+            },
+        },
+        "/api/v1/rooms/{room_id}/invites/{invite_id}/rotate": {
+            "post": {
+                "summary": "Host, cohost or merchant: replace a shared link by a new one",
+                "description": "The old link is refused from then on with"
+                " `410 invite_replaced`; members already in stay.",
+                "parameters": [_ROOM_ID, _INVITE_ID],
+                "security": [{"memberToken": []}, {"apiKey": []}],
+                "responses": {
+                    "201": _json(
+                        {
+                            "allOf": [
+                                _ref("ListedInvite"),
+                                {"required": ["replaces"], "properties": {"replaces": _STR}},
+                            ]
+                        },
+                        "the new link",
+                    ),
+                    **_problems(
+                        _merge(
+                            _MANAGERS,
+                            {
+                                404: ["invite_unknown"],
+                                409: ["invite_not_shared", "invite_revoked"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}/manage": {
+            "post": {
+                "summary": "Open the room as its host with the manage link's secret",
+                "description": "The browser that opens the manage link becomes the room's host"
+                " (the same host member; the host's other devices keep working). `key` is the"
+                " secret in the manage link's fragment (`#key=…`); `device` binds this browser"
+                " to the host, as a join does. Any key but the current one is refused.",
+                "parameters": [_ROOM_ID],
+                "requestBody": _body(
+                    {
+                        "key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32,128}$"},
+                        "device": {
+                            "type": "string",
+                            "pattern": "^[A-Za-z0-9_-]{32,128}$",
+                            "description": "this browser's random device secret",
+                        },
+                    },
+                    ["key"],
+                ),
+                "responses": {
+                    "200": _json(_ref("HostSession"), "a host member token for the hello"),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            {
+                                403: ["manage_link_invalid"],
+                                404: ["room_not_found"],
+                                422: ["invalid_device", "invalid_field"],
+                                503: ["server_full"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}/manage-link": {
+            "post": {
+                "summary": "Host or merchant: a new manage link (the old one stops working)",
+                "parameters": [_ROOM_ID],
+                "security": [{"memberToken": []}, {"apiKey": []}],
+                "responses": {
+                    "200": _json(_object({"room_id": _STR, "manage_url": _STR})),
+                    **_problems(_MANAGERS),
                 },
             }
         },
@@ -429,10 +618,13 @@ def _paths() -> dict[str, Any]:
                                 404: ["room_not_found"],
                                 409: _NOT_CONFIGURED,
                                 410: [
+                                    "invite_disabled",
                                     "invite_exhausted",
                                     "invite_expired",
+                                    "invite_replaced",
                                     "invite_revoked",
                                     "invite_unknown",
+                                    "invite_used",
                                 ],
                                 422: ["invalid_device", "invalid_field"],
                                 503: ["server_full"],

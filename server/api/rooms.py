@@ -56,6 +56,7 @@ from server.api.common import (
     require_int,
     require_str,
 )
+from server.api.manage_links import issue_manage_link
 from server.api.members import member_now
 from server.auth import AuthError, MemberClaims, TokenSigner
 from server.http.problem import ProblemError
@@ -136,7 +137,10 @@ async def _mint_invite(
     role: str,
     ttl_s: int | None,
     max_uses: int | None,
+    *,
+    name: str | None = None,
 ) -> dict[str, Any]:
+    """Store a new invite and answer it; with ``name`` a personal invite (one use)."""
     settings, registry, _hub, signer = _state(request)
     now = now_ms()
     invite = Invite(
@@ -144,17 +148,21 @@ async def _mint_invite(
         room_id=record.room_id,
         role=role,
         expires_at=None if ttl_s is None else now + ttl_s * 1000,
-        max_uses=max_uses,
+        max_uses=1 if name is not None else max_uses,
         uses=0,
         created_at=now,
+        kind="shared" if name is None else "personal",
+        name=name,
     )
     await registry.create_invite(invite)
     token = signer.invite_token(record.room_id, invite.invite_id)
     return {
         "invite_id": invite.invite_id,
+        "kind": invite.kind,
+        "name": name,
         "role": role,
         "expires_at": invite.expires_at,
-        "max_uses": max_uses,
+        "max_uses": invite.max_uses,
         "token": token,
         "url": _links(settings, record.room_id, token)["join"],
     }
@@ -209,6 +217,8 @@ async def create_room(request: Request) -> JSONResponse:
     host = MemberClaims(room_id, host_id, Role.HOST.value, name)
     default_role = Role.MEMBER.value if kind is RoomKind.GROUP else Role.VIEWER.value
     invite = await _mint_invite(request, record, default_role, 7 * 86_400, None)
+    # the host's way back from any device: shown once (only its hash is kept)
+    manage = await issue_manage_link(settings, registry, room_id, now)
     return JSONResponse(
         {
             "room_id": room_id,
@@ -219,6 +229,7 @@ async def create_room(request: Request) -> JSONResponse:
             "host": {"member_id": host_id, "token": signer.member_token(host)},
             "invite": invite,
             "links": _links(settings, room_id, invite["token"]),
+            "manage_url": manage,
         },
         status_code=201,
     )
@@ -255,8 +266,32 @@ async def create_invite(request: Request) -> JSONResponse:
         raise ProblemError(403, "forbidden", f"only the host or the merchant may invite a {role}")
     ttl = require_int(data, "expires_in", low=60, high=_MAX_INVITE_TTL_S, default=7 * 86_400)
     max_uses = require_int(data, "max_uses", low=1, high=100_000)
-    invite = await _mint_invite(request, record, role, ttl, max_uses)
+    name = _invitee_name(data)
+    if name is not None:
+        # a personal invite: one named person, one use (server.api.room_links lists it)
+        if not caller.may(RestAction.INVITE_PERSONAL):
+            raise ProblemError(
+                403, "forbidden", "only the host, a cohost or the merchant may invite by name"
+            )
+        if max_uses not in (None, 1):
+            raise ProblemError(
+                422,
+                "invalid_field",
+                "a personal invite (with a name) is for one use: leave max_uses out",
+                extra={"field": "max_uses"},
+            )
+    invite = await _mint_invite(request, record, role, ttl, max_uses, name=name)
     return JSONResponse(invite, status_code=201)
+
+
+def _invitee_name(data: dict[str, Any]) -> str | None:
+    """The invitee's name of a personal invite (None: a shared link), trimmed and redacted."""
+    if "name" not in data:
+        return None
+    name = require_str(data, "name", max_len=MAX_NAME).strip()
+    if not name:
+        raise ProblemError(422, "invalid_field", "name must not be empty", extra={"field": "name"})
+    return redact_card_numbers(name)[0][:MAX_NAME].strip()
 
 
 async def join_room(request: Request) -> JSONResponse:
@@ -309,6 +344,8 @@ async def join_room(request: Request) -> JSONResponse:
         member_id = await registry.bind_identity(
             room_id, identity.digest, member_id, now_ms(), replaces=replaces
         )
+    if invite.kind == "personal":
+        await registry.note_invite_user(invite.invite_id, member_id, name)
     role = role_now or invite.role  # a returning member keeps the role the room gave them
     # The token names its invite: revoking the invite refuses it until the member has joined.
     claims = MemberClaims(room_id, member_id, role, name, invite_id=invite.invite_id)
@@ -482,11 +519,14 @@ async def revoke_invite(request: Request) -> JSONResponse:
 
 
 def room_routes() -> list[Route]:
+    # Invites and the manage link live in server.api.room_links, which builds on this module's
+    # helpers: imported here, when the app is built, so the two modules make no import cycle.
+    from server.api.room_links import room_link_routes
+
     return [
         Route("/api/v1/rooms", create_room, methods=["POST"]),
         Route("/api/v1/rooms/{room_id}", room_snapshot, methods=["GET"]),
-        Route("/api/v1/rooms/{room_id}/invites", create_invite, methods=["POST"]),
-        Route("/api/v1/rooms/{room_id}/invites/{invite_id}", revoke_invite, methods=["DELETE"]),
         Route("/api/v1/rooms/{room_id}/join", join_room, methods=["POST"]),
         Route("/api/v1/rooms/{room_id}/join-policy", set_join_policy, methods=["PUT"]),
+        *room_link_routes(),
     ]

@@ -30,10 +30,12 @@ from server.storage.tables import (
     publishable_keys,
     room_events,
     room_identities,
+    room_manage_links,
     rooms,
 )
 
 __all__ = [
+    "INVITE_KINDS",
     "JOIN_POLICIES",
     "IdentityRoom",
     "Invite",
@@ -42,10 +44,15 @@ __all__ = [
     "Registry",
     "RoomRecord",
     "hash_api_key",
+    "hash_manage_secret",
 ]
 
 JOIN_POLICIES = ("anyone_with_link", "customers_only")
 """Who may join a room: anyone who has an invite, or only the merchant's signed-in customers."""
+
+INVITE_KINDS = ("shared", "personal")
+"""A shared link (many people; the host rotates it or switches it off) or a personal invite
+(one named person, one use)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,27 @@ class Invite:
     uses: int
     created_at: int
     revoked: bool = False
+    kind: str = "shared"
+    name: str | None = None  # the invitee's name (a personal invite)
+    disabled: bool = False  # a shared link switched off (it can be switched on again)
+    replaced_by: str | None = None  # the invite a rotation replaced this one with
+    used_by: str | None = None  # the member who used a personal invite
+    used_name: str | None = None  # and the name they joined with
+
+    def status(self, now: int) -> str:
+        """What the host sees: active, off, replaced, revoked, expired, used (a personal
+        invite) or used_up (a shared link's last use)."""
+        if self.replaced_by is not None:
+            return "replaced"
+        if self.revoked:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        if self.max_uses is not None and self.uses >= self.max_uses:
+            return "used" if self.kind == "personal" else "used_up"
+        if self.disabled:
+            return "off"
+        return "active"
 
 
 @dataclass(frozen=True)
@@ -111,6 +139,11 @@ class IdentityRoom:
 def hash_api_key(api_key: str) -> str:
     """Hex SHA-256 of an API key: what the ``merchants`` table stores instead of the key."""
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def hash_manage_secret(secret: str) -> str:
+    """Hex SHA-256 of a manage-link secret (drawn with 256 bits: no salt needed)."""
+    return hashlib.sha256(b"coshop.manage.v1:" + secret.encode("utf-8")).hexdigest()
 
 
 class Registry:
@@ -414,6 +447,9 @@ class Registry:
             "uses": invite.uses,
             "created_at": invite.created_at,
             "revoked": invite.revoked,
+            "kind": invite.kind,
+            "name": invite.name,
+            "disabled": invite.disabled,
         }
         await self._insert(insert(invites).values(values), "invite_exists", invite.invite_id)
 
@@ -446,6 +482,7 @@ class Registry:
             .where(
                 c.invite_id == invite_id,
                 c.revoked.is_(False),
+                c.disabled.is_(False),
                 or_(c.expires_at.is_(None), c.expires_at > now),
                 or_(c.max_uses.is_(None), c.uses < c.max_uses),
             )
@@ -471,6 +508,100 @@ class Registry:
                 result = await conn.execute(stmt)
         if result.rowcount == 0:
             raise InviteError(f"invite {invite_id!r} unknown", code="invite_unknown")
+
+    async def rotate_invite(self, invite_id: str, successor: Invite) -> None:
+        """Replace a shared link by ``successor`` in one transaction: the old one is revoked and
+        names its successor (joins through it are refused with ``invite_replaced``). Raises
+        :class:`InviteError` ``invite_unknown`` or ``invite_revoked`` (already revoked or
+        replaced: only the newest link rotates)."""
+        c = invites.c
+        values = {
+            "invite_id": successor.invite_id,
+            "room_id": successor.room_id,
+            "role": successor.role,
+            "expires_at": successor.expires_at,
+            "max_uses": successor.max_uses,
+            "uses": 0,
+            "created_at": successor.created_at,
+            "revoked": False,
+            "kind": successor.kind,
+            "name": successor.name,
+            "disabled": successor.disabled,
+        }
+        with translate_unavailable():
+            async with begin_write(self._engine) as conn:
+                retired = await conn.execute(
+                    update(invites)
+                    .where(c.invite_id == invite_id, c.revoked.is_(False))
+                    .values(revoked=True, replaced_by=successor.invite_id)
+                )
+                if retired.rowcount == 1:
+                    await conn.execute(insert(invites).values(values))
+        if retired.rowcount == 0:
+            found = await self.get_invite(invite_id)
+            code = "invite_unknown" if found is None else "invite_revoked"
+            raise InviteError(f"invite {invite_id!r} cannot be rotated", code=code)
+
+    async def set_invite_disabled(self, invite_id: str, disabled: bool) -> Invite:
+        """Switch a link off (joins refused with ``invite_disabled``) or on again, and return
+        it. Raises :class:`InviteError` ``invite_unknown`` or ``invite_revoked``."""
+        c = invites.c
+        stmt = (
+            update(invites)
+            .where(c.invite_id == invite_id, c.revoked.is_(False))
+            .values(disabled=disabled)
+            .returning(*invites.c)
+        )
+        with translate_unavailable():
+            async with begin_write(self._engine) as conn:
+                row = (await conn.execute(stmt)).first()
+        if row is not None:
+            return _invite(row)
+        code = "invite_unknown" if await self.get_invite(invite_id) is None else "invite_revoked"
+        raise InviteError(f"invite {invite_id!r} cannot be changed", code=code)
+
+    async def note_invite_user(self, invite_id: str, member_id: str, name: str) -> None:
+        """Remember who used a personal invite (the host's invite list shows it)."""
+        stmt = (
+            update(invites)
+            .where(invites.c.invite_id == invite_id)
+            .values(used_by=member_id, used_name=name)
+        )
+        with translate_unavailable():
+            async with begin_write(self._engine) as conn:
+                await conn.execute(stmt)
+
+    # -- manage links -----------------------------------------------------------------------
+
+    async def set_manage_secret(self, room_id: str, secret: str, now: int) -> None:
+        """Make ``secret`` the room's manage-link secret (only its hash is stored); the
+        previous one stops working at once. Raises ``room_unknown``."""
+        c = room_manage_links.c
+        digest = hash_manage_secret(secret)
+        with translate_unavailable():
+            try:
+                async with begin_write(self._engine) as conn:
+                    changed = await conn.execute(
+                        update(room_manage_links)
+                        .where(c.room_id == room_id)
+                        .values(secret_hash=digest, created_at=now)
+                    )
+                    if changed.rowcount == 0:
+                        await conn.execute(
+                            insert(room_manage_links).values(
+                                room_id=room_id, secret_hash=digest, created_at=now
+                            )
+                        )
+            except sa_exc.IntegrityError as exc:
+                raise NotFound(f"room {room_id!r} unknown", code="room_unknown") from exc
+
+    async def manage_secret_matches(self, room_id: str, secret: str) -> bool:
+        """True when ``secret`` is the room's current manage-link secret."""
+        c = room_manage_links.c
+        row = await self._first(select(c.secret_hash).where(c.room_id == room_id))
+        if row is None:
+            return False
+        return hmac.compare_digest(str(row.secret_hash), hash_manage_secret(secret))
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -499,10 +630,16 @@ class Registry:
 def _refusal(invite_id: str, invite: Invite | None, now: int) -> InviteError:
     if invite is None:
         return InviteError(f"invite {invite_id!r} unknown", code="invite_unknown")
+    if invite.replaced_by is not None:
+        return InviteError("invite replaced by a newer link", code="invite_replaced")
     if invite.revoked:
         return InviteError("invite revoked", code="invite_revoked")
     if invite.expires_at is not None and invite.expires_at <= now:
         return InviteError("invite expired", code="invite_expired")
+    if invite.disabled:
+        return InviteError("invite switched off by the host", code="invite_disabled")
+    if invite.kind == "personal":
+        return InviteError("personal invite already used", code="invite_used")
     return InviteError("invite has no uses left", code="invite_exhausted")
 
 
@@ -540,4 +677,10 @@ def _invite(row: Row[Any]) -> Invite:
         uses=int(row.uses),
         created_at=int(row.created_at),
         revoked=bool(row.revoked),
+        kind=str(row.kind),
+        name=row.name,
+        disabled=bool(row.disabled),
+        replaced_by=row.replaced_by,
+        used_by=row.used_by,
+        used_name=row.used_name,
     )

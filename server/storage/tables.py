@@ -1,8 +1,8 @@
 """The storage tables: the room event log, op outcomes, snapshots, merchants, rooms, invites.
 
 This module only declares tables on the shared ``server.db.base.metadata``; migrations
-``0001_storage``, ``0005_op_digest`` and ``0007_identity`` create exactly these (a test compares
-them). It must not run queries.
+``0001_storage``, ``0005_op_digest``, ``0007_identity`` and ``0008_room_links`` create exactly these
+(a test compares them). It must not run queries.
 
 JSON payloads (``data``, ``state``, ``origins``) are stored as TEXT, not JSONB: the same
 bytes round-trip on SQLite and PostgreSQL, and coshop never queries inside them.
@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from server.db.base import metadata
@@ -31,6 +32,7 @@ __all__ = [
     "publishable_keys",
     "room_events",
     "room_identities",
+    "room_manage_links",
     "room_ops",
     "room_snapshots",
     "rooms",
@@ -135,8 +137,18 @@ invites = Table(
     Column("uses", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("revoked", Boolean, nullable=False),
+    # Room links (migration 0008): a "shared" link many people use, or a "personal" invite for
+    # one named person and one use (``name`` prefills the join page; ``used_by``/``used_name``
+    # say who used it). A shared link can be switched off and on (``disabled``) or rotated: the
+    # old one is revoked and names its successor in ``replaced_by``.
+    Column("kind", String(16), nullable=False, server_default="shared"),
+    Column("name", String(200), nullable=True),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("replaced_by", String(ID), nullable=True),
+    Column("used_by", String(ID), nullable=True),
+    Column("used_name", String(200), nullable=True),
 )
-"""Invite links into a room: role granted, expiry, use limit and count."""
+"""Invite links into a room: kind, role granted, expiry, use limit and count, on/off, rotation."""
 
 room_identities = Table(
     "room_identities",
@@ -173,3 +185,18 @@ publishable_keys = Table(
 """The merchant's publishable key (``pk_…``, migration 0009): public by design (it sits in the
 shop's pages), so it is kept as is; it only starts rooms for its merchant from the merchant's
 registered origins (server/api/shopper_rooms.py)."""
+
+room_manage_links = Table(
+    "room_manage_links",
+    metadata,
+    Column(
+        "room_id",
+        String(ID),
+        ForeignKey("rooms.room_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+"""The host's manage link of each room (migration 0008): only the hex SHA-256 of its secret.
+Rotating it replaces the row's hash, so the previous link stops working at once."""
