@@ -374,9 +374,10 @@ async def room_alias(request: Request) -> Response:
 def _shop_page(
     request: Request, title: str, message: str, *, status: int, framers: tuple[str, ...] = ()
 ) -> HTMLResponse:
+    # no link onwards: inside a shop's page a link to coshop's own landing page would mislead
     return _render(
-        request, "message.html", status=status, framers=framers, title=title, message=message,
-        link_href="", link_label="",
+        request, "start_refused.html", status=status, framers=framers, title=title,
+        message=message,
     )  # fmt: skip
 
 
@@ -477,6 +478,9 @@ async def store_sign(request: Request) -> HTMLResponse:
         start_url=url,
         qr=qr_svg(url, scale=10, title=f"Scan to shop with {merchant.name}"),
     )
+
+
+# -- (end of a room for every shopper) ----------------------------------------------------------
 
 
 def page_routes() -> list[BaseRoute]:

@@ -1,8 +1,13 @@
 /*! coshop embed loader: adds a launcher button and the room in an iframe panel.
  *
  * <script src="https://coshop.example/static/embed.js" async
- *         data-room="r_…" data-invite="…" data-label="Shop with friends"
- *         data-position="right"></script>
+ *         data-key="pk_…" data-label="Shop with friends" data-position="right"></script>
+ *
+ * data-key is the shop's publishable key (GET /api/v1/merchant/publishable-key): each shopper who
+ * opens the widget starts a private room of their own (or goes back to the one they started), and
+ * friends join it through its invite link. It works only on the shop's registered origins.
+ * Older snippets with data-room="r_…" data-invite="…" still open that one room (every shopper in
+ * the same room: use data-key for shoppers; data-room suits a store's or a show's own room).
  *
  * Reads the page's schema.org Product JSON-LD to offer "share this product with the room"; the
  * widget posts nothing until the member confirms the share inside it (a page script cannot).
@@ -15,9 +20,10 @@
   if (!script || script.dataset.coshopLoaded) return;
   script.dataset.coshopLoaded = "1";
   var origin = new URL(script.src, location.href).origin;
+  var key = script.dataset.key || "";
   var room = script.dataset.room;
   var invite = script.dataset.invite || "";
-  if (!room) { console.warn("coshop: data-room is required"); return; }
+  if (!key && !room) { console.warn("coshop: data-key (the shop's publishable key) is required"); return; }
   var label = script.dataset.label || "Shop together";
   var side = script.dataset.position === "left" ? "left" : "right";
 
@@ -99,11 +105,13 @@
 
   function src() {
     var parent = encodeURIComponent(location.origin);
-    var key = "coshop.member." + room;
+    // a room of the shopper's own: the start page creates it, or offers the one they started
+    if (key) return origin + "/start?key=" + encodeURIComponent(key) + "&embed=1&parent=" + parent;
+    var member = "coshop.member." + room;
     // The room page knows whether this browser already joined (its own storage); the join page
     // forwards there. Start at the join page when we have an invite, else at the room.
     if (invite) return origin + "/join/" + encodeURIComponent(room) + "?invite=" + encodeURIComponent(invite) + "&embed=1&parent=" + parent;
-    return origin + "/r/" + encodeURIComponent(room) + "?embed=1&parent=" + parent + "#" + key;
+    return origin + "/r/" + encodeURIComponent(room) + "?embed=1&parent=" + parent + "#" + member;
   }
 
   function open() {

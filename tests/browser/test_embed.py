@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Frame, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -136,4 +136,105 @@ async def test_widget_on_a_merchant_page(browser: Browser, server: LiveServer) -
         )
         await page.wait_for_url(target)
         assert js_errors(page) == []
+        await ctx.close()
+
+
+def keyed_app(coshop: str, key: str) -> Starlette:
+    """A merchant page with today's snippet: the publishable key, no room."""
+
+    async def product_page(request: Request) -> HTMLResponse:
+        ld = json.dumps(PRODUCT).replace("<", "\\u003c")
+        return HTMLResponse(
+            f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Ridgeline tent · Trailhead</title>
+<script type="application/ld+json">{ld}</script></head>
+<body><h1>Ridgeline 2-Person Tent</h1><p>$289.00</p>
+<script src="{coshop}/static/embed.js" data-key="{key}" data-label="Shop with friends"
+        async></script>
+</body></html>"""
+        )
+
+    return Starlette(routes=[Route("/tent", product_page)])
+
+
+async def _start_in_widget(page: Page, shop: str, name: str) -> str:
+    """Open the widget on the shop's page and start a room; returns its room id."""
+    await page.goto(f"{shop}/tent")
+    await page.get_by_role("button", name="Shop with friends").click()
+    frame = page.frame_locator(".coshop-panel iframe")
+    await frame.get_by_label("Your name").fill(name)
+    await frame.get_by_role("button", name="Start my room").click()
+    await expect(frame.locator("#conn")).to_have_attribute("data-state", "online")
+    inner = page.frame_locator(".coshop-panel iframe")
+    await expect(inner.locator("#me-name")).to_contain_text(name)
+    return _room_frame(page).url.split("/r/", 1)[1].split("?")[0]
+
+
+def _room_frame(page: Page) -> Frame:
+    return next(f for f in page.frames if "/r/" in f.url)
+
+
+async def test_each_shopper_who_opens_the_widget_gets_a_room_of_their_own(
+    browser: Browser, server: LiveServer
+) -> None:
+    port = free_port()
+    shop_origin = f"http://127.0.0.1:{port}"
+    registry = server.app_state.registry
+    await registry.set_origins("demo", [shop_origin])
+    key = "pk_" + "t" * 32
+    await registry.set_publishable_key("demo", key, 1)
+    async with serve(keyed_app(server.base_url, key), port) as shop:
+        ctx_a, ana = await new_page(browser)
+        ctx_b, ben = await new_page(browser)
+        room_a = await _start_in_widget(ana, shop, "Ana")
+        await shot(ana, "embed-own-room", full=False)
+        room_b = await _start_in_widget(ben, shop, "Ben")
+        assert room_a != room_b  # two shoppers, two private rooms
+
+        # the share button works in one's own room as before
+        share = ana.get_by_role("button", name="Share this product with the room")
+        await expect(share).to_be_enabled()
+
+        # coming back to the shop, the widget offers the room Ana started (or a new one)
+        await ana.goto(f"{shop}/tent")
+        await ana.get_by_role("button", name="Shop with friends").click()
+        frame = ana.frame_locator(".coshop-panel iframe")
+        back = frame.get_by_role("link", name="Go back to your room")
+        await expect(back).to_be_visible()
+        await expect(frame.get_by_role("button", name="Start my room")).to_be_visible()
+        await back.click()
+        await expect(frame.locator("#conn")).to_have_attribute("data-state", "online")
+
+        # a friend joins Ana's room through its invite, never Ben's
+        invite = await _room_frame(ana).evaluate(
+            "id => JSON.parse(localStorage.getItem('coshop.invite.' + id)).url", room_a
+        )
+        ctx_c, cleo = await new_page(browser)
+        await cleo.goto(invite)
+        await cleo.get_by_label("Display name").fill("Cleo")
+        await cleo.get_by_role("button", name="Join room").click()
+        await cleo.wait_for_url(f"**/r/{room_a}*")
+        await expect(cleo.locator("#conn")).to_have_attribute("data-state", "online")
+        assert room_b not in cleo.url
+        assert js_errors(ana) == [] and js_errors(ben) == [] and js_errors(cleo) == []
+        for ctx in (ctx_a, ctx_b, ctx_c):
+            await ctx.close()
+
+
+async def test_the_widget_on_an_unregistered_site_says_what_to_do(
+    browser: Browser, server: LiveServer
+) -> None:
+    port = free_port()
+    key = "pk_" + "u" * 32
+    await server.app_state.registry.set_publishable_key("demo", key, 1)
+    await server.app_state.registry.set_origins("demo", ["https://shop.example"])
+    async with serve(keyed_app(server.base_url, key), port) as shop:
+        ctx, page = await new_page(browser)
+        await page.goto(f"{shop}/tent")
+        await page.get_by_role("button", name="Shop with friends").click()
+        frame = page.frame_locator(".coshop-panel iframe")
+        await expect(frame.locator("h1")).to_have_text("This site is not set up for shopping rooms")
+        await expect(frame.locator("#msg-text")).to_contain_text(f"http://127.0.0.1:{port}")
+        await expect(frame.locator("#msg-text")).to_contain_text("PUT /api/v1/merchant/origins")
+        await shot(page, "embed-unregistered-site", full=False)
         await ctx.close()
