@@ -58,10 +58,16 @@ Source = tuple[str, str]  # ("room", room_id) or ("order", order_id)
 _BATCH = 200  # log entries per transaction
 _KNOWN = 10_000  # rooms whose merchant the feed remembers
 _CONTEXT = ("MemberJoined", "LineAdded")
+_LATER_S = 0.2  # how soon a log whose room is not registered yet is read again
+_LATER_TRIES = 50  # … and how often (then the periodic recovery finds it)
 
 
 class _Raced(Exception):
     """Another process moved this cursor first; its transaction wrote the deliveries."""
+
+
+class _NotYet(Exception):
+    """The log's room has no registry row yet: a room's log is written before its row."""
 
 
 def _delivery_id(endpoint_id: str, message_id: str) -> str:
@@ -87,6 +93,7 @@ class Feed:
         self.recover_s = recover_s
         self._ttl = endpoints_ttl_s
         self._dirty: dict[Source, None] = {}  # an ordered set: first marked, first fed
+        self._later: dict[Source, int] = {}  # not registered yet: tries so far
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._merchants: dict[str, str] = {}  # room id → merchant id
@@ -122,6 +129,8 @@ class Feed:
         recover_at = 0.0
         while True:
             self._wake.clear()
+            for source in self._later:
+                self._dirty.setdefault(source, None)
             if time.monotonic() >= recover_at:
                 try:
                     await self.recover()
@@ -131,6 +140,8 @@ class Feed:
                     recover_at = time.monotonic() + self.retry_s
             failed = not await self.drain()
             wait = self.retry_s if failed else max(0.0, recover_at - time.monotonic())
+            if self._later:
+                wait = min(wait, _LATER_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
@@ -145,10 +156,18 @@ class Feed:
                     more, written = await self.feed(source)
                 except _Raced:
                     more, written = True, False
+                except _NotYet:
+                    tries = self._later.get(source, 0) + 1
+                    if tries <= _LATER_TRIES:
+                        self._later[source] = tries
+                    else:
+                        del self._later[source]
+                    continue
                 except Exception:
                     self._dirty[source] = None
                     log.exception("webhook feed failed; retrying", extra={"source": source})
                     return False
+                self._later.pop(source, None)
                 wrote = wrote or written
                 if more:
                     self._dirty[source] = None
@@ -195,7 +214,9 @@ class Feed:
             merchant = await self._merchant_of_room(stream_id)
         else:
             merchant = await self._merchant_of_order(stream_id)
-        if merchant is None or not await self._has_endpoints(merchant):
+        if merchant is None:
+            raise _NotYet(source)
+        if not await self._has_endpoints(merchant):
             return False, False
         markers: set[str] = set()
         async with begin_write(self._engine) as conn:
