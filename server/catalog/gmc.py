@@ -15,7 +15,7 @@ import io
 from collections.abc import Callable
 from typing import TypeVar
 
-from server.catalog import fields
+import server.catalog.fields as fields
 from server.catalog.assemble import Candidate
 from server.catalog.fields import LIMITS, FieldProblem
 from server.catalog.records import RowError

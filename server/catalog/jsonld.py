@@ -14,7 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from server.catalog import fields
+import server.catalog.fields as fields
 from server.catalog.assemble import Candidate, GroupInfo
 from server.catalog.fields import LIMITS, FieldProblem
 from server.catalog.records import RowError
