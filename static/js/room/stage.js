@@ -1,28 +1,21 @@
-// The live stage: the stream (built once per URL: chat and votes never restart the video),
-// announcements, pinned products, the viewer count and the host's controls.
+// The live stage: the player (player.js: one video element for the page's life, so chat, votes
+// and counts never restart it), announcements, the pinned products under the video, the one
+// viewer count and the host's controls.
 import { el, money } from "../util.js";
 import { $, hasVariants, isLive, may, productTitle, send, ui } from "./ctx.js";
 import { keyed, region } from "./dom.js";
+import { mountPlayer, showStream } from "./player.js";
 import { quickAdd } from "./product.js";
 
 export function renderStage() {
   if (!isLive()) return;
   const v = ui.view;
   const s = v.stage.stream;
-  region("stream", [s && s.url, s && s.kind, !s && may("set_stream")], () => {
-    const stream = $("stream");
-    stream.replaceChildren();
-    if (s && s.kind === "hls") {
-      stream.append(el("video", { src: s.url, controls: true, playsinline: true, autoplay: true, muted: true, "aria-label": "Live video" }),
-        el("p", { class: "small muted" }, "Video not playing? ", el("a", { href: s.url, rel: "noopener", target: "_blank" }, "Open the stream")));
-    } else if (s && s.kind === "embed") {
-      stream.append(el("iframe", { src: s.url, title: "Live video", allow: "autoplay; fullscreen; picture-in-picture",
-        sandbox: "allow-scripts allow-same-origin allow-presentation", referrerpolicy: "no-referrer", loading: "lazy" }));
-    } else {
-      stream.append(el("p", { class: "muted stream-empty" }, may("set_stream") ? "No video yet: paste an HLS (.m3u8) or embed URL below." : "The host has not started a video."));
-    }
-  });
-  const anns = v.stage.announcements.slice(-3);
+  mountPlayer($("stream"));
+  showStream(s ? { url: s.url, kind: s.kind } : null,
+    may("set_stream") ? "No video yet: paste an HLS (.m3u8) or embed URL in the host controls." : "The show has not started yet. Stay here: the video starts by itself.");
+  // the latest announcement sits on the picture (every one is also a toast when it arrives)
+  const anns = v.stage.announcements.slice(-1);
   region("announcements", anns.map((a) => a.announcement_id), () => {
     keyed($("announcements"), anns, { key: (a) => a.announcement_id, sig: (a) => a.text, render: (a) => el("p", { class: "announcement" }, "📣 ", a.text) });
   });
@@ -32,25 +25,41 @@ export function renderStage() {
     keyed($("pins"), pins, {
       key: (x) => x.sku,
       sig: (x) => [x.p, flags],
-      empty: () => el("li", { class: "muted small" }, "Nothing pinned yet."),
-      render: ({ sku, p }) => el("li", { class: "pin", dataset: { sku } },
-        p && p.image ? el("img", { src: p.image, alt: "", width: 64, height: 48 }) : null,
-        el("span", { class: "pin-title" }, productTitle(sku)),
-        p ? el("span", { class: "price" }, money(p.price_minor, p.currency)) : null,
-        el("button", { type: "button", class: "primary", disabled: v.phase !== "open" || !may("add_line"), dataset: { fk: `pin-add-${sku}` },
-          "aria-label": `${hasVariants(p) ? "Choose options for" : "Add"} ${productTitle(sku)}${hasVariants(p) ? "" : " to my cart"}`, onclick: () => quickAdd(sku) },
-        hasVariants(p) ? "Choose options" : "Add to my cart"),
-        may("unpin_product") ? el("button", { type: "button", class: "link", "aria-label": `Unpin ${productTitle(sku)}`, dataset: { fk: `unpin-${sku}` }, onclick: () => send("UnpinProduct", { sku }) }, "Unpin") : null),
+      empty: () => el("li", { class: "pins-empty" }, may("pin_product") ? "Pin a product from the list below: it shows here for everyone, with its Add button." : "Products the host shows appear here."),
+      render: ({ sku, p }) => pinCard(sku, p),
     });
   });
+  $("stage").classList.toggle("has-pins", pins.length > 0);
   renderStageCount();
 }
 
+/** A pinned product: picture, name, price, one "Add to cart" (the variant sheet asks for options). */
+function pinCard(sku, p) {
+  const title = productTitle(sku);
+  const soldOut = Boolean(p) && p.in_stock === false && !(p.variants || []).some((x) => x.in_stock);
+  const low = p && !hasVariants(p) && p.stock != null && p.stock > 0 && p.stock <= 5 ? `Only ${p.stock} left` : "";
+  const canAdd = ui.view.phase === "open" && may("add_line") && !soldOut;
+  return el("li", { class: "pin", dataset: { sku } },
+    p && p.image ? el("img", { src: p.image, alt: "", width: 96, height: 72, loading: "lazy" }) : el("span", { class: "pin-img" }),
+    el("span", { class: "pin-body" },
+      el("span", { class: "pin-title" }, title),
+      el("span", { class: "pin-meta" },
+        p ? el("span", { class: "price" }, money(p.price_minor, p.currency)) : el("span", { class: "muted small" }, "Loading…"),
+        low ? el("span", { class: "stock low small" }, low) : null),
+      el("button", { type: "button", class: "primary pin-add", disabled: !canAdd, dataset: { fk: `pin-add-${sku}` },
+        "aria-label": soldOut ? `Sold out: ${title}` : `Add to cart: ${title}`, onclick: () => quickAdd(sku) },
+      soldOut ? "Sold out" : "Add to cart")),
+    may("unpin_product") ? el("button", { type: "button", class: "pin-unpin", "aria-label": `Unpin ${title}`, title: "Unpin", dataset: { fk: `unpin-${sku}` }, onclick: () => send("UnpinProduct", { sku }) }, "✕") : null);
+}
+
+/** One honest number: the people connected to the show now (the server counts them, after
+ * leaves, bans and reconnects; a live audience never sees the other viewers' joins). */
 export function renderStageCount() {
   const node = $("viewer-count");
   if (!node || !ui.view) return;
-  const n = Math.max(ui.online, 1);
-  node.textContent = `${n} watching · ${ui.view.member_count} joined`;
+  const n = ui.online;
+  node.textContent = n > 0 ? `${n} watching` : "";
+  node.hidden = !(n > 0);
 }
 
 export function wireStage() {
