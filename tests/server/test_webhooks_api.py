@@ -62,8 +62,8 @@ async def test_endpoints_are_validated_listed_updated_rotated_and_deleted(tmp_pa
 
         missing = f"{base}/we_nope"
         for method in ("GET", "PATCH", "DELETE"):
-            kw = {"json": {}} if method == "PATCH" else {}
-            r = await env.http.request(method, missing, headers=auth, **kw)
+            body = {} if method == "PATCH" else None
+            r = await env.http.request(method, missing, headers=auth, json=body)
             assert r.status_code == 404 and r.json()["code"] == "webhook_not_found"
         r = await env.http.get(f"{one}/deliveries/dlv_nope", headers=auth)
         assert r.status_code == 404 and r.json()["code"] == "delivery_not_found"
