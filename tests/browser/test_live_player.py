@@ -27,9 +27,10 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import js_errors, new_page, shot
 from tests.browser.helpers import create_room, invite_url, join
+from tests.browser.test_accessibility import serious_violations
 from tests.server.conftest import LiveServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 H264 = 'video/mp4; codecs="avc1.42E01E"'
 VP9 = 'video/mp4; codecs="vp09.00.10.08"'
@@ -216,6 +217,10 @@ async def test_hls_stream_plays_through_hls_js_and_chat_never_restarts_it(
             await page.evaluate("() => window.scrollTo(0, 0)")
         await shot(viewer, "live-player-phone", full=False)
         await shot(host, "live-player-host", full=False)
+        # the show's page passes axe-core on a phone and on a desktop, with the video playing
+        problems = await serious_violations(viewer, "live viewer, phone")
+        problems += await serious_violations(host, "live host, desktop")
+        assert problems == []
         assert js_errors(viewer) == []
         assert js_errors(host) == []
     finally:
