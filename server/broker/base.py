@@ -72,12 +72,18 @@ class Broker(Protocol):
     async def set_presence(self, room_id: str, member_ids: Mapping[str, str], ttl_s: int) -> None:
         """Replace this process's present members of a room (member_id -> display name).
 
-        The entry expires after ``ttl_s`` seconds unless set again (the hub refreshes every
-        ttl/3), so members of a process that died vanish by themselves. An empty mapping
+        The entry expires after ``ttl_s`` seconds unless set again (the hub refreshes it
+        regularly), so members of a process that died vanish by themselves. An empty mapping
         withdraws the entry at once."""
 
     async def presence(self, room_id: str) -> dict[str, str]:
         """Union of the present members of a room across all live processes."""
+
+    async def present_processes(self, room_id: str) -> set[str]:
+        """Ids of the processes (this one included) whose presence entry for the room is alive.
+
+        Cheap whatever the audience (no names are read): the hub asks it to forget the members
+        of processes that died without saying goodbye."""
 
     async def viewer_count(self, room_id: str) -> int:
         """Number of distinct present members of a room across all live processes."""

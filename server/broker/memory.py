@@ -71,13 +71,17 @@ class InMemoryBus:
         if not room:
             del self._presence[room_id]
 
-    def presence(self, room_id: str) -> dict[str, str]:
+    def present_processes(self, room_id: str) -> set[str]:
         room = self._presence.get(room_id, {})
         now = self._clock()
         for process_id in [p for p, (_, expires) in room.items() if expires <= now]:
             del room[process_id]
+        return set(room)
+
+    def presence(self, room_id: str) -> dict[str, str]:
+        room = self._presence.get(room_id, {})
         union: dict[str, str] = {}
-        for process_id in sorted(room):
+        for process_id in sorted(self.present_processes(room_id)):
             union.update(room[process_id][0])
         return union
 
@@ -146,6 +150,10 @@ class InMemoryBroker:
     async def presence(self, room_id: str) -> dict[str, str]:
         self._require_started()
         return self._bus.presence(check_room_id(room_id))
+
+    async def present_processes(self, room_id: str) -> set[str]:
+        self._require_started()
+        return self._bus.present_processes(check_room_id(room_id))
 
     async def viewer_count(self, room_id: str) -> int:
         return len(await self.presence(room_id))

@@ -302,6 +302,27 @@ class RedisBroker:
             raise BrokerUnavailable(f"presence failed: {type(exc).__name__}") from exc
         return union
 
+    async def present_processes(self, room_id: str) -> set[str]:
+        client = self._require_started()
+        index = presence_index_key(self.prefix, check_room_id(room_id))
+        try:
+            process_ids = sorted(_text(p) for p in await client.smembers(index))
+            if not process_ids:
+                return set()
+            keys = [presence_key(self.prefix, room_id, p) for p in process_ids]
+            async with client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.exists(key)
+                exists: list[Any] = await pipe.execute()
+            alive = {p for p, n in zip(process_ids, exists, strict=True) if n}
+            expired = [p for p in process_ids if p not in alive]
+            if expired:
+                forget_keys = [index, *(presence_key(self.prefix, room_id, p) for p in expired)]
+                await client.eval(_FORGET_EXPIRED, len(forget_keys), *forget_keys, *expired)
+        except _IO_ERRORS as exc:
+            raise BrokerUnavailable(f"present_processes failed: {type(exc).__name__}") from exc
+        return alive
+
     async def viewer_count(self, room_id: str) -> int:
         return len(await self.presence(room_id))
 

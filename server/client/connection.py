@@ -112,6 +112,7 @@ class CoshopClient:
         self.base_seq = last_seq or 0
         self.view: Mapping[str, Any] | None = None
         self.welcome: Welcome | None = None
+        # who is connected (group rooms): ``{member_id, display_name, role, viewing}`` maps
         self.presence: list[Mapping[str, Any]] = []
         self.online: int | None = None
         # live rooms: the room's member count (the audience receives no other viewer's join)

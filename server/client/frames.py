@@ -21,7 +21,10 @@ __all__ = ["Ack", "Event", "Notice", "ServerError", "Welcome", "decode_frame"]
 
 @dataclass(frozen=True, slots=True)
 class Welcome:
-    """The server's answer to ``hello``. ``view`` is None when the client resumed from its seq."""
+    """The server's answer to ``hello``. ``view`` is None when the client resumed from its seq.
+
+    ``member`` is ``{member_id, display_name, role}``: a member's shape everywhere on the wire.
+    """
 
     room: Mapping[str, Any]
     member: Mapping[str, Any]
@@ -31,7 +34,15 @@ class Welcome:
 
     @property
     def member_id(self) -> str:
-        return str(self.member["id"])
+        return str(self.member["member_id"])
+
+    @property
+    def display_name(self) -> str:
+        return str(self.member["display_name"])
+
+    @property
+    def role(self) -> str:
+        return str(self.member["role"])
 
     @classmethod
     def parse(cls, msg: Mapping[str, Any]) -> Welcome:
@@ -43,6 +54,10 @@ class Welcome:
         )
         if not isinstance(room, dict) or not isinstance(member, dict) or not _is_int(seq):
             raise ProtocolViolation("bad_welcome", "welcome needs room, member and seq")
+        if not all(isinstance(member.get(k), str) for k in ("member_id", "display_name", "role")):
+            raise ProtocolViolation(
+                "bad_welcome", "welcome member needs member_id, display_name and role"
+            )
         if view is not None and not isinstance(view, dict):
             raise ProtocolViolation("bad_welcome", "welcome view must be a map or null")
         return cls(room, member, seq, msg.get("resumed") is True, view)

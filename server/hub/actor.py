@@ -32,7 +32,8 @@ from server.hub.pacing import LivePacer
 from server.hub.peers import (
     EventsCommitted,
     HeadAnnounced,
-    RosterChanged,
+    PresenceChanged,
+    PresenceQuery,
     SignalRelayed,
 )
 from server.hub.pipeline import CommandPipeline
@@ -314,17 +315,16 @@ class RoomActor(CommandPipeline):
     def _presence_changed(self, *, tell_peers: bool = False) -> None:
         """Tell this room's sessions who is here; ``tell_peers``: other processes too.
 
-        Big rooms get counts on their ticks instead, and never publish rosters (thousands of
-        names on every join would be quadratic).
+        Big rooms get counts on their ticks instead, and tell peers only their count (thousands
+        of names on every join would be quadratic).
         """
+        if tell_peers:
+            self.services.publish(self.room_id, self.roster.announcement(roster=not self.is_big))
         if self.is_big:
             self.pacer.schedule()
             return
-        local = self.roster.presence()
-        members = {**self.services.remote_presence(self.room_id), **local}
+        members = {**self.services.remote_presence(self.room_id), **self.roster.presence()}
         self.roster.broadcast(frames.presence(sorted(members.values(), key=_by_id)))
-        if tell_peers:
-            self.services.publish(self.room_id, RosterChanged(local))
 
     def _enforce_membership(self, events: Sequence[StoredEvent]) -> None:
         room = self.room
@@ -381,8 +381,10 @@ class RoomActor(CommandPipeline):
                 await self._apply_foreign(events)
             case SignalRelayed(member_id, name, signal):
                 self._deliver_signal(member_id, name, signal, skip=None)
-            case RosterChanged():
+            case PresenceChanged():
                 self._presence_changed()  # the hub keeps the roster (remote_presence)
+            case PresenceQuery():
+                pass  # the hub answers it (it reads the roster it asks about)
             case HeadAnnounced(head):
                 if head > self.seq:
                     await self.catch_up()
@@ -457,4 +459,4 @@ def signal_to_wire(signal: Signal) -> dict[str, Any]:
 
 
 def _by_id(m: dict[str, Any]) -> str:
-    return str(m["id"])
+    return str(m["member_id"])

@@ -2,6 +2,19 @@
 
 It holds no room rules (those are in ``rooms``) and never touches a socket (sessions do). One
 instance per process, built in the app's lifespan and kept on ``app.state.hub``.
+
+Presence across processes (a shared broker only). Who is connected travels as peer messages
+(``server/hub/peers.py``): a room actor announces its process's presence whenever a member
+connects or disconnects (coalesced: the newest announcement of a room replaces one not yet
+sent), a process that loads a room asks the others (``PresenceQuery``) and they answer, and each
+process repeats its announcements every refresh (``presence_ttl_s / 3``) so a lost message heals.
+Every process keeps the last announcement of every other process per room, so rosters and counts
+converge as fast as the broker carries a message. The TTL keys in the broker only clean up after
+a process that died without saying goodbye: each process keeps a key per room it has members in
+(written *before* its first announcement there, so a key read after hearing it finds it), the
+keys expire after ``presence_ttl_s - refresh`` unless rewritten, and every refresh forgets the
+processes whose key is gone — a killed process's members vanish within ``presence_ttl_s``. A
+process that stops cleanly says goodbye (an empty announcement) before it closes.
 """
 
 from __future__ import annotations
@@ -9,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from rooms import Command, Room
@@ -20,7 +35,7 @@ from server.hub import peers
 from server.hub.actor import RoomActor
 from server.hub.catalogs import CatalogCache
 from server.hub.committer import Committer
-from server.hub.peers import HeadAnnounced, PeerMessage, RosterChanged
+from server.hub.peers import HeadAnnounced, PeerMessage, PresenceChanged, PresenceQuery
 from server.hub.services import RoomServices
 from server.hub.shares import ClientShareExceeded, ClientShares, current_client
 from server.hub.work import (
@@ -52,6 +67,17 @@ _PUBLISH_BACKLOG = 10_000
 # a few at a time, and a load waits this long for one of them to go before answering server_full.
 _EVICT_MIN_IDLE_S = 1.0
 _EVICT_WAIT_S = 1.0
+# A process that stops cleanly waits this long at most for its goodbyes to reach the broker.
+_GOODBYE_WAIT_S = 1.0
+
+
+@dataclass(slots=True)
+class _PeerPresence:
+    """Another process's presence in one room, as it last announced it."""
+
+    count: int
+    members: dict[str, dict[str, object]] | None  # None: a big room there, only the count
+    heard_at: float  # time.monotonic() when it arrived
 
 
 class RoomNotFound(Exception):
@@ -82,14 +108,26 @@ class Hub:
         self.committer = Committer(store, metrics)
         self._actors: dict[str, RoomActor] = {}
         self._loading: dict[str, asyncio.Future[RoomActor]] = {}
-        self._remote_presence: dict[str, dict[str, dict[str, dict[str, object]]]] = {}
+        # room -> process id -> what that process last announced (see the module docstring)
+        self._peers: dict[str, dict[str, _PeerPresence]] = {}
         self._janitor: asyncio.Task[None] | None = None
         self._presence_task: asyncio.Task[None] | None = None
         self._publisher_task: asyncio.Task[None] | None = None
-        self._outgoing: deque[tuple[str, str, bytes]] = deque()
+        # (room, kind, payload); kind None: the room's newest presence in _pending_presence
+        self._outgoing: deque[tuple[str, str | None, bytes]] = deque()
+        self._pending_presence: dict[str, PresenceChanged] = {}
+        self._drained = asyncio.Event()  # nothing queued, nothing being sent
+        self._drained.set()
         self._publish_wake = asyncio.Event()
         self._publish_dropped = False
-        self._alive_counts: dict[str, tuple[int, int]] = {}  # room -> (all processes, ours then)
+        # Rooms whose presence key this process wrote and keeps alive; one lock per room keeps
+        # the writes of the publisher and the refresh from overtaking each other.
+        self._keyed: set[str] = set()
+        self._key_locks: dict[str, asyncio.Lock] = {}
+        ttl = settings.presence_ttl_s
+        self._refresh_s = max(0.5, ttl / 3)
+        # rewritten every refresh, gone at most refresh later: forgotten within the TTL
+        self._key_ttl = max(1, math.ceil(ttl - self._refresh_s))
         # Fair shares of the caps (server/hub/shares.py): which client loaded each room.
         self.shares = ClientShares(settings.client_share, settings.client_share_floor)
         self._loaded_by: dict[str, str] = {}
@@ -130,6 +168,7 @@ class Hub:
         )
 
     async def close(self) -> None:
+        await self._say_goodbye()
         for task in (self._janitor, self._presence_task, self._publisher_task):
             if task is not None:
                 task.cancel()
@@ -184,6 +223,8 @@ class Hub:
             # Events another process committed between our load and our subscription reached
             # nobody: read them now, through the actor's queue.
             actor.post(CatchUp())
+            # ... and who is connected elsewhere: they answer at once (the module docstring)
+            self.publish(room_id, PresenceQuery())
             if client is not None:
                 self._loaded_by[room_id] = client
             future.set_result(actor)
@@ -243,8 +284,9 @@ class Hub:
         client = self._loaded_by.pop(room_id, None)
         if client is not None:
             self.shares.give_back(self.shares.rooms, client)
-        self._remote_presence.pop(room_id, None)
-        self._alive_counts.pop(room_id, None)
+        self._peers.pop(room_id, None)
+        self._keyed.discard(room_id)  # a key left behind expires; a reload writes it again
+        self._key_locks.pop(room_id, None)
         self.metrics.rooms.set(len(self._actors))
         self._evicting.discard(room_id)
         self._room_freed.set()
@@ -344,21 +386,31 @@ class Hub:
     def publish(self, room_id: str, message: PeerMessage) -> None:
         """Tell other processes about a room (``server/hub/peers.py``), if any may listen.
 
-        Rosters go only to a shared broker; nothing else is encoded when nobody else listens.
+        Presence goes only to a shared broker, coalesced per room (the newest announcement
+        replaces one still queued); nothing else is encoded when nobody else listens.
         """
-        if isinstance(message, RosterChanged):
+        if isinstance(message, PresenceChanged):
             if self.shared_broker:
-                self._publish(room_id, *peers.encode(message))
+                if room_id not in self._pending_presence:
+                    self._enqueue((room_id, None, b""))
+                self._pending_presence[room_id] = message
+        elif isinstance(message, PresenceQuery):
+            if self.shared_broker:
+                self._enqueue((room_id, *peers.encode(message)))
         elif self.broker.others_may_listen(room_id):
-            self._publish(room_id, *peers.encode(message))
+            self._enqueue((room_id, *peers.encode(message)))
 
-    def _publish(self, room_id: str, kind: str, payload: bytes) -> None:
+    def _enqueue(self, item: tuple[str, str | None, bytes]) -> None:
         # One publisher task keeps notifications in commit order; a full queue drops the
-        # oldest notifications, which peers recover from the log (docs/broker.md).
+        # oldest notifications, which peers recover from the log (docs/broker.md), and
+        # presence from the announcements repeated once the queue drains.
         if len(self._outgoing) >= _PUBLISH_BACKLOG:
-            self._outgoing.popleft()
+            room_id, kind, _ = self._outgoing.popleft()
+            if kind is None:
+                self._pending_presence.pop(room_id, None)
             self._publish_dropped = True
-        self._outgoing.append((room_id, kind, payload))
+        self._outgoing.append(item)
+        self._drained.clear()
         self._publish_wake.set()
 
     async def _publisher(self) -> None:
@@ -368,21 +420,57 @@ class Hub:
             while self._outgoing:
                 room_id, kind, payload = self._outgoing.popleft()
                 try:
-                    await self.broker.publish(room_id, kind, payload)
+                    if kind is None:
+                        await self._send_presence(room_id)
+                    else:
+                        await self.broker.publish(room_id, kind, payload)
                 except Exception as exc:
                     log.warning("broker publish failed: %s", type(exc).__name__)
                     self._publish_dropped = True
                     continue
                 if self._publish_dropped and self.broker.healthy:
                     # Something was lost while the broker was down: tell peers our rooms'
-                    # heads again so they read the gap from the log.
+                    # heads again so they read the gap from the log, and who is here.
                     self._publish_dropped = False
                     self._announce_heads()
+                    self._announce_presence()
+            self._drained.set()
+
+    async def _send_presence(self, room_id: str) -> None:
+        message = self._pending_presence.pop(room_id, None)
+        if message is None:
+            return
+        if message.count and room_id not in self._keyed:
+            # the key first: a peer that hears us and then reads the keys must find ours
+            await self._write_key(room_id)
+        await self.broker.publish(room_id, *peers.encode(message))
 
     def _announce_heads(self) -> None:
         for actor in self._actors.values():
             if actor.seq:
-                self._outgoing.append((actor.room_id, *peers.encode(HeadAnnounced(actor.seq))))
+                self._enqueue((actor.room_id, *peers.encode(HeadAnnounced(actor.seq))))
+
+    def _announce(self, actor: RoomActor) -> None:
+        """Queue this process's presence in the actor's room (built by its roster)."""
+        self.publish(actor.room_id, actor.roster.announcement(roster=not actor.is_big))
+
+    def _announce_presence(self, *, ask: bool = False) -> None:
+        """Announce our presence in every room we have members in; ``ask``: and ask others."""
+        for actor in list(self._actors.values()):
+            if actor.sessions:
+                self._announce(actor)
+            if ask:
+                self.publish(actor.room_id, PresenceQuery())
+
+    async def _say_goodbye(self) -> None:
+        """Stopping cleanly: tell peers our members left, and give the publisher a moment."""
+        if not self.shared_broker or self._publisher_task is None:
+            return
+        for actor in self._actors.values():
+            if actor.sessions:
+                self.publish(actor.room_id, PresenceChanged(0, {}))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._drained.wait(), _GOODBYE_WAIT_S)
 
     def _on_broker_message(self, message: BrokerMessage) -> None:
         if message.origin == self.broker.process_id:
@@ -395,61 +483,100 @@ class Hub:
         except peers.PeerMessageError as exc:
             log.warning("unreadable broker message dropped: %s", exc)
             return
-        if isinstance(decoded, RosterChanged):
-            self._remote_presence.setdefault(message.room_id, {})[message.origin] = decoded.members
+        match decoded:
+            case PresenceQuery():
+                if actor.sessions:
+                    self._announce(actor)
+                return
+            case PresenceChanged(count, members):
+                room = self._peers.setdefault(message.room_id, {})
+                known = room.get(message.origin)
+                if count and known is not None and (known.count, known.members) == (count, members):
+                    known.heard_at = time.monotonic()
+                    return  # a repeat (the refresh): nothing to tell this room's sessions
+                if count:
+                    room[message.origin] = _PeerPresence(count, members, time.monotonic())
+                elif room.pop(message.origin, None) is None:
+                    return  # gone already
+                # else it has nobody here now (or it stopped)
+            case _:
+                pass
         actor.post(Remote(decoded))
 
     def _broker_reconnected(self) -> None:
+        # Keys may have expired (or Redis restarted empty) while we were away: write them
+        # again before announcing; what others announced meanwhile was lost: ask them.
+        self._keyed.clear()
         for actor in self._actors.values():
             actor.post(CatchUp())  # through the queue: never beside a running turn
+        if self.shared_broker:
+            self._announce_presence(ask=True)
 
     def remote_presence(self, room_id: str) -> dict[str, dict[str, object]]:
+        """Members connected to other processes (from their rosters), by member id."""
         merged: dict[str, dict[str, object]] = {}
-        for members in self._remote_presence.get(room_id, {}).values():
-            merged.update(members)
+        for peer in self._peers.get(room_id, {}).values():
+            if peer.members:
+                merged.update(peer.members)
         return merged
 
     def remote_count(self, room_id: str) -> int:
-        """Members connected to other processes (rosters for group rooms, counts otherwise)."""
-        counted = self._alive_counts.get(room_id)
-        if counted is None:
-            return len(self.remote_presence(room_id))
-        total, local_then = counted
-        return max(len(self.remote_presence(room_id)), total - local_then)
+        """Members connected to other processes and not here: rosters are told apart by member
+        id, the counts of big rooms added up."""
+        ids: set[str] = set()
+        counted = 0
+        for peer in self._peers.get(room_id, {}).values():
+            if peer.members is None:
+                counted += peer.count
+            else:
+                ids.update(peer.members)
+        actor = self._actors.get(room_id)
+        if actor is not None:
+            ids.difference_update(actor.roster.by_member)
+        return len(ids) + counted
 
     async def _refresh_presence(self) -> None:
-        """Keep this process's presence alive in the broker and drop other processes' ghosts.
-
-        Presence entries expire by TTL when a process dies, so members of a dead process vanish
-        from every other process within ``presence_ttl_s``.
-        """
-        ttl = self.settings.presence_ttl_s
+        """Every ``presence_ttl_s / 3``: keep our presence keys alive, repeat our announcements,
+        and forget the processes whose keys expired (they died: the module docstring)."""
         while True:
-            for actor in list(self._actors.values()):
-                names = {s.member_id: s.name for s in actor.sessions.values()}
-                try:
-                    await self.broker.set_presence(actor.room_id, names, ttl)
-                    alive = await self.broker.presence(actor.room_id)
-                except Exception as exc:
-                    log.warning("presence refresh failed: %s", type(exc).__name__)
-                    continue
-                before = self.remote_count(actor.room_id)
-                self._alive_counts[actor.room_id] = (len(alive), len(names))
-                pruned = self._prune_remote(actor.room_id, alive)
-                if pruned or self.remote_count(actor.room_id) != before:
-                    actor.post(PeersChanged())
-            self.metrics.broker_healthy.set(1 if self.broker.healthy else 0)
-            await asyncio.sleep(max(0.5, ttl / 3))
+            if self.shared_broker:
+                for actor in list(self._actors.values()):
+                    try:
+                        await self._refresh_room(actor)
+                    except Exception as exc:
+                        log.warning("presence refresh failed: %s", type(exc).__name__)
+            await asyncio.sleep(self._refresh_s)
 
-    def _prune_remote(self, room_id: str, alive: Mapping[str, str]) -> bool:
-        remote = self._remote_presence.get(room_id, {})
-        changed = False
-        for origin, members in list(remote.items()):
-            kept = {m: v for m, v in members.items() if m in alive}
-            if len(kept) != len(members):
-                remote[origin] = kept
-                changed = True
-        return changed
+    async def _refresh_room(self, actor: RoomActor) -> None:
+        room_id = actor.room_id
+        await self._write_key(room_id)
+        if actor.sessions:
+            self._announce(actor)  # heals an announcement a peer missed
+        remote = self._peers.get(room_id)
+        if not remote:
+            return
+        asked_at = time.monotonic()
+        alive = await self.broker.present_processes(room_id)
+        # a process heard after we asked may have written its key after Redis answered
+        gone = [p for p, peer in remote.items() if p not in alive and peer.heard_at < asked_at]
+        for process_id in gone:
+            del remote[process_id]
+        if gone:
+            actor.post(PeersChanged())
+
+    async def _write_key(self, room_id: str) -> None:
+        """Write our presence key of a room as the roster is now (withdraw it when empty)."""
+        lock = self._key_locks.setdefault(room_id, asyncio.Lock())
+        async with lock:
+            actor = self._actors.get(room_id)
+            names = actor.roster.names() if actor is not None else {}
+            if names:
+                await self.broker.set_presence(room_id, names, self._key_ttl)
+                if room_id in self._actors:
+                    self._keyed.add(room_id)
+            elif room_id in self._keyed:
+                await self.broker.set_presence(room_id, {}, self._key_ttl)
+                self._keyed.discard(room_id)
 
 
 def _ignore(task: asyncio.Task[None]) -> None:

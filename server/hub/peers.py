@@ -1,11 +1,14 @@
 """Typed messages between processes: what a hub tells the other processes about a room.
 
 The broker carries notifications, not the truth (docs/broker.md): committed event rows, relayed
-signals, a process's roster of a group room, and the head a process announces after a publish
-it lost. They are encoded and decoded **here only**, as frozen dataclasses; the hub publishes
-and reads them, the room actor handles them. The payload formats are those every release so
-far has used (``events``: ``[[seq, type, data, at, actor], …]``; ``signal``: a map with ``m``,
-``n`` and ``s``, or ``head``, or ``p``), so processes of two releases can share a broker.
+signals, who is connected to a room on the sending process (its presence: a roster in group
+rooms, a count in big ones), a question for that presence, and the head a process announces
+after a publish it lost. They are encoded and decoded **here only**, as frozen dataclasses; the
+hub publishes and reads them, the room actor handles them. The payload formats are those
+earlier releases used (``events``: ``[[seq, type, data, at, actor], …]``; ``signal``: a map
+with ``m``, ``n`` and ``s``, or ``head``, or ``p`` — now with ``c`` beside it — ), so processes
+of two releases can share a broker; ``c`` alone (a count) and ``q`` (the question) are new, and
+an earlier release drops them as unreadable.
 
 This module must not: touch a socket or a room's state, or await anything.
 """
@@ -24,7 +27,8 @@ __all__ = [
     "HeadAnnounced",
     "PeerMessage",
     "PeerMessageError",
-    "RosterChanged",
+    "PresenceChanged",
+    "PresenceQuery",
     "SignalRelayed",
     "decode",
     "encode",
@@ -52,10 +56,23 @@ class SignalRelayed:
 
 
 @dataclass(frozen=True, slots=True)
-class RosterChanged:
-    """Who is connected to the sending process (group rooms with a shared broker only)."""
+class PresenceChanged:
+    """Who is connected to the room on the sending process, now (shared brokers only).
 
-    members: dict[str, dict[str, object]]
+    ``count``: distinct members with a socket there (0: nobody, the sender left the room).
+    ``members``: their presence entries by member id (``{member_id, display_name, role,
+    viewing}``), or None when the room is big there and only the count travels.
+    Each message replaces the sender's previous one for the room.
+    """
+
+    count: int
+    members: dict[str, dict[str, object]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceQuery:
+    """A process that just loaded the room (or reconnected) asks who is connected elsewhere;
+    every process with members there answers with a :class:`PresenceChanged`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +82,7 @@ class HeadAnnounced:
     seq: int
 
 
-PeerMessage = EventsCommitted | SignalRelayed | RosterChanged | HeadAnnounced
+PeerMessage = EventsCommitted | SignalRelayed | PresenceChanged | PresenceQuery | HeadAnnounced
 
 
 def encode(message: PeerMessage) -> tuple[str, bytes]:
@@ -77,8 +94,12 @@ def encode(message: PeerMessage) -> tuple[str, bytes]:
             )
         case SignalRelayed(member_id, name, signal):
             return "signal", encode_msgpack({"m": member_id, "n": name, "s": signal})
-        case RosterChanged(members):
-            return "signal", encode_msgpack({"p": members})
+        case PresenceChanged(count, None):
+            return "signal", encode_msgpack({"c": count})
+        case PresenceChanged(count, members):
+            return "signal", encode_msgpack({"p": members, "c": count})
+        case PresenceQuery():
+            return "signal", encode_msgpack({"q": 1})
         case HeadAnnounced(seq):
             return "signal", encode_msgpack({"head": seq})
         case _:  # pragma: no cover - the type checker proves this unreachable
@@ -99,11 +120,40 @@ def decode(room_id: str, kind: str, payload: bytes) -> PeerMessage:
                 if not isinstance(head, int) or isinstance(head, bool):
                     raise PeerMessageError("a head that is not a seq")
                 return HeadAnnounced(head)
-            if "p" in data:
-                return RosterChanged(dict(data["p"]))
+            if "p" in data or "c" in data:
+                return _presence(data)
+            if "q" in data:
+                return PresenceQuery()
             return SignalRelayed(str(data["m"]), str(data["n"]), dict(data["s"]))
     except PeerMessageError:
         raise
     except Exception as exc:
         raise PeerMessageError(f"unreadable {kind!r} message") from exc
     raise PeerMessageError(f"unknown message kind {kind!r}")
+
+
+def _presence(data: dict[str, Any]) -> PresenceChanged:
+    members: dict[str, dict[str, object]] | None = None
+    if "p" in data:
+        roster = data["p"]
+        if not isinstance(roster, dict):
+            raise PeerMessageError("a roster that is not a map")
+        members = {str(k): _present_member(str(k), v) for k, v in roster.items()}
+    count = data.get("c", len(members or {}))
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise PeerMessageError("a presence count that is not a count")
+    return PresenceChanged(count, members)
+
+
+def _present_member(member_id: str, entry: object) -> dict[str, object]:
+    if not isinstance(entry, dict):
+        raise PeerMessageError("a roster entry that is not a map")
+    if "member_id" in entry:
+        return dict(entry)
+    # an earlier release's entry ({id, name, viewing}): the shape every member has now
+    return {
+        "member_id": str(entry.get("id", member_id)),
+        "display_name": str(entry.get("name", "")),
+        "role": "member",
+        "viewing": entry.get("viewing"),
+    }

@@ -20,6 +20,7 @@ from typing import Any
 
 from rooms import Audience, Room
 from server.hub.fanout import STAFF_ROLES, visible
+from server.hub.peers import PresenceChanged
 from server.metrics import Metrics
 from server.protocol import frames
 from server.storage import StoredEvent
@@ -81,10 +82,22 @@ class Roster:
             old.close(CLOSE_CODES["replaced"], "replaced by a newer connection")
 
     def presence(self) -> dict[str, dict[str, Any]]:
+        """Who is connected here, by member id: the member shape of every frame, plus what
+        they are viewing (their newest socket's)."""
         out: dict[str, dict[str, Any]] = {}
         for s in self.sessions.values():
-            out[s.member_id] = {"id": s.member_id, "name": s.name, "viewing": s.viewing}
+            out[s.member_id] = frames.present_member(s.member_id, s.name, s.role, s.viewing)
         return out
+
+    def announcement(self, *, roster: bool) -> PresenceChanged:
+        """This process's presence in the room for the other processes: the roster, or only
+        the count (``roster=False``: a big room, where names on every join would be
+        quadratic)."""
+        return PresenceChanged(self.member_count, self.presence() if roster else None)
+
+    def names(self) -> dict[str, str]:
+        """Member id -> display name of everyone connected here (the broker's presence key)."""
+        return {s.member_id: s.name for s in self.sessions.values()}
 
     @staticmethod
     def adopt_identity(room: Room, session: Session) -> None:

@@ -42,9 +42,11 @@ __all__ = [
     "count",
     "err",
     "ev",
+    "member",
     "notice",
     "pong",
     "presence",
+    "present_member",
     "reactions",
     "read_frame",
     "read_hello",
@@ -90,7 +92,7 @@ def welcome(
     return {
         "t": "welcome",
         "room": {"id": room_id, "kind": kind, "merchant": merchant},
-        "member": {"id": member_id, "name": name, "role": role},
+        "member": member(member_id, name, role),
         "seq": seq,
         "resumed": view is None,
         "view": view,
@@ -129,8 +131,20 @@ def notice(code: str, message: str) -> dict[str, Any]:
     return {"t": "notice", "code": code, "message": message}
 
 
+def member(member_id: str, display_name: str, role: str) -> dict[str, Any]:
+    """A member on the wire, everywhere (``welcome.member``, ``presence``, ``view.members``)."""
+    return {"member_id": member_id, "display_name": display_name, "role": role}
+
+
+def present_member(
+    member_id: str, display_name: str, role: str, viewing: str | None
+) -> dict[str, Any]:
+    """A connected member in ``presence``: the member shape plus the sku they are viewing."""
+    return {**member(member_id, display_name, role), "viewing": viewing}
+
+
 def presence(members: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Who is connected: ``members`` are ``{"id", "name", "viewing"}`` maps, sorted by id."""
+    """Who is connected: ``members`` are :func:`present_member` maps, sorted by member id."""
     return {"t": "presence", "members": list(members)}
 
 
@@ -421,21 +435,21 @@ def server_frame_schemas(s: SchemaSet) -> dict[str, dict[str, Any]]:
         ev=(s.ref("Event"), True),
     )
     s.add("EvFrame", ev_frame)
-    member = s.add(
+    # one shape for a member on the wire: {member_id, display_name, role} (as in view.members)
+    member_fields: dict[str, tuple[dict[str, Any], bool]] = {
+        "member_id": ({**_STR, "description": "member id"}, True),
+        "display_name": ({**_STR, "description": "display name"}, True),
+        "role": ({**_STR, "description": "role (a promotion since the token counts)"}, True),
+    }
+    welcome_member = s.add(
         "WelcomeMember",
-        _object(
-            "The member this socket speaks for, as the room knows them now.",
-            id=({**_STR, "description": "member id"}, True),
-            name=({**_STR, "description": "display name"}, True),
-            role=({**_STR, "description": "role (a promotion since the token counts)"}, True),
-        ),
+        _object("The member this socket speaks for, as the room knows them now.", **member_fields),
     )
     present = s.add(
         "PresentMember",
         _object(
-            "A connected member.",
-            id=({**_STR, "description": "member id"}, True),
-            name=({**_STR, "description": "display name"}, True),
+            "A connected member: the member shape, and what they are viewing.",
+            **member_fields,
             viewing=({"type": ["string", "null"], "description": "sku, or null"}, True),
         ),
     )
@@ -455,7 +469,7 @@ def server_frame_schemas(s: SchemaSet) -> dict[str, dict[str, Any]]:
             "`resumed: false`: `view` is the room at `seq`; `resumed: true`: `view` is null and "
             "a `batch` of the missed events follows.",
             room=(room, True),
-            member=(member, True),
+            member=(welcome_member, True),
             seq=(_SEQ, True),
             resumed=({"type": "boolean"}, True),
             view=(_nullable(s.ref("View")), True),
@@ -492,7 +506,8 @@ def server_frame_schemas(s: SchemaSet) -> dict[str, dict[str, Any]]:
         ),
         "presence": _frame(
             "presence",
-            "Every connected member (all processes), sorted by id; group rooms up to 50 sockets.",
+            "Every connected member (all processes), sorted by `member_id`; group rooms up to 50 "
+            "sockets.",
             members=({"type": "array", "items": present}, True),
         ),
         "count": _frame(

@@ -295,7 +295,7 @@ def test_every_frame_builder_makes_a_frame_its_schema_accepts() -> None:
         frames.err("cart_locked", "the cart is locked", "op-1"),
         frames.err("bad_frame", "frame is not valid JSON"),
         frames.notice("card_number_redacted", "removed"),
-        frames.presence([{"id": "m1", "name": "Ana", "viewing": None}]),
+        frames.presence([frames.present_member("m1", "Ana", "member", None)]),
         frames.count(3, 10),
         frames.sig("m1", "Ana", {"type": "Typing", "active": True}),
         frames.reactions({"🔥": 2}),
@@ -312,7 +312,7 @@ def test_every_frame_builder_makes_a_frame_its_schema_accepts() -> None:
         {"t": "ack", "op": "o", "seq": [1]},
         {"t": "err", "op": None, "code": "no_such_code", "message": "?"},
         {"t": "ev", "seq": 1, "at": 1, "actor": "m", "ev": {"type": "CartLocked", "by": "m"}},
-        {"t": "presence", "members": [{"member_id": "m1", "name": "Ana", "viewing": None}]},
+        {"t": "presence", "members": [{"id": "m1", "name": "Ana", "viewing": None}]},  # old shape
         {"t": "pong", "seq": 1, "extra": True},
         {"t": "hello", "token": "x"},
     ],

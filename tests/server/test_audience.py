@@ -61,14 +61,14 @@ async def _cast(tmp_path: Path, kind: str = "live", **settings: Any) -> AsyncIte
         a_welcome = await a.hello(a_join["token"])
         b = await Peer.open(url, codec=MSGPACK)
         b_welcome = await b.hello(b_join["token"])
-        b_id = b_welcome["member"]["id"]
+        b_id = b_welcome["member"]["member_id"]
         await host.send({"t": "cmd", "op": "ready", "name": "Announce", "args": {"text": "ready"}})
         first = {}  # what each has read up to then
         for name, peer in (("host", host), ("a", a), ("b", b)):
             first[name] = _events((await _until(peer, _fence("ready")))[0])
         cast = Cast(
             srv, http, room, host, a, b, a_join["token"], b_join["token"],
-            a_welcome["member"]["id"], b_id, first,
+            a_welcome["member"]["member_id"], b_id, first,
         )  # fmt: skip
         try:
             yield cast
@@ -323,7 +323,7 @@ async def test_another_process_keeps_a_viewers_line_from_the_others(
         b = await Peer.open(two.ws_url(room["room_id"]), codec=MSGPACK)
         try:
             await host.hello(room["host"]["token"])
-            a_id = (await a.hello(a_join["token"]))["member"]["id"]
+            a_id = (await a.hello(a_join["token"]))["member"]["member_id"]
             await b.hello(b_join["token"])
             ack = await _cmd(a, "a1", "AddLine", _add())
             await _cmd(host, "h1", "Announce", {"text": "fence"})

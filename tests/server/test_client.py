@@ -358,7 +358,12 @@ async def test_a_batch_range_moves_the_cursor_over_hidden_events_and_a_later_one
     """Against a scripted WebSocket server: the seqs a batch's range covers but leaves out are
     not a gap; a range that starts past the cursor is one, and the client resumes from it."""
     hellos: list[dict[str, Any]] = []
-    welcome = {"t": "welcome", "room": {"id": "r"}, "member": {"id": "m"}, "view": {}}
+    welcome = {
+        "t": "welcome",
+        "room": {"id": "r"},
+        "member": {"member_id": "m", "display_name": "Mo", "role": "member"},
+        "view": {},
+    }
 
     def ev(seq: int) -> dict[str, Any]:
         return {"t": "ev", "seq": seq, "at": 1, "actor": "x", "ev": {"type": "Announced"}}
@@ -411,7 +416,12 @@ async def test_the_client_does_what_the_close_code_table_says(code: CloseCode) -
     """Against a scripted server that closes the first socket with ``code``: resume and back_off
     codes reconnect and resume, stop codes end the client with ServerClosed."""
     hellos: list[dict[str, Any]] = []
-    welcome = {"t": "welcome", "room": {"id": "r"}, "member": {"id": "m"}, "view": {}}
+    welcome = {
+        "t": "welcome",
+        "room": {"id": "r"},
+        "member": {"member_id": "m", "display_name": "Mo", "role": "member"},
+        "view": {},
+    }
 
     async def handler(ws: ServerConnection) -> None:
         hellos.append(JSON.decode(await ws.recv()))

@@ -313,7 +313,7 @@ async def test_a_crowd_arriving_at_once_joins_once_each_with_shared_commits(
         await peer.send({"t": "hello", "token": member["token"], "last_seq": None})
     await twin.send({"t": "hello", "token": members[0]["token"], "last_seq": None})
     welcomes = [await p.recv_until("welcome") for p in [*peers, twin]]
-    assert {w["member"]["id"] for w in welcomes} == {m["member_id"] for m in members}
+    assert {w["member"]["member_id"] for w in welcomes} == {m["member_id"] for m in members}
 
     joined = [e for e in await host.events(40, timeout=10) if e["ev"]["type"] == "MemberJoined"]
     assert sorted(e["ev"]["member_id"] for e in joined) == sorted(m["member_id"] for m in members)

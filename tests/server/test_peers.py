@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from server.hub import peers
-from server.hub.peers import EventsCommitted, HeadAnnounced, RosterChanged, SignalRelayed
+from server.hub.peers import (
+    EventsCommitted,
+    HeadAnnounced,
+    PresenceChanged,
+    PresenceQuery,
+    SignalRelayed,
+)
 from server.storage import StoredEvent
 from server.transport.wire import decode_any, encode_msgpack
 
@@ -21,7 +27,13 @@ _EVENTS = [
     [
         EventsCommitted(_EVENTS),
         SignalRelayed("ann", "Ann", {"type": "Viewing", "sku": "tee"}),
-        RosterChanged({"ann": {"id": "ann", "name": "Ann", "viewing": None}}),
+        PresenceChanged(
+            1,
+            {"ann": {"member_id": "ann", "display_name": "Ann", "role": "host", "viewing": None}},
+        ),
+        PresenceChanged(4_000, None),  # a big room: only the count
+        PresenceChanged(0, {}),  # nobody left there (or the process stopped)
+        PresenceQuery(),
         HeadAnnounced(42),
     ],
 )
@@ -44,7 +56,16 @@ def test_the_payloads_are_those_earlier_releases_published() -> None:
     assert kind == "signal"
     assert decode_any(payload) == {"m": "ann", "n": "Ann", "s": {"type": "React", "emoji": "x"}}
     assert decode_any(peers.encode(HeadAnnounced(3))[1]) == {"head": 3}
-    assert decode_any(peers.encode(RosterChanged({}))[1]) == {"p": {}}
+    # a roster is still ``p`` (with its count beside it), so an earlier release reads it
+    assert decode_any(peers.encode(PresenceChanged(0, {}))[1]) == {"p": {}, "c": 0}
+
+
+def test_an_earlier_releases_roster_reads_in_the_member_shape_of_today() -> None:
+    old = encode_msgpack({"p": {"ann": {"id": "ann", "name": "Ann", "viewing": "tee"}}})
+    assert peers.decode("r1", "signal", old) == PresenceChanged(
+        1,
+        {"ann": {"member_id": "ann", "display_name": "Ann", "role": "member", "viewing": "tee"}},
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,6 +77,10 @@ def test_the_payloads_are_those_earlier_releases_published() -> None:
         ("signal", encode_msgpack({"head": True})),
         ("signal", encode_msgpack({"m": "ann"})),  # a signal without its name and body
         ("signal", encode_msgpack([1, 2])),
+        ("signal", encode_msgpack({"c": -1})),  # a count that is not one
+        ("signal", encode_msgpack({"c": "3"})),
+        ("signal", encode_msgpack({"p": ["ann"]})),  # a roster that is not a map
+        ("signal", encode_msgpack({"p": {"ann": "Ann"}})),
         ("gossip", encode_msgpack({})),  # a kind nobody sends
     ],
 )

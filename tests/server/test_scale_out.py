@@ -67,7 +67,7 @@ async def redis_prefix() -> AsyncIterator[tuple[str, str]]:
 
 @contextlib.contextmanager
 def hub_process(
-    tmp: Path, name: str, port: int, db: str, broker: str, prefix: str
+    tmp: Path, name: str, port: int, db: str, broker: str, prefix: str, *, ttl_s: int = 2
 ) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
@@ -78,7 +78,7 @@ def hub_process(
         "COSHOP_BROKER_URL": broker,
         "COSHOP_BROKER_PREFIX": prefix,
         "COSHOP_PROCESS_ID": name,
-        "COSHOP_PRESENCE_TTL_S": "2",
+        "COSHOP_PRESENCE_TTL_S": str(ttl_s),
         "COSHOP_DEMO": "true",
         "COSHOP_PUBLIC_ROOMS": "true",
     }
@@ -190,7 +190,7 @@ async def test_two_processes_converge_and_survive_a_sigkill(
             while True:
                 msg = await peers[3].recv(timeout=15)
                 if msg.get("t") == "presence":
-                    ids = {m["id"] for m in msg["members"]}
+                    ids = {m["member_id"] for m in msg["members"]}
                     if not ids & gone:
                         return ids
 

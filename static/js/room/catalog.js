@@ -78,13 +78,13 @@ export function renderGrid() {
 }
 
 export function renderGridViewers(force) {
-  const where = [...ui.presence.values()].map((p) => [p.id, p.name, p.viewing]);
+  const where = [...ui.presence.values()].map((p) => [p.member_id, p.display_name, p.viewing]);
   region("grid-viewers", force ? Math.random() : where, () => {
     for (const node of document.querySelectorAll("#grid .product[data-sku]")) {
       const box = node.querySelector(".viewers-of");
       const people = viewersOf(node.dataset.sku);
       clear(box);
-      if (people.length) box.append(el("span", { class: "sr-only" }, "Looking at this now:"), ...people.map((p) => avatar(p.id, p.name, "small")));
+      if (people.length) box.append(el("span", { class: "sr-only" }, "Looking at this now:"), ...people.map((p) => avatar(p.member_id, p.display_name, "small")));
       paintAvatars(box);
     }
   });

@@ -15,7 +15,7 @@ export const ui = {
   grid: [],                // skus shown in the grid
   query: "",
   detail: null,            // sku open in the detail panel
-  presence: new Map(),     // member id -> {id, name, viewing}
+  presence: new Map(),     // member id -> {member_id, display_name, role, viewing}
   names: new Map(),        // member id -> display name (roster, presence, joins)
   followLocal: true,       // a member may opt out of following the host
   pollPicks: [],

@@ -6,7 +6,7 @@ import { keyed, region } from "./dom.js";
 export const ROLE_LABEL = { host: "Host", cohost: "Co-host", moderator: "Moderator", associate: "Store staff", member: "", viewer: "" };
 
 export function viewersOf(sku) {
-  return [...ui.presence.values()].filter((p) => p.viewing === sku && p.id !== ui.me);
+  return [...ui.presence.values()].filter((p) => p.viewing === sku && p.member_id !== ui.me);
 }
 
 export function avatar(id, name, extra = "") {
@@ -19,7 +19,7 @@ export function paintAvatars(root) {
 }
 
 export function renderAvatars() {
-  const people = [...ui.presence.values()].map((p) => ({ id: p.id, name: p.name, viewing: p.viewing || null, title: p.viewing ? productTitle(p.viewing) : "" }));
+  const people = [...ui.presence.values()].map((p) => ({ id: p.member_id, name: p.display_name, viewing: p.viewing || null, title: p.viewing ? productTitle(p.viewing) : "" }));
   region("avatars", people, () => {
     const list = $("avatars");
     keyed(list, people, {

@@ -212,9 +212,9 @@ export function renderDetailViewers() {
   const box = $("product-detail").querySelector(".viewers-of");
   if (!box || !ui.detail) return;
   const here = viewersOf(ui.detail);
-  region("detail-viewers", [ui.detail, here.map((p) => [p.id, p.name])], () => {
+  region("detail-viewers", [ui.detail, here.map((p) => [p.member_id, p.display_name])], () => {
     clear(box);
-    if (here.length) box.append("Also looking: ", ...here.map((p) => avatar(p.id, p.name, "small")));
+    if (here.length) box.append("Also looking: ", ...here.map((p) => avatar(p.member_id, p.display_name, "small")));
     paintAvatars(box);
   });
 }
