@@ -18,10 +18,12 @@ from starlette.requests import Request
 
 from server.http.problem import ProblemError
 from server.ids import new_id, now_ms
+from server.storage import Merchant, Registry
 
 __all__ = [
     "bearer",
     "check_text",
+    "merchant_caller",
     "new_id",
     "normalize_origin",
     "now_ms",
@@ -118,6 +120,16 @@ def normalize_origin(value: object) -> str | None:
 
 
 _MAX_BODY = 16_384
+
+
+async def merchant_caller(request: Request) -> Merchant:
+    """The merchant whose API key the request carries as a bearer token, or 401."""
+    key = bearer(request)
+    registry: Registry = request.app.state.registry
+    merchant = None if key is None else await registry.merchant_by_api_key(key)
+    if merchant is None:
+        raise ProblemError(401, "invalid_api_key", "send your merchant API key as a bearer token")
+    return merchant
 
 
 async def read_json(request: Request, *, max_bytes: int = _MAX_BODY) -> dict[str, Any]:

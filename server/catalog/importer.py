@@ -1,7 +1,8 @@
 """Import a feed file into the catalogue, and describe the outcome for the CLI.
 
 The I/O shell around :func:`server.catalog.feeds.parse_feed`: reads the file (size-capped,
-UTF-8), parses it, upserts the good products and returns an :class:`ImportReport`. The CLI
+UTF-8) — or takes the text the merchant console uploaded — parses it, upserts the good products,
+records the outcome (:mod:`server.catalog.status`) and returns an :class:`ImportReport`. The CLI
 (``coshop catalog import FILE [--merchant ID]``, owned by ``server.cli``) prints
 :func:`format_report`. Must not parse feed content itself.
 """
@@ -19,9 +20,17 @@ from server.catalog.feeds import parse_feed
 from server.catalog.fields import LIMITS
 from server.catalog.records import FeedResult, RowError
 from server.catalog.repository import CatalogRepository, check_merchant_id
+from server.catalog.status import record_import
 from server.storage import Registry
 
-__all__ = ["ImportReport", "format_report", "import_feed", "read_feed", "require_merchant"]
+__all__ = [
+    "ImportReport",
+    "format_report",
+    "import_feed",
+    "import_text",
+    "read_feed",
+    "require_merchant",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +102,41 @@ async def import_feed(
     """
     check_merchant_id(merchant_id)
     result = await read_feed(path)
+    return await _write(engine, merchant_id, result, path.name, now, prune=prune)
+
+
+async def import_text(
+    engine: AsyncEngine,
+    merchant_id: str,
+    text: str,
+    filename: str,
+    now: int,
+    *,
+    prune: bool = False,
+) -> ImportReport:
+    """Load the good products of a feed's ``text`` (the console's upload), as import_feed does."""
+    check_merchant_id(merchant_id)
+    result = await asyncio.to_thread(parse_feed, text, filename)
+    return await _write(engine, merchant_id, result, filename, now, prune=prune)
+
+
+async def _write(
+    engine: AsyncEngine,
+    merchant_id: str,
+    result: FeedResult,
+    source: str,
+    now: int,
+    *,
+    prune: bool,
+) -> ImportReport:
     repository = CatalogRepository(engine)
     written = await repository.upsert(merchant_id, result.products, now) if result.products else 0
     pruned = 0
     if prune and not result.errors and result.products:
         pruned = await repository.prune(merchant_id, (p.sku for p in result.products))
-    return ImportReport(
+    report = ImportReport(
         merchant_id=merchant_id,
-        source=path.name,
+        source=source,
         format=result.format,
         products=written,
         variants=sum(len(p.variants) for p in result.products),
@@ -108,6 +144,8 @@ async def import_feed(
         pruned=pruned,
         notices=tuple(result.notices),
     )
+    await record_import(engine, report, now)
+    return report
 
 
 def format_report(report: ImportReport, *, max_errors: int = 50) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from server.db.base import metadata
 
-__all__ = ["products", "revisions", "tombstones", "variants"]
+__all__ = ["imports", "products", "revisions", "tombstones", "variants"]
 
 products = Table(
     "catalog_products",
@@ -84,4 +84,26 @@ tombstones = Table(
     Column("revision", BigInteger, nullable=False),  # the revision that deleted the product
     PrimaryKeyConstraint("merchant_id", "sku"),
     Index("ix_catalog_tombstones_revision", "merchant_id", "revision"),
+)
+
+
+imports = Table(
+    "catalog_imports",
+    metadata,
+    # One row per import (``coshop catalog import`` or the console's upload): what it wrote and
+    # the rows it refused, so the merchant's console can show the last import's problems.
+    Column("import_id", String(40), nullable=False),
+    Column("merchant_id", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("products", Integer, nullable=False),
+    Column("variants", Integer, nullable=False),
+    Column("pruned", Integer, nullable=False),
+    Column("error_count", Integer, nullable=False),
+    Column("notice_count", Integer, nullable=False),
+    # JSON: {"errors": [...], "notices": [...]}, the first 200 of each ({row, field, code, message})
+    Column("problems", Text, nullable=False),
+    PrimaryKeyConstraint("import_id"),
+    Index("ix_catalog_imports_merchant", "merchant_id", "at"),
 )

@@ -6,6 +6,7 @@ event log's common append on a SQLite file, which has its own ``sqlite3`` connec
 durability settings and pruning.
 """
 
+from server.storage._sql import translate_unavailable
 from server.storage.errors import (
     AlreadyExists,
     DuplicateOp,
@@ -41,4 +42,5 @@ __all__ = [
     "StoredEvent",
     "WriteRefused",
     "hash_api_key",
+    "translate_unavailable",
 ]

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from server.catalog.tables import products, revisions, tombstones, variants
+from server.catalog.tables import imports, products, revisions, tombstones, variants
 from server.db.base import metadata
 from tests.services import postgres_url, unique_name
 
-CATALOG_TABLES = [products, variants, revisions, tombstones]
+CATALOG_TABLES = [products, variants, revisions, tombstones, imports]
 
 
 async def sqlite_engine(tmp_path: Path) -> AsyncEngine:
