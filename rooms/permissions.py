@@ -34,6 +34,8 @@ __all__ = [
     "PHASES",
     "REFUSED_WHILE_MUTED",
     "REST_PERMISSIONS",
+    "SPLIT_BY_DEFAULT",
+    "SPLIT_PICKABLE",
     "Principal",
     "RestAction",
     "action_name",
@@ -93,10 +95,10 @@ PERMISSIONS: Mapping[type, Mapping[RoomKind, frozenset[Principal]]] = {
     c.MuteMember: _both(_MODS),
     c.UnmuteMember: _both(_MODS),
     c.SetSlowMode: _both(_MODS),
-    # stage
-    c.PinProduct: _both(_HOSTS),
     c.SetRoomWordList: _both(_MODS),
     c.SetMerchantWordList: _both(_SYSTEM),
+    # stage
+    c.PinProduct: _both(_HOSTS),
     c.UnpinProduct: _both(_HOSTS),
     c.Announce: _both(_MODS),
     c.SetStream: _both(_HOSTS),
@@ -171,6 +173,13 @@ ANY_LINE_EDITORS: Mapping[RoomKind, frozenset[Role]] = {
     RoomKind.LIVE: frozenset({_H, _CO, _AS}),
 }
 """Roles that may edit or claim cart lines other members added; others edit only their own."""
+
+SPLIT_BY_DEFAULT: frozenset[Role] = frozenset({_H, _CO, _MEM})
+"""Roles in an equal split unless the host picks otherwise (the host always; others when they
+added or pay for a line): the staff who help — associates, moderators — only when picked."""
+
+SPLIT_PICKABLE: frozenset[Role] = frozenset({_H, _CO, _MOD, _AS, _MEM})
+"""Roles the host may pick into an equal split (a live audience never shares one)."""
 
 OTHERS_MODERATORS: frozenset[Role] = frozenset({_H, _CO, _MOD})
 """Roles that may close others' polls and delete others' messages (moderator and above)."""

@@ -35,6 +35,7 @@ from rooms.permissions import (
     PHASES,
     REFUSED_WHILE_MUTED,
     REST_PERMISSIONS,
+    SPLIT_BY_DEFAULT,
     RestAction,
     action_name,
     allowed,
@@ -187,6 +188,10 @@ def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, A
             if room.last_settled is None
             else {"order_id": room.last_settled[0], "outcome": room.last_settled[1]},
             "orders": list(room.orders),
+            # who an equal split bills unless the host picks (rules/checkout.split_default):
+            # the host, and members of these roles who added or pay for a line — a client
+            # follows it as lines change (live audiences never share a split)
+            "split_roles": sorted(SPLIT_BY_DEFAULT) if room.kind is RoomKind.GROUP else [],
         },
     }
     result: dict[str, Any] = to_json(view)

@@ -9,12 +9,14 @@ from the wrong phase is ``bad_phase``; a cart edit outside ``open`` is ``cart_lo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rooms import commands as c
 from rooms import events as e
 from rooms.errors import InvalidCommand, NotFound, PhaseError
 from rooms.model import Context, Phase
+from rooms.permissions import SPLIT_BY_DEFAULT, SPLIT_PICKABLE
 from rooms.rules.common import MAX_ID
 from rooms.rules.stage import check_url
 
@@ -28,6 +30,8 @@ __all__ = [
     "record_handoff",
     "report_pricing",
     "settle_order",
+    "split_default",
+    "split_participants",
     "unlock_cart",
     "update_share",
 ]
@@ -105,6 +109,42 @@ PRICING_ISSUES = frozenset(
     {"price_changed", "unknown_product", "unknown_variant", "out_of_stock", "insufficient_stock"}
 )
 """Kinds of pricing issue the checkout bridge reports (checkout_bridge.pricing.LineIssue)."""
+
+
+def split_default(room: Room) -> tuple[str, ...]:
+    """Who an equal split bills unless the host picks: the host, and the members present who
+    added or pay for a line (roles in ``SPLIT_BY_DEFAULT``: never the shop's staff), in the
+    order they joined. A member who left is not in the room, so never billed."""
+    involved = {line.added_by for line in room.lines.values()}
+    involved |= {line.payer for line in room.lines.values()}
+    return tuple(
+        member.member_id
+        for member in room.members.values()
+        if member.role in SPLIT_BY_DEFAULT
+        and (member.member_id == room.host_id or member.member_id in involved)
+    )
+
+
+def split_participants(room: Room, picked: Sequence[str] | None) -> tuple[str, ...]:
+    """The people an equal split bills: ``picked`` (by the host) checked, or the default.
+
+    Raises ``invalid_participants`` for an empty pick, or one naming somebody who is not in the
+    room now (left, removed, never joined) or may not share a bill (a live audience member).
+    """
+    if picked is None:
+        return split_default(room)
+    unique = tuple(dict.fromkeys(picked))
+    if not unique:
+        raise InvalidCommand("invalid_participants", "pick at least one person to split with")
+    if len(unique) > room.limits.max_members:
+        raise InvalidCommand("invalid_participants", "more people than the room holds")
+    for member_id in unique:
+        member = room.members.get(member_id)
+        if member is None or member.role not in SPLIT_PICKABLE:
+            raise InvalidCommand(
+                "invalid_participants", f"{member_id[:MAX_ID]!r} is not in the room to share"
+            )
+    return unique
 
 
 def report_pricing(room: Room, command: c.ReportPricing, ctx: Context) -> list[e.Event]:

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 from rooms import commands as c
 from rooms import events as e
 from rooms.errors import InvalidCommand, LimitExceeded, NotAllowed, NotFound
-from rooms.model import SYSTEM_ACTOR, Context, Role, RoomKind, RoomLimits
+from rooms.model import SYSTEM_ACTOR, Context, Phase, Role, RoomKind, RoomLimits
 from rooms.permissions import JOINABLE_ROLES
 from rooms.rules.common import MAX_ID, clean_text, find_member, outranks
 
 if TYPE_CHECKING:
     from rooms.room import Room
 
-__all__ = ["ban", "join", "kick", "leave", "open_room", "promote", "unban"]
+__all__ = ["ban", "join", "kick", "leave", "leaving_lines", "open_room", "promote", "unban"]
 
 MAX_NAME = 40
 MAX_TITLE = 80
@@ -84,9 +84,42 @@ def join(room: Room, command: c.Join, ctx: Context) -> list[e.Event]:
 
 
 def leave(room: Room, command: c.Leave, ctx: Context) -> list[e.Event]:
+    """A member leaves; what happens to their cart lines is part of the rule (see
+    :func:`leaving_lines`). Someone who pays for part of a cart being checked out stays until
+    the order is settled or the host unlocks the cart (``pays_in_checkout``)."""
     if ctx.actor == room.host_id:
         raise NotAllowed("host_cannot_leave", "the host cannot leave; close the room instead")
-    return [e.MemberLeft(member_id=ctx.actor, at=ctx.now)]
+    return [*leaving_lines(room, ctx.actor), e.MemberLeft(member_id=ctx.actor, at=ctx.now)]
+
+
+def leaving_lines(room: Room, member_id: str) -> list[e.Event]:
+    """What a member's leaving does to the cart, so nobody is billed for someone who left.
+
+    - Lines they added and pay for are removed (nobody else asked for them).
+    - Lines they pay for that someone else added go back to that person to pay (the host's,
+      when the adder left too).
+    - Lines they added that someone else pays for stay: that person wanted to pay for them.
+
+    While the cart is locked or being paid nothing can change: a member who pays for any of it
+    is refused with ``pays_in_checkout``; the others leave with the cart untouched.
+    """
+    paying = [line for line in room.lines.values() if line.payer == member_id]
+    if room.phase is not Phase.OPEN:
+        if paying or member_id in room.shares:
+            raise NotAllowed(
+                "pays_in_checkout",
+                "you pay for part of the cart being checked out: leave once it is paid, "
+                "or ask the host to unlock the cart",
+            )
+        return []
+    events: list[e.Event] = []
+    for line in paying:
+        if line.added_by == member_id:
+            events.append(e.LineRemoved(line_id=line.line_id, by=member_id))
+        else:
+            back_to = line.added_by if line.added_by in room.members else room.host_id
+            events.append(e.PayerAssigned(line_id=line.line_id, payer=back_to, by=member_id))
+    return events
 
 
 def kick(room: Room, command: c.Kick, ctx: Context) -> list[e.Event]:

@@ -1,7 +1,9 @@
 """Checkout over HTTP: freeze, pay, cancel, hand off, status, provider webhooks, return page.
 
-- ``POST /api/v1/rooms/{room_id}/checkout`` (host token): ``{mode, all_or_nothing}``; anything
-  price-like in the body is ignored — the server prices from the catalogue.
+- ``POST /api/v1/rooms/{room_id}/checkout`` (host token): ``{mode, all_or_nothing,
+  participants}`` (``participants``: who an equal split bills, as the host picked them; null or
+  absent: the room's default); anything price-like in the body is ignored — the server prices
+  from the catalogue.
 - ``GET  /api/v1/rooms/{room_id}/checkout`` (member token): latest snapshot and order.
 - ``POST /api/v1/rooms/{room_id}/checkout/{order_id}/pay`` (payer token): the hosted page URL
   for the caller's share; the client navigates there top-level, never in an iframe.
@@ -85,8 +87,31 @@ async def freeze(request: Request) -> JSONResponse:
     all_or_nothing = data.get("all_or_nothing", False)
     if not isinstance(all_or_nothing, bool):
         raise ProblemError(422, "invalid_field", "all_or_nothing must be true or false")
+    participants = _participants(data.get("participants"))
     # Every other field (prices, totals, lines) is ignored on purpose.
-    return await _run(service.freeze(claims.room_id, claims, mode, all_or_nothing))
+    return await _run(service.freeze(claims.room_id, claims, mode, all_or_nothing, participants))
+
+
+_MAX_PARTICIPANTS = 100
+
+
+def _participants(value: Any) -> list[str] | None:
+    """``participants``: the member ids the host picked for an equal split (null: the room's
+    default). The room checks that each is in it; here only the shape is checked."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) > _MAX_PARTICIPANTS
+        or not all(isinstance(item, str) and 1 <= len(item) <= 64 for item in value)
+    ):
+        raise ProblemError(
+            422,
+            "invalid_field",
+            "participants must be a list of member ids",
+            extra={"field": "participants"},
+        )
+    return [check_text(item, "participants") for item in value]
 
 
 async def status(request: Request) -> JSONResponse:

@@ -52,6 +52,7 @@ from rooms import Phase, Role, RoomError, RoomKind, StaticCatalog
 from rooms.commands import BeginSettlement, LockCart, RecordHandoff, ReportPricing
 from rooms.model import STAFF
 from rooms.permissions import RestAction, allowed
+from rooms.rules.checkout import split_participants
 from rooms.state import PricingIssue
 from server.api.common import new_id
 from server.auth import MemberClaims
@@ -64,7 +65,13 @@ from server.checkout.effects import (
     room_command,
     share_update,
 )
-from server.checkout.errors import Forbidden, NotFound, NotReady, Unavailable
+from server.checkout.errors import (
+    CheckoutFlowError,
+    Forbidden,
+    NotFound,
+    NotReady,
+    Unavailable,
+)
 from server.checkout.facts import read_session, refund_facts, session_facts
 from server.checkout.outbox import EffectFailed, OutboxWorker
 from server.checkout.outbox_store import OutboxRow, effect_id, insert_effects
@@ -94,6 +101,12 @@ Inputs = Callable[[Order], Sequence[OrderInput]]
 # Outbox rows of "processing" reports are numbered apart from the order's own event seqs:
 # effect_id(order, _PROCESSING_SEQ + session attempt, 0) — one report per payment attempt.
 _PROCESSING_SEQ = 1_000_000
+
+
+class Invalid(CheckoutFlowError):
+    """422: the request names something the room cannot take (``invalid_participants``)."""
+
+    status = 422
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,9 +286,18 @@ class CheckoutService:
 
     # ---- freeze ------------------------------------------------------------------------------
     async def freeze(
-        self, room_id: str, claims: MemberClaims, mode: PaymentMode, all_or_nothing: bool
+        self,
+        room_id: str,
+        claims: MemberClaims,
+        mode: PaymentMode,
+        all_or_nothing: bool,
+        participants: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        """Lock (if needed), price, snapshot and open an order; or report what blocks it."""
+        """Lock (if needed), price, snapshot and open an order; or report what blocks it.
+
+        ``participants``: who an equal split bills, as the host picked them (each must be in the
+        room now); ``None`` bills the room's default (``rooms.rules.checkout.split_default``).
+        """
         await self._require(
             room_id, claims, RestAction.CHECK_OUT, ("host_only", "only the host checks out")
         )
@@ -327,12 +349,15 @@ class CheckoutService:
                     "prices changed since the room saw them; check out again to accept them",
                     snapshot=snapshot_json(snapshot),
                 )
-            participants = [m.member_id for m in room.members.values() if m.role != Role.VIEWER]
+            try:
+                payers = split_participants(room, participants)
+            except RoomError as exc:
+                raise Invalid(exc.code, str(exc)) from exc
             order_id = new_id("o")
             try:
                 opened = plan_order(
                     order_id, room_id, snapshot, mode,
-                    host=room.host_id, participants=participants,
+                    host=room.host_id, participants=payers,
                     all_or_nothing=all_or_nothing, deadline=now + self.payment_window_s, now=now,
                 )  # fmt: skip
             except CheckoutError as exc:

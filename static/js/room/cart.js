@@ -5,6 +5,7 @@ import { $, isLive, lineTitle, may, nameOf, send, ui } from "./ctx.js";
 import { isStaff } from "../state.js";
 import { keyed, region } from "./dom.js";
 import { issueFor, issueText, pricingOf, shopUnitPrice } from "./pricing.js";
+import { renderLeave } from "./leave.js";
 
 /** A fix needs the cart open: the host unlocks first (one click does both). */
 async function fix(command, args) {
@@ -97,6 +98,7 @@ export function renderCart() {
     if (count) count.textContent = v.lines.length ? `(${v.lines.length})` : "";
   });
   renderTotal();
+  renderLeave(); // the header's "Leave room": what it does is about the cart (leave.js)
 }
 
 function renderTotal() {

@@ -19,7 +19,7 @@ const RETRY = ["failed", "expired", "canceled"];
 const PAY_MODES = [
   ["host_pays", "I pay for everything", "You pay the whole order."],
   ["own_lines", "Each pays their own lines", "Everyone pays for the lines marked “Pays: …” in the cart."],
-  ["equal_split", "Split equally", "The shop's total is split equally among the people in the room."],
+  ["equal_split", "Split equally", "The shop's total is split equally among the people you pick."],
 ];
 
 // A payer back from the provider with "success" whose share is still on the payment page has
@@ -64,6 +64,55 @@ function shareRow(s, cur, orderId) {
     el("span", { class: `share-status ${done ? "done" : ""} ${RETRY.includes(status) ? "bad" : ""}` }, done ? `✔ ${label}` : label));
 }
 
+// ---- who is in an equal split -------------------------------------------------------------------
+// The host's ticks survive re-renders (ui.splitPicks); a person not touched yet follows the room's
+// default (rooms/rules/checkout.py split_default: the host, and members whose role is in
+// view.checkout.split_roles who added or pay for a line — never the shop's staff, never someone
+// who left). Amounts are exact: the server splits the same total the same way (the first people
+// in room order get the odd cents).
+function splitDefault() {
+  const v = ui.view;
+  const roles = new Set(v.checkout.split_roles || []);
+  const involved = new Set(v.lines.flatMap((l) => [l.added_by, l.payer]));
+  return new Set(v.members.filter((m) => roles.has(m.role) && (m.member_id === v.host_id || involved.has(m.member_id))).map((m) => m.member_id));
+}
+const ROLE_NOTE = { associate: "store staff", moderator: "moderator", cohost: "co-host", host: "host" };
+function picks() {
+  ui.splitPicks = ui.splitPicks || new Map();
+  const v = ui.view;
+  const def = splitDefault();
+  return v.members.filter((m) => m.role !== "viewer")
+    .map((m) => ({ m, on: ui.splitPicks.has(m.member_id) ? ui.splitPicks.get(m.member_id) : def.has(m.member_id) }));
+}
+export const pickedIds = () => picks().filter((p) => p.on).map((p) => p.m.member_id);
+function splitTotal() {
+  const p = pricingOf();
+  if (p && ui.view.phase !== "open") return [p.total_minor, p.currency];
+  const lines = ui.view.lines;
+  return [lines.reduce((sum, l) => sum + l.price_minor * l.quantity, 0), (lines[0] || {}).currency || checkoutCurrency()];
+}
+function splitPicker() {
+  const list = picks();
+  const on = list.filter((p) => p.on);
+  const [total, cur] = splitTotal();
+  const base = on.length ? Math.floor(total / on.length) : 0;
+  const extra = on.length ? total - base * on.length : 0;
+  const amountOf = new Map(on.map((p, i) => [p.m.member_id, base + (i < extra ? 1 : 0)]));
+  return el("fieldset", { class: "split-picker", id: "split-picker" },
+    el("legend", {}, "Who's in the split"),
+    el("ul", { class: "split-people" }, ...list.map(({ m, on: ticked }) => {
+      const id = `split-${m.member_id}`;
+      return el("li", { class: `split-person ${ticked ? "on" : ""}`, dataset: { member: m.member_id } },
+        el("input", { type: "checkbox", id, checked: ticked, onchange: (e) => { ui.splitPicks.set(m.member_id, e.target.checked); requestRender(); } }),
+        el("label", { for: id, class: "split-name" }, m.member_id === ui.me ? "You" : m.display_name,
+          ROLE_NOTE[m.role] && m.role !== "host" ? el("span", { class: "role-note" }, ` · ${ROLE_NOTE[m.role]}`) : null),
+        el("span", { class: "split-amount" }, ticked ? money(amountOf.get(m.member_id), cur) : "—"));
+    })),
+    el("p", { class: "small muted", id: "split-summary" }, on.length
+      ? `${on.length} ${on.length === 1 ? "person pays" : "people pay"} about ${money(base, cur)} each. Everyone sees their amount before anyone pays.`
+      : "Pick at least one person to split with."));
+}
+
 function modeChooser(locked, blocked) {
   const pricing = pricingOf();
   const changed = locked && pricing && (pricing.issues || []).some((i) => i.kind === "price_changed");
@@ -75,11 +124,12 @@ function modeChooser(locked, blocked) {
   return el("div", { class: "mode-chooser" },
     payments && !blocked ? el("div", { class: "row" }, el("label", { for: "pay-mode" }, "Payment"), mode) : null,
     payments && !blocked ? el("p", { class: "small muted", id: "pay-mode-hint" }, hint) : null,
+    payments && !blocked && ui.payMode === "equal_split" ? splitPicker() : null,
     payments && !blocked && ui.payMode !== "host_pays" ? el("label", { for: "pay-aon", class: "switch small" }, aon, " Charge nobody until everyone has paid") : null,
     changed && !blocked ? el("p", { class: "small" }, "Checking out again accepts the new prices.") : null,
     payments ? null : el("p", { class: "small muted", id: "no-payments" }, "Payments are not set up on this server: you can lock the cart, but not pay here."),
     el("div", { class: "row actions" },
-      payments && !blocked ? el("button", { type: "button", class: "primary", id: "checkout-btn", disabled: ui.freezing, onclick: startCheckout },
+      payments && !blocked ? el("button", { type: "button", class: "primary", id: "checkout-btn", disabled: ui.freezing || (ui.payMode === "equal_split" && !pickedIds().length), onclick: startCheckout },
         ui.freezing ? "Checking prices…" : changed ? "Accept prices and check out" : "Check out") : null,
       locked
         ? may("unlock_cart") ? el("button", { type: "button", id: "unlock-btn", onclick: () => send("UnlockCart", {}) }, "Unlock to edit") : null
@@ -94,7 +144,8 @@ export function renderCheckout() {
   const shares = (c.shares || []).map((s) => ({ ...s, shown: shownStatus(s, c.order_id) }));
   const flags = ["check_out", "unlock_cart", "lock_cart", "hand_off", "cancel_checkout"].map(may);
   const sig = [v.phase, c.order_id, c.pricing, c.handoff_url, shares, shares.map((s) => nameOf(s.payer)), ui.outcome, ui.returned,
-    ui.freezing, ui.paying, ui.payMode, v.lines.length, flags, cur];
+    ui.freezing, ui.paying, ui.payMode, v.lines.length, flags, cur,
+    ui.payMode === "equal_split" ? [picks().map((p) => [p.m.member_id, p.m.display_name, p.on]), splitTotal()] : null];
   region("checkout", sig, () => {
     const parts = [];
     const phaseText = { open: "Cart open", locked: "Cart locked for checkout", settling: "Waiting for payments" }[v.phase] || v.phase;
@@ -202,6 +253,8 @@ const CHECKOUT_ERRORS = {
   share_settled: "Your share is already settled.",
   order_closed: "This order is closed.",
   host_only: "Only the host can check out.",
+  invalid_participants: "Someone you picked for the split is no longer in the room: check who's in the split.",
+  no_payers: "Pick at least one person to split with.",
   payment_processing: "Your payment is already being confirmed by the payment provider: nothing to do.",
 };
 
@@ -216,7 +269,10 @@ async function startCheckout() {
   requestRender();
   try {
     // Only the mode travels: the server prices every line from the catalogue.
-    await api(checkoutPath(), { method: "POST", token: ui.token, body: { mode: ui.payMode, all_or_nothing: ui.payMode !== "host_pays" && ui.allOrNothing } });
+    // An equal split names who the host picked (the server checks each is in the room).
+    const body = { mode: ui.payMode, all_or_nothing: ui.payMode !== "host_pays" && ui.allOrNothing };
+    if (ui.payMode === "equal_split") body.participants = pickedIds();
+    await api(checkoutPath(), { method: "POST", token: ui.token, body });
     ui.outcome = null;
   } catch (err) { checkoutFailed(err); } finally {
     ui.freezing = false;

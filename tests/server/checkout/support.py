@@ -291,9 +291,13 @@ async def frozen_order(
     assert (await add_line(host, "x1", "tent-2p", 1))["t"] == "ack"
     assert (await add_line(host, "x2", "tent-4p", 1))["t"] == "ack"
     assert (await command(host, "x3", "LockCart"))["t"] == "ack"
+    # an equal split among everyone here: the host picks the members too (by default only who
+    # added or pays for a line is billed, and the host added both lines)
+    everyone = [room["host"]["member_id"], *(m["member_id"] for m in joined)]
     r = await env.call(
         "POST", f"/api/v1/rooms/{rid}/checkout", token,
-        json={"mode": mode, "all_or_nothing": all_or_nothing},
+        json={"mode": mode, "all_or_nothing": all_or_nothing,
+              "participants": everyone if mode == "equal_split" else None},
     )  # fmt: skip
     assert r.status_code == 200, r.text
     return room, joined, host, r.json()["order"]
