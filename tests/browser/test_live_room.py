@@ -129,9 +129,17 @@ async def test_live_room_host_and_audience(browser: Browser, server: LiveServer)
     for page in (host, vic, vera):
         await expect(page.locator("#viewer-count")).to_have_text("3 watching")
 
-    for page in (host, vera):
+    # the video stays in sight while the page scrolls to the catalogue, on a phone and a desktop
+    for page in (host, vic, vera):
+        await page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+        await expect(page.locator("#stage .player")).to_be_in_viewport(ratio=0.9)
+        await expect(page.locator('#pins .pin[data-sku="tent-2p"]')).to_be_in_viewport()
+    await shot(vera, "live-viewer-phone-scrolled", full=False)
+    await shot(vic, "live-viewer-desktop-scrolled", full=False)
+    for page in (host, vic, vera):
         await page.evaluate("() => window.scrollTo(0, 0)")
     await shot(host, "live-host", full=False)
+    await shot(vic, "live-viewer-desktop", full=False)
     await shot(vera, "live-viewer-phone", full=False)
     for page in (host, vic):
         assert js_errors(page) == []

@@ -131,7 +131,7 @@ function startHls(Hls, url) {
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       // the host's encoder has not started yet, or the network dropped: keep trying
-      say("Waiting for the video…", { offer: true });
+      say("Waiting for the video…");
       later(() => startHls(Hls, url));
       return;
     }

@@ -1,7 +1,7 @@
 // The live stage: the player (player.js: one video element for the page's life, so chat, votes
 // and counts never restart it), announcements, the pinned products under the video, the one
 // viewer count and the host's controls.
-import { el, money } from "../util.js";
+import { el, LOCALE, money } from "../util.js";
 import { $, hasVariants, isLive, may, productTitle, send, ui } from "./ctx.js";
 import { keyed, region } from "./dom.js";
 import { mountPlayer, showStream } from "./player.js";
@@ -52,13 +52,15 @@ function pinCard(sku, p) {
     may("unpin_product") ? el("button", { type: "button", class: "pin-unpin", "aria-label": `Unpin ${title}`, title: "Unpin", dataset: { fk: `unpin-${sku}` }, onclick: () => send("UnpinProduct", { sku }) }, "✕") : null);
 }
 
+const COUNT = new Intl.NumberFormat(LOCALE);
+
 /** One honest number: the people connected to the show now (the server counts them, after
  * leaves, bans and reconnects; a live audience never sees the other viewers' joins). */
 export function renderStageCount() {
   const node = $("viewer-count");
   if (!node || !ui.view) return;
   const n = ui.online;
-  node.textContent = n > 0 ? `${n} watching` : "";
+  node.textContent = n > 0 ? `${COUNT.format(n)} watching` : "";
   node.hidden = !(n > 0);
 }
 
