@@ -22,6 +22,7 @@ from checkout_bridge.providers import CartPermalinkProvider
 from server.api.asyncapi import asyncapi_route
 from server.api.me import me_routes
 from server.api.merchants import merchant_routes
+from server.api.moderation import moderation_routes
 from server.api.openapi import openapi_document
 from server.api.rooms import DEMO_MERCHANT, room_routes
 from server.api.shopper_rooms import shopper_room_routes
@@ -216,6 +217,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/asyncapi.json", asyncapi_route),
         *room_routes(),
         *merchant_routes(),
+        *moderation_routes(),
         *shopper_room_routes(),
         *me_routes(),
         *catalog_routes(),

@@ -275,6 +275,11 @@ def _view_schema(s: SchemaSet) -> dict[str, Any]:
             announcements={"type": "array", "items": s.of(Announcement)},
             stream={"anyOf": [s.of(Stream), {"type": "null"}]},
         ),
+        "moderation": {
+            "type": ["object", "null"],
+            "description": "staff only (else null): `{word_list, merchant_word_list, muted, "
+            "strikes, auto_mute}` (rooms/view.py)",
+        },
         "follow": {**obj, "description": "`{mode, focus_sku}`"},
         "checkout": {**obj, "description": "phase, order, shares, pricing, hand-off"},
     }

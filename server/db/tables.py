@@ -9,6 +9,7 @@ from __future__ import annotations
 import server.catalog.tables as catalog_tables
 import server.checkout.tables as checkout_tables  # noqa: F401  # registers the checkout tables
 import server.storage.tables as storage_tables
+import server.storage.word_lists as word_list_tables  # noqa: F401  # the merchants' word lists
 import server.webhooks.tables as webhook_tables  # noqa: F401  # registers the webhook tables
 from server.db.base import metadata
 
