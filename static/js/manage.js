@@ -1,26 +1,11 @@
 // The host's manage link (/r/{room}/manage#key=…): trade the secret in the URL's fragment (never
 // sent to a server in a URL) for a host member token of the room, keep it like a join does, and
 // open the room. A link that no longer works gets a page that says what to do instead.
+import { deviceSecret } from "./device.js";
 import { api, config, el, saveMember } from "./util.js";
 
 const cfg = config();
-const DEVICE_KEY = "coshop.device"; // the join page's device secret (join.js): one per browser
 const ROOM_URL = `/r/${encodeURIComponent(cfg.room_id)}`;
-
-/** This browser's device secret, made once (as join.js does); null without storage. */
-function deviceSecret() {
-  try {
-    let secret = localStorage.getItem(DEVICE_KEY);
-    if (!secret || !/^[A-Za-z0-9_-]{32,128}$/.test(secret)) {
-      const bytes = crypto.getRandomValues(new Uint8Array(32));
-      secret = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-      localStorage.setItem(DEVICE_KEY, secret);
-    }
-    return secret;
-  } catch {
-    return null;
-  }
-}
 
 function say(title, ...lines) {
   document.getElementById("manage-title").textContent = title;
@@ -64,8 +49,19 @@ async function openAsHost(key) {
   }
 }
 
-const key = new URLSearchParams(location.hash.slice(1)).get("key");
-// the secret leaves the address bar and the history at once
-history.replaceState(null, "", location.pathname);
-if (key) openAsHost(key);
-else refuse("This manage link is incomplete", "The secret part at the end of the link is missing. Copy the whole link again and open it.");
+/** Read the key from the fragment, then take it out of the address bar and the history. */
+function takeKey() {
+  const key = new URLSearchParams(location.hash.slice(1)).get("key");
+  history.replaceState(null, "", location.pathname);
+  return key;
+}
+
+function start() {
+  const key = takeKey();
+  if (key) openAsHost(key);
+  else refuse("This manage link is incomplete", "The secret part at the end of the link is missing. Copy the whole link again and open it.");
+}
+
+// another manage link pasted into this tab changes only the fragment: no new page load
+window.addEventListener("hashchange", () => { if (location.hash) start(); });
+start();

@@ -86,13 +86,17 @@ async function setEnabled(invite, enabled) {
 async function rotate(invite) {
   const done = await call(`/api/v1/rooms/${ROOM}/invites/${encodeURIComponent(invite.invite_id)}/rotate`, { method: "POST" }, "Could not make a new link");
   if (!done) return;
+  seen.set(done.invite_id, { url: done.url, token: done.token });
   toast("New link ready. The old one no longer works.");
   await refresh("shared-rotate");
 }
 
 async function mint(role, failure, body = {}) {
   const invite = await call(`/api/v1/rooms/${ROOM}/invites`, { method: "POST", body: { role, ...body } }, failure);
-  if (invite) await refresh();
+  if (invite) {
+    seen.set(invite.invite_id, { url: invite.url, token: invite.token });
+    await refresh();
+  }
   return invite;
 }
 
@@ -154,10 +158,10 @@ function listBlock(invites) {
 }
 
 // ---- the manage link -----------------------------------------------------------------------------
-function manageLinkBlock(url, { heading = "manage-h" } = {}) {
+function manageLinkBlock(url, { heading = "manage-h", label = "Manage link" } = {}) {
   return [
     el("p", { class: "lead-in" }, "Keep this link to manage your room from any device."),
-    ...linkField("Manage link", url, { copyLabel: "Copy manage link", what: "Manage link" }),
+    ...linkField(label, url, { copyLabel: "Copy manage link", what: "Manage link" }),
     el("p", { class: "hint", id: `${heading}-hint` }, "Anyone with this link can run the room as host: keep it private."),
   ];
 }
@@ -173,7 +177,8 @@ function manageSection() {
       onclick: async () => {
         const done = await call(`/api/v1/rooms/${ROOM}/manage-link`, { method: "POST" }, "Could not make a new manage link");
         if (!done) return;
-        result.replaceChildren(...manageLinkBlock(done.manage_url, { heading: "manage-new" }));
+        result.replaceChildren(...manageLinkBlock(done.manage_url, { heading: "manage-new", label: "Your new manage link" }));
+        result.scrollIntoView({ block: "nearest" });
         toast("New manage link ready. The old one no longer works.");
       },
     }, "Get a new manage link"),
@@ -201,28 +206,54 @@ function showManageOnce() {
 
 // ---- the dialog ----------------------------------------------------------------------------------
 let state = { shared: null, invites: [] };
+// The server signs a link afresh on every listing (all of them work); show the one the host saw
+// first, so a link does not look different each time the dialog opens.
+const seen = new Map();
+const made = loadInvite(cfg.room_id);
+if (made && made.invite_id && made.url) seen.set(made.invite_id, { url: made.url, token: made.token });
+
+function stable(invite) {
+  if (!invite.url) return invite;
+  if (!seen.has(invite.invite_id)) seen.set(invite.invite_id, { url: invite.url, token: invite.token });
+  return { ...invite, ...seen.get(invite.invite_id) };
+}
 
 async function load() {
   if (!may("manage_invites")) return false;
   const data = await call(`/api/v1/rooms/${ROOM}/invites`, {}, "Could not load the invites");
   if (!data) return false;
-  state = { shared: data.invites.find((i) => i.invite_id === data.shared) || null, invites: data.invites };
+  const invites = data.invites.map(stable);
+  state = { shared: invites.find((i) => i.invite_id === data.shared) || null, invites };
   return true;
 }
 
-function staffButtons() {
-  return el("p", { class: "row", id: "staff-invites" },
-    may("invite_associate") ? el("button", { type: "button", id: "mint-associate", onclick: () => mint("associate", "Could not create an invite") }, "Store staff invite") : null,
-    isLive() && may("invite_moderator") ? el("button", { type: "button", id: "mint-moderator", onclick: () => mint("moderator", "Could not create an invite") }, "Moderator invite") : null);
+/** Links for staff by role; each new one is shown under the buttons (and in the list). */
+function staffSection() {
+  const made = el("div", { id: "staff-invites" });
+  const staff = async (role, label) => {
+    const invite = await mint(role, "Could not create an invite");
+    if (!invite) return;
+    const print = `/r/${ROOM}/print?invite=${encodeURIComponent(invite.token)}`;
+    made.append(el("div", { class: "invite-block" },
+      el("h3", {}, label),
+      ...linkField("Link", invite.url),
+      el("p", {}, el("a", { href: print, target: "_blank", rel: "noopener" }, "Printable store sign"))));
+  };
+  const buttons = el("p", { class: "row" },
+    may("invite_associate") ? el("button", { type: "button", id: "mint-associate", onclick: () => staff("associate", "Store staff invite") }, "Store staff invite") : null,
+    isLive() && may("invite_moderator") ? el("button", { type: "button", id: "mint-moderator", onclick: () => staff("moderator", "Moderator invite") }, "Moderator invite") : null);
+  return el("div", { id: "staff-section" }, buttons, made);
 }
 
 function draw() {
   const body = $("invite-body");
-  const keep = $("personal-form"); // what the host is typing survives a redraw
+  // what the host is typing, and the links just made, survive a redraw
+  const keep = $("personal-form");
+  const staff = $("staff-section");
   clear(body);
   body.append(sharedBlock(state.shared));
   if (may("invite_personal")) body.append(keep || personalForm());
-  body.append(staffButtons(), listBlock(state.invites));
+  body.append(staff || staffSection(), listBlock(state.invites));
   const manage = manageSection();
   if (manage) body.append(manage);
 }
@@ -234,6 +265,7 @@ async function refresh(focusId = null) {
 
 async function openInvites() {
   const dialog = $("invite-dialog");
+  if (!dialog.open) clear($("invite-body")); // a fresh dialog: no links made last time
   if (await load()) {
     draw();
   } else {
