@@ -362,6 +362,8 @@ class _MerchantChanges:
     public_key: str | None = None  # PEM
     remove_public_key: bool = False
     sign_in_url: str | None = None  # "" clears it
+    rotate_publishable_key: bool = False
+    remove_publishable_key: bool = False
 
 
 async def _merchant_update(
@@ -394,6 +396,13 @@ async def _merchant_update(
             await registry.set_public_key(merchant_id, changes.public_key)
         if changes.sign_in_url is not None:
             await registry.set_sign_in_url(merchant_id, changes.sign_in_url or None)
+        if changes.rotate_publishable_key:
+            from server.api.merchants import new_publishable_key
+
+            shown["publishable_key"] = new_publishable_key()
+            await registry.set_publishable_key(merchant_id, shown["publishable_key"], now)
+        elif changes.remove_publishable_key:
+            await registry.clear_publishable_key(merchant_id)
         return shown
     finally:
         await engine.dispose()
@@ -429,6 +438,8 @@ def _cmd_merchant_update(args: argparse.Namespace) -> int:
         public_key=_public_key_from(args.public_key),
         remove_public_key=args.remove_public_key,
         sign_in_url=_sign_in_url_from(args.sign_in_url),
+        rotate_publishable_key=args.rotate_publishable_key,
+        remove_publishable_key=args.remove_publishable_key,
     )
     shown = asyncio.run(_merchant_update(settings, args.id, changes))
     if changes.origins is not None:
@@ -450,6 +461,13 @@ def _cmd_merchant_update(args: argparse.Namespace) -> int:
         print(f"merchant {args.id}: ES256 public key removed")
     if changes.sign_in_url is not None:
         print(f"merchant {args.id}: sign-in URL {changes.sign_in_url or 'cleared'}")
+    if "publishable_key" in shown:
+        print(
+            f"merchant {args.id}: new publishable key for the widget and the store QR sign"
+            f" (the old one stops working; docs/shopper-rooms.md):\n{shown['publishable_key']}"
+        )
+    elif changes.remove_publishable_key:
+        print(f"merchant {args.id}: publishable key turned off")
     return 0
 
 
@@ -524,6 +542,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--remove-public-key", action="store_true", help="forget the ES256 key")
     p.add_argument(
         "--sign-in-url", metavar="URL", help="where shoppers sign in to the shop ('' clears)"
+    )
+    keys = p.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--rotate-publishable-key",
+        action="store_true",
+        help="issue a new publishable key (pk_) for the widget and the store QR sign",
+    )
+    keys.add_argument(
+        "--remove-publishable-key", action="store_true", help="turn the publishable key off"
     )
     _add_settings_flags(p)
     p.set_defaults(func=_cmd_merchant_update)

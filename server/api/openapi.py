@@ -1114,7 +1114,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             },
             "schemas": _SCHEMAS,
         },
-        "paths": _rate_limited(_paths()),
+        "paths": _rate_limited({**_paths(), **_keys_paths()}),
     }
 
 
@@ -1138,3 +1138,185 @@ def _rate_limited(paths: dict[str, Any]) -> dict[str, Any]:
             limited["headers"] = {"Retry-After": _RETRY_AFTER}
             operation["responses"]["429"] = limited
     return paths
+
+
+# -- a room for every shopper (publishable keys) and "Your rooms" (server.api.shopper_rooms,
+# server.api.me) ------------------------------------------------------------------------------
+
+_PK_PATTERN = "^pk_[A-Za-z0-9_-]{16,64}$"
+_DEVICE = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_-]{32,128}$",
+    "description": "this browser's random device secret (only its hash is kept)",
+}
+_DEVICE_BODY: dict[int, list[str]] = {422: ["invalid_device"]}
+_PUBLISHABLE = _object(
+    {
+        "merchant_id": _STR,
+        "publishable_key": {**_NULL_STR, "description": "pk_…; null when turned off"},
+        "created_at": _NULL_INT,
+        "origins": {
+            "type": "array",
+            "items": _STR,
+            "description": "the key works only from these origins (and coshop's own pages)",
+        },
+        "snippet": {**_NULL_STR, "description": "the widget's script tag, ready to paste"},
+        "store_url": {**_NULL_STR, "description": "the short URL for a store's QR sign"},
+        "sign_url": {**_NULL_STR, "description": "a printable QR sign of store_url"},
+    }
+)
+_SHOPPER_ROOM = _object(
+    {
+        "room_id": _STR,
+        "kind": {"const": "group"},
+        "title": _STR,
+        "merchant_id": _STR,
+        "shop": _STR,
+        "join_policy": _JOIN_POLICY,
+        "host": _object({"member_id": _STR, "token": _STR, "name": _STR}),
+        "invite": _ref("Invite"),
+        "links": _object({"room": _STR, "join": _STR, "ws": _STR}),
+    }
+)
+_MY_ROOM = _object(
+    {
+        "room_id": _STR,
+        "title": _STR,
+        "kind": {"enum": ["group", "live"]},
+        "shop": _STR,
+        "role": {**_NULL_STR, "description": "the member's role now; null when not in the room"},
+        "status": {"enum": ["open", "checking_out", "left", "closed"]},
+        "joined_at": _INT,
+        "last_activity": {**_INT, "description": "ms since the epoch of the room's last event"},
+        "url": _STR,
+    }
+)
+
+
+def _keys_paths() -> dict[str, Any]:
+    key_ops = {
+        "summary": "",
+        "security": [{"apiKey": []}],
+        "responses": {
+            "200": _json(_PUBLISHABLE),
+            **_problems({401: ["invalid_api_key"]}),
+        },
+    }
+    device_body = _body({"device": _DEVICE}, ["device"])
+    return {
+        "/api/v1/merchant/publishable-key": {
+            "get": {**key_ops, "summary": "The publishable key, its snippet and store URL"},
+            "post": {**key_ops, "summary": "Draw a new publishable key (the old one stops)"},
+            "delete": {**key_ops, "summary": "Turn the publishable key off"},
+        },
+        "/api/v1/shopper-rooms": {
+            "post": {
+                "summary": "Start a shopper's own group room with the shop's publishable key"
+                " (from a registered origin; rate-limited per client)",
+                "security": [],
+                "requestBody": _body(
+                    {
+                        "publishable_key": {"type": "string", "pattern": _PK_PATTERN},
+                        "host_name": {"type": "string", "maxLength": MAX_NAME, "pattern": _LINE},
+                        "title": {"type": "string", "maxLength": MAX_TITLE, "pattern": _NO_CONTROL},
+                        "device": _DEVICE,
+                        "parent": {
+                            **_ORIGIN,
+                            "description": "the page the widget sits in (must be registered)",
+                        },
+                    },
+                    ["publishable_key", "host_name"],
+                ),
+                "responses": {
+                    "201": _json(_SHOPPER_ROOM, "the new room; the caller is its host"),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            _DEVICE_BODY,
+                            {
+                                401: ["invalid_publishable_key"],
+                                403: ["origin_not_allowed"],
+                                422: ["invalid_field", "invalid_origin"],
+                            },
+                        )
+                    ),
+                },
+            },
+            "options": {
+                "summary": "CORS preflight for a shop's own page",
+                "security": [],
+                "responses": {"204": {"description": "the methods and headers allowed"}},
+            },
+        },
+        "/api/v1/me/rooms": {
+            "post": {
+                "summary": "The rooms this browser's device belongs to, hosted ones first",
+                "security": [],
+                "requestBody": device_body,
+                "responses": {
+                    "200": _json(_object({"rooms": {"type": "array", "items": _MY_ROOM}})),
+                    **_problems(_merge(_BODY, _DEVICE_BODY)),
+                },
+            }
+        },
+        "/api/v1/me/rooms/{room_id}/token": {
+            "post": {
+                "summary": "A fresh member token for this device's member of the room",
+                "parameters": [_ROOM_ID],
+                "security": [],
+                "requestBody": device_body,
+                "responses": {
+                    "201": _json(
+                        _object(
+                            {
+                                "room_id": _STR,
+                                "member_id": _STR,
+                                "role": _STR,
+                                "name": _STR,
+                                "title": _STR,
+                                "token": _STR,
+                            }
+                        )
+                    ),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            _DEVICE_BODY,
+                            {
+                                403: ["banned", "kicked"],
+                                404: ["not_your_room"],
+                                410: ["left_room"],
+                                503: ["server_full"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/me/rooms/{room_id}/claim": {
+            "post": {
+                "summary": "Tie this browser's device to the member the token names",
+                "parameters": [_ROOM_ID],
+                "security": _MEMBER,
+                "requestBody": device_body,
+                "responses": {
+                    "200": _json(
+                        _object({"room_id": _STR, "member_id": _STR, "claimed": {"const": True}})
+                    ),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            _DEVICE_BODY,
+                            {
+                                401: _TOKEN_401,
+                                403: _REMOVED,
+                                404: ["room_not_found"],
+                                409: ["member_claimed"],
+                                503: ["server_full"],
+                            },
+                        )
+                    ),
+                },
+            }
+        },
+    }

@@ -7,6 +7,7 @@ merchant, and every start counts against the client's room-creation window.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
+from server.api.shopper_rooms import PUBLISHABLE_KEY
+from server.cli import main
+from server.db.engine import create_engine, database_url_for_data_dir
+from server.storage import Registry
 from tests.server.conftest import LiveServer, run_server, server_settings
 
 PROBLEM = "application/problem+json"
@@ -245,3 +250,28 @@ async def test_starts_are_rate_limited_per_client(tmp_path: Path) -> None:
         body = _problem(limited, 429, "rate_limited")
         assert int(limited.headers["retry-after"]) >= 1 and body["retry_after"] >= 1
         assert limited.headers["access-control-allow-origin"] == SHOP_SITE
+
+
+def test_the_cli_draws_and_turns_off_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    assert main(["merchant", "create", "--id", "acme", "--name", "Acme", *data]) == 0
+    capsys.readouterr()
+    assert main(["merchant", "update", "--id", "acme", "--rotate-publishable-key", *data]) == 0
+    first = capsys.readouterr().out.strip().splitlines()[-1]
+    assert PUBLISHABLE_KEY.fullmatch(first)
+    assert main(["merchant", "update", "--id", "acme", "--rotate-publishable-key", *data]) == 0
+    second = capsys.readouterr().out.strip().splitlines()[-1]
+    assert PUBLISHABLE_KEY.fullmatch(second) and second != first
+    assert main(["merchant", "update", "--id", "acme", "--remove-publishable-key", *data]) == 0
+    assert "turned off" in capsys.readouterr().out
+
+    async def current() -> object:
+        engine = create_engine(database_url_for_data_dir(tmp_path))
+        try:
+            return await Registry(engine).publishable_key("acme")
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(current()) is None
