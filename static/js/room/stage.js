@@ -44,7 +44,8 @@ function pinCard(sku, p) {
     el("span", { class: "pin-body" },
       el("span", { class: "pin-title" }, title),
       el("span", { class: "pin-meta" },
-        p ? el("span", { class: "price" }, money(p.price_minor, p.currency)) : el("span", { class: "muted small" }, "Loading…"),
+        p ? el("span", { class: "price" }, hasVariants(p) && p.variants.some((x) => x.price_minor !== p.price_minor) ? "From " : "", money(p.price_minor, p.currency))
+          : el("span", { class: "muted small" }, "Loading…"),
         low ? el("span", { class: "stock low small" }, low) : null),
       el("button", { type: "button", class: "primary pin-add", disabled: !canAdd, dataset: { fk: `pin-add-${sku}` },
         "aria-label": soldOut ? `Sold out: ${title}` : `Add to cart: ${title}`, onclick: () => quickAdd(sku) },
