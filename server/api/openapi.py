@@ -1176,6 +1176,10 @@ _SHOPPER_ROOM = _object(
         "host": _object({"member_id": _STR, "token": _STR, "name": _STR}),
         "invite": _ref("Invite"),
         "links": _object({"room": _STR, "join": _STR, "ws": _STR}),
+        "manage_url": {
+            "type": "string",
+            "description": "the host's manage link, shown once (it reopens the room as host)",
+        },
     }
 )
 _MY_ROOM = _object(

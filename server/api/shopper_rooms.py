@@ -40,6 +40,7 @@ from starlette.routing import Route
 from rooms import Role, RoomError, RoomKind, event_to_wire, open_room
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
 from server.api.common import new_id, normalize_origin, now_ms, read_json, require_str
+from server.api.manage_links import issue_manage_link
 from server.auth import MemberClaims, TokenSigner
 from server.http.problem import ProblemError, problem_response
 from server.http.ratelimit import RateLimits, rate_limited
@@ -177,6 +178,8 @@ async def _open(
     invite = Invite(new_id("i"), room_id, Role.MEMBER.value, expires, None, 0, now)
     await registry.create_invite(invite)
     invite_token = signer.invite_token(room_id, invite.invite_id)
+    # the host's way back from any device, shown once (server.api.manage_links)
+    manage = await issue_manage_link(settings, registry, room_id, now)
     base = settings.public_url.rstrip("/")
     join_url = f"{base}/join/{quote(room_id)}?invite={quote(invite_token)}"
     host = MemberClaims(room_id, host_id, Role.HOST.value, name)
@@ -190,6 +193,8 @@ async def _open(
         "host": {"member_id": host_id, "token": signer.member_token(host), "name": name},
         "invite": {
             "invite_id": invite.invite_id,
+            "kind": invite.kind,
+            "name": None,
             "role": invite.role,
             "expires_at": invite.expires_at,
             "max_uses": None,
@@ -201,6 +206,7 @@ async def _open(
             "join": join_url,
             "ws": f"{base.replace('http', 'ws', 1)}/ws/rooms/{quote(room_id)}",
         },
+        "manage_url": manage,
     }
     return JSONResponse(body, status_code=201)
 

@@ -115,6 +115,7 @@ async def test_every_shopper_who_starts_gets_a_private_room_of_their_own(
     assert a["room_id"] != b["room_id"]
     assert a["merchant_id"] == b["merchant_id"] == "acme"
     assert a["kind"] == "group" and a["title"] == "Shopping at Acme"
+    assert a["manage_url"].startswith(f"{server.base_url}/r/{a['room_id']}/manage#key=")
     assert one.headers["access-control-allow-origin"] == SHOP_SITE
     # each host sees their own room; the other host's token is not a member there
     mine = await http.get(
