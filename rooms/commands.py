@@ -29,6 +29,7 @@ __all__ = [
     "ClaimLine",
     "ClosePoll",
     "Command",
+    "DeclinePayment",
     "DeleteMessage",
     "Join",
     "Kick",
@@ -174,6 +175,13 @@ class AssignPayer(BaseCommand):
     member_id: Id
 
 
+@dataclass(frozen=True, slots=True)
+class DeclinePayment(BaseCommand):
+    """The line's payer, made payer by someone else, gives it back (to the line's adder)."""
+
+    line_id: Id
+
+
 # --- chat and moderation ----------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PostMessage(BaseCommand):
@@ -307,6 +315,7 @@ Command = (
     | RemoveLine
     | ClaimLine
     | AssignPayer
+    | DeclinePayment
     | PostMessage
     | DeleteMessage
     | MuteMember

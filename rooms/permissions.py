@@ -26,6 +26,7 @@ from rooms import signals as s
 from rooms.model import SYSTEM_ACTOR, Phase, Role, RoomKind
 
 __all__ = [
+    "ANY_LINE_CLAIMERS",
     "ANY_LINE_EDITORS",
     "INVITE_ACTIONS",
     "JOINABLE_ROLES",
@@ -89,6 +90,7 @@ PERMISSIONS: Mapping[type, Mapping[RoomKind, frozenset[Principal]]] = {
     c.RemoveLine: _both(_EVERYONE),
     c.ClaimLine: _both(_EVERYONE),
     c.AssignPayer: _both(_HOSTS),
+    c.DeclinePayment: _both(_EVERYONE),  # refinement: only the line's payer, not its adder
     # chat and moderation
     c.PostMessage: _both(_EVERYONE),
     c.DeleteMessage: _both(_EVERYONE),
@@ -169,10 +171,18 @@ INVITE_ACTIONS: Mapping[Role, RestAction] = {
 """The action of inviting someone with a role; nobody invites a host."""
 
 ANY_LINE_EDITORS: Mapping[RoomKind, frozenset[Role]] = {
+    RoomKind.GROUP: frozenset({_H, _CO, _MOD, _AS}),
+    RoomKind.LIVE: frozenset({_H, _CO, _AS}),
+}
+"""Roles (staff) that may change or remove any cart line; everyone else changes only the lines
+they added or pay for (cart etiquette: ``not_your_line``)."""
+
+ANY_LINE_CLAIMERS: Mapping[RoomKind, frozenset[Role]] = {
     RoomKind.GROUP: frozenset(Role),
     RoomKind.LIVE: frozenset({_H, _CO, _AS}),
 }
-"""Roles that may edit or claim cart lines other members added; others edit only their own."""
+"""Roles that may offer to pay for ("claim") a line someone else added: in a group anyone treats
+a friend; in a live room a viewer pays only for their own lines."""
 
 SPLIT_BY_DEFAULT: frozenset[Role] = frozenset({_H, _CO, _MEM})
 """Roles in an equal split unless the host picks otherwise (the host always; others when they
@@ -192,6 +202,7 @@ PHASES: Mapping[type | RestAction, frozenset[Phase]] = {
     c.RemoveLine: _OPEN,
     c.ClaimLine: _OPEN,
     c.AssignPayer: _OPEN,
+    c.DeclinePayment: _OPEN,
     c.LockCart: _OPEN,
     c.UnlockCart: frozenset({Phase.LOCKED}),
     RestAction.CHECK_OUT: frozenset({Phase.OPEN, Phase.LOCKED}),

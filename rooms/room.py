@@ -233,6 +233,8 @@ class Room:
                 return cart.claim_line(self, command, ctx)
             case c.AssignPayer():
                 return cart.assign_payer(self, command, ctx)
+            case c.DeclinePayment():
+                return cart.decline_payment(self, command, ctx)
             case c.PostMessage():
                 return chat.post_message(self, command, ctx)
             case c.DeleteMessage():
@@ -357,7 +359,12 @@ class Room:
             case e.PayerAssigned():
                 if event.line_id in self.lines:
                     line = self.lines[event.line_id]
-                    self.lines[event.line_id] = dataclasses.replace(line, payer=event.payer)
+                    # who made them payer, to tell them (a group's etiquette; "" for a claim)
+                    told = self.kind is RoomKind.GROUP and event.by != event.payer
+                    by = event.by if told else ""
+                    self.lines[event.line_id] = dataclasses.replace(
+                        line, payer=event.payer, assigned_by=by
+                    )
             case e.MessagePosted():
                 self.messages.append(
                     Message(

@@ -51,6 +51,9 @@ class Line:
     price_minor: int
     currency: str
     added_at: int
+    # who made ``payer`` the payer, when someone else did (the host assigning, a leaver giving a
+    # line back): the payer is told and may decline; "" when they chose it (added or claimed it)
+    assigned_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)

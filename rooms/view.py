@@ -9,12 +9,12 @@ change what this view shows them.
 
 ``you.may`` tells the viewer what they may do now, one entry per row of the permission table
 (:func:`rooms.permissions.action_name`) plus the refinements ``edit_any_line``,
-``close_any_poll``, ``delete_any_message`` and ``ignore_slow_mode``: clients show or hide
-controls by it and never guess from role names. ``you.may_if`` gives, for an allowed action
-that only the phase or a mute holds back, what it waits for (``phases``, ``unmuted``), so a
-client can answer again after ``CartLocked`` or ``MemberUnmuted`` without a fresh view; a new
-role comes with a fresh view. A timed mute counts as held (the view has no clock):
-``muted.until`` says when it lapses.
+``claim_any_line``, ``close_any_poll``, ``delete_any_message`` and ``ignore_slow_mode``: clients
+show or hide controls by it and never guess from role names. ``you.may_if`` gives, for an
+allowed action that only the phase or a mute holds back, what it waits for (``phases``,
+``unmuted``), so a client can answer again after ``CartLocked`` or ``MemberUnmuted`` without a
+fresh view; a new role comes with a fresh view. A timed mute counts as held (the view has no
+clock): ``muted.until`` says when it lapses.
 
 Staff (and ``as_staff`` readers) also get ``moderation``: the room's and the merchant's word
 lists, who is muted until when, and the recent strike times of members whose messages were
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from rooms.jsoncodec import to_json
 from rooms.model import STAFF, SYSTEM_ACTOR, RoomKind
 from rooms.permissions import (
+    ANY_LINE_CLAIMERS,
     ANY_LINE_EDITORS,
     OTHERS_MODERATORS,
     PERMISSIONS,
@@ -88,6 +89,7 @@ def _you(room: Room, me: Member) -> dict[str, Any]:
     )
     # the role-only refinements do not change with the phase: they qualify add_line & co.
     may["edit_any_line"] = me.role in ANY_LINE_EDITORS[room.kind]
+    may["claim_any_line"] = me.role in ANY_LINE_CLAIMERS[room.kind]
     may["close_any_poll"] = may["close_poll"] and me.role in OTHERS_MODERATORS
     may["delete_any_message"] = may["delete_message"] and me.role in OTHERS_MODERATORS
     may["ignore_slow_mode"] = me.role in STAFF  # staff are exempt from slow mode (rules/chat.py)

@@ -1,4 +1,9 @@
-"""Group cart rules: add, change quantity, remove, claim, assign a payer.
+"""Group cart rules: add, change quantity, remove, claim, assign a payer, decline paying.
+
+Etiquette: only the line's adder, its payer and staff (``ANY_LINE_EDITORS``) change or remove a
+line (``not_your_line``). Anyone in a group may offer to pay for a line (claim it); the host may
+make someone the payer, who is told (``Line.assigned_by``) and may decline: the line goes back
+to its adder (or the host, when the adder left).
 
 Merging: adding a sku+variant that the same member already added (and pays for), with no note on
 either side, raises that line's quantity instead of adding a second line. Stock: a line may not
@@ -15,7 +20,7 @@ from rooms import events as e
 from rooms.catalog import ProductFacts
 from rooms.errors import InvalidCommand, LimitExceeded, NotAllowed
 from rooms.model import Context
-from rooms.permissions import ANY_LINE_EDITORS
+from rooms.permissions import ANY_LINE_CLAIMERS, ANY_LINE_EDITORS
 from rooms.rules.common import clean_text, find_line, find_member, product, require_open_cart
 from rooms.state import Line
 
@@ -28,6 +33,7 @@ __all__ = [
     "add_line",
     "assign_payer",
     "claim_line",
+    "decline_payment",
     "line_events",
     "remove_line",
     "set_quantity",
@@ -45,8 +51,17 @@ def _check_quantity(facts: ProductFacts, quantity: int) -> None:
 
 
 def _may_edit(room: Room, actor: str, line: Line) -> None:
-    if line.added_by != actor and room.members[actor].role not in ANY_LINE_EDITORS[room.kind]:
-        raise NotAllowed("forbidden", "you may only change the lines you added")
+    if actor in (line.added_by, line.payer):
+        return
+    if room.members[actor].role not in ANY_LINE_EDITORS[room.kind]:
+        raise NotAllowed(
+            "not_your_line", "only who added this line, who pays for it, or staff change it"
+        )
+
+
+def _may_claim(room: Room, actor: str, line: Line) -> None:
+    if line.added_by != actor and room.members[actor].role not in ANY_LINE_CLAIMERS[room.kind]:
+        raise NotAllowed("not_your_line", "you may only pay for the lines you added")
 
 
 def line_events(
@@ -126,7 +141,7 @@ def remove_line(room: Room, command: c.RemoveLine, ctx: Context) -> list[e.Event
 def claim_line(room: Room, command: c.ClaimLine, ctx: Context) -> list[e.Event]:
     require_open_cart(room)
     line = find_line(room, command.line_id)
-    _may_edit(room, ctx.actor, line)
+    _may_claim(room, ctx.actor, line)
     if line.payer == ctx.actor:
         return []
     return [e.PayerAssigned(line_id=line.line_id, payer=ctx.actor, by=ctx.actor)]
@@ -139,3 +154,15 @@ def assign_payer(room: Room, command: c.AssignPayer, ctx: Context) -> list[e.Eve
     if line.payer == payer.member_id:
         return []
     return [e.PayerAssigned(line_id=line.line_id, payer=payer.member_id, by=ctx.actor)]
+
+
+def decline_payment(room: Room, command: c.DeclinePayment, ctx: Context) -> list[e.Event]:
+    """The payer gives a line back: to whoever added it, or the host when they left."""
+    require_open_cart(room)
+    line = find_line(room, command.line_id)
+    if line.payer != ctx.actor:
+        raise NotAllowed("not_your_line", "only the line's payer may decline paying for it")
+    back_to = line.added_by if line.added_by in room.members else room.host_id
+    if back_to == ctx.actor:
+        raise InvalidCommand("nothing_to_decline", "you added this line: remove it instead")
+    return [e.PayerAssigned(line_id=line.line_id, payer=back_to, by=ctx.actor)]

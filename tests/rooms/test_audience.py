@@ -203,6 +203,7 @@ def _line(ev: e.LineAdded) -> dict[str, Any]:
         "price_minor": ev.price_minor,
         "currency": ev.currency,
         "added_at": ev.at,
+        "assigned_by": "",
     }
 
 
@@ -217,6 +218,7 @@ def _seen(view: dict[str, Any]) -> dict[str, Any]:
         "handoff_url": co["handoff_url"],
         "order_id": co["order_id"],
         "muted": view["muted"],
+        "kind": view["kind"],
     }
 
 
@@ -241,7 +243,12 @@ def _fold(copy: dict[str, Any], ev: Event, me: str) -> None:
         case e.LineRemoved():
             lines.pop(ev.line_id, None)
         case e.PayerAssigned() if ev.line_id in lines:
-            lines[ev.line_id] = {**lines[ev.line_id], "payer": ev.payer}
+            told = copy["kind"] == "group" and ev.by != ev.payer  # the payer is told who
+            lines[ev.line_id] = {
+                **lines[ev.line_id],
+                "payer": ev.payer,
+                "assigned_by": ev.by if told else "",
+            }
         case e.CartUnlocked():
             copy["pricing"] = None
         case e.PricingReported():

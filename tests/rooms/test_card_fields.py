@@ -51,6 +51,7 @@ CHECKED_IDS = {
     ("ClaimLine", "line_id"),
     ("AssignPayer", "line_id"),
     ("AssignPayer", "member_id"),
+    ("DeclinePayment", "line_id"),
     ("DeleteMessage", "message_id"),
     ("MuteMember", "member_id"),
     ("UnmuteMember", "member_id"),

@@ -80,7 +80,7 @@ def test_line_caps() -> None:
 def test_set_quantity_remove_claim_assign() -> None:
     d = Driver()
     d.join("bob")
-    line = d.add("host", "cap", 1)
+    line = d.add("bob", "cap", 1)
     assert d.do("bob", c.SetQuantity(line, 1)) == []
     assert d.do("bob", c.SetQuantity(line, 3)) == [e.QuantityChanged(line, 3, "bob")]
     d.refuse("bob", c.SetQuantity(line, 4), "out_of_stock")
@@ -88,6 +88,7 @@ def test_set_quantity_remove_claim_assign() -> None:
     d.refuse("bob", c.SetQuantity("nope", 1), "not_found")
     d.do("bob", c.SetQuantity(line, 2))
     assert d.room.lines[line].quantity == 2
+    d.do("host", c.AssignPayer(line, "host"))
     assert d.do("bob", c.ClaimLine(line)) == [e.PayerAssigned(line, "bob", "bob")]
     assert d.do("bob", c.ClaimLine(line)) == []
     d.refuse("bob", c.AssignPayer(line, "host"), "forbidden")
@@ -110,9 +111,9 @@ def test_live_audience_edits_only_own_lines() -> None:
     mine = d.add("v1", "mug")
     theirs = d.add("v2", "bag")
     d.do("v1", c.SetQuantity(mine, 2))
-    d.refuse("v1", c.SetQuantity(theirs, 2), "forbidden")
-    d.refuse("v1", c.RemoveLine(theirs), "forbidden")
-    d.refuse("v1", c.ClaimLine(theirs), "forbidden")
+    d.refuse("v1", c.SetQuantity(theirs, 2), "not_your_line")
+    d.refuse("v1", c.RemoveLine(theirs), "not_your_line")
+    d.refuse("v1", c.ClaimLine(theirs), "not_your_line")
     d.do("staff", c.SetQuantity(theirs, 2))
     assert d.room.lines[theirs].quantity == 2
 

@@ -122,7 +122,8 @@ def test_may_in_a_group_room() -> None:
     d = Driver()
     d.join("bob")
     bob = _may(d, "bob")
-    assert bob["open_poll"] and bob["close_poll"] and bob["edit_any_line"]
+    assert bob["open_poll"] and bob["close_poll"] and not bob["edit_any_line"]
+    assert bob["claim_any_line"] and _may(d, "host")["edit_any_line"]
     assert not bob["close_any_poll"] and not bob["invite_member"] and not bob["lock_cart"]
     assert not _may(d, "host")["invite_viewer"]
     assert d.room.view("nobody")["you"] is None
@@ -181,6 +182,7 @@ def test_the_rules_refuse_what_phases_holds_back(phase: Phase) -> None:
         c.RemoveLine: c.RemoveLine(line),
         c.ClaimLine: c.ClaimLine(line),
         c.AssignPayer: c.AssignPayer(line, "host"),
+        c.DeclinePayment: c.DeclinePayment(line),
         c.LockCart: c.LockCart(),
         c.UnlockCart: c.UnlockCart(),
     }

@@ -1,6 +1,9 @@
 // The group cart: lines keyed by line id (who added, who pays, quantity, the variant's human
 // name), the fix for a line the shop can't sell as it is shown on the line itself, and totals.
-import { el, money } from "../util.js";
+// Cart etiquette (rooms/rules/cart.py): only who added a line, who pays for it and staff change
+// it; a payer the host picked is told on the line and may decline; a compact activity strip says
+// who joined, left, added and is paying for what.
+import { el, money, toast } from "../util.js";
 import { $, isLive, lineTitle, may, nameOf, send, ui } from "./ctx.js";
 import { isStaff } from "../state.js";
 import { keyed, region } from "./dom.js";
@@ -37,11 +40,27 @@ function fixFor(line, issue, own) {
     ...buttons);
 }
 
+/** Someone else made me this line's payer: say who, and offer to decline (back to its adder). */
+function payerNotice(line) {
+  if (line.payer !== ui.me || !line.assigned_by || line.assigned_by === ui.me) return null;
+  const title = lineTitle(line);
+  if (line.added_by === ui.me) {
+    return el("p", { class: "payer-notice back", dataset: { notice: line.line_id } },
+      `${nameOf(line.assigned_by)} no longer pays for this — you pay for it again.`);
+  }
+  return el("div", { class: "payer-notice", role: "note", dataset: { notice: line.line_id } },
+    el("span", {}, `${nameOf(line.assigned_by)} asked you to pay for this.`),
+    may("decline_payment") ? el("button", { type: "button", class: "link", dataset: { fk: `decline-${line.line_id}` }, "aria-label": `Decline paying for ${title}`,
+      onclick: () => send("DeclinePayment", { line_id: line.line_id }) }, "Decline") : null);
+}
+
 function lineNode(line) {
   const v = ui.view;
   const title = lineTitle(line);
   const amount = line.price_minor * line.quantity;
-  const own = line.added_by === ui.me || may("edit_any_line");
+  // etiquette: the adder, the payer and staff change a line; others see it read-only
+  const own = line.added_by === ui.me || line.payer === ui.me || may("edit_any_line");
+  const claimable = line.added_by === ui.me || may("claim_any_line");
   const editable = may("set_quantity") && own;
   const assignable = may("assign_payer") ? v.members : [];
   const payer = assignable.some((m) => m.member_id === line.payer)
@@ -63,10 +82,11 @@ function lineNode(line) {
       issue ? el("p", { class: `line-issue ${issue.kind === "price_changed" ? "changed" : "blocking"}` },
         issue.kind === "price_changed" ? "⚠ " : "✖ ", issueText(issue, line.currency)) : null,
       fixFor(line, issue, own),
+      payerNotice(line),
       el("div", { class: "line-meta small muted" },
         el("span", {}, `Added by ${nameOf(line.added_by)}`), " · ",
         el("span", { class: "payer" }, "Pays: ", payer),
-        may("claim_line") && own && line.payer !== ui.me && !may("assign_payer")
+        may("claim_line") && claimable && line.payer !== ui.me && !may("assign_payer")
           ? el("button", { type: "button", class: "link", dataset: { fk: `claim-${line.line_id}` }, onclick: () => send("ClaimLine", { line_id: line.line_id }) }, "I'll pay") : null),
       editable ? el("div", { class: "row qty" },
         el("button", { type: "button", class: "step", "aria-label": `One less ${title}`, disabled: line.quantity <= 1, dataset: { fk: `less-${line.line_id}` },
@@ -84,6 +104,7 @@ export function renderCart() {
   const flags = ["set_quantity", "edit_any_line", "assign_payer", "claim_line", "unlock_cart"].map(may);
   const roster = may("assign_payer") ? v.members.map((m) => [m.member_id, m.display_name]) : [];
   const lineSig = (line) => [lineTitle(line), line.quantity, line.payer, nameOf(line.payer), nameOf(line.added_by), line.price_minor,
+    line.assigned_by || "", line.assigned_by ? nameOf(line.assigned_by) : "", may("decline_payment"), may("claim_any_line"),
     v.phase, v.phase !== "open" ? issueFor(line.line_id) : null, v.phase !== "open" ? shopUnitPrice(line.line_id) : null,
     flags, roster, Boolean((ui.products.get(line.sku) || {}).image)];
   region("cart-h", [isLive(), isStaff(v)], () => {
@@ -98,7 +119,70 @@ export function renderCart() {
     if (count) count.textContent = v.lines.length ? `(${v.lines.length})` : "";
   });
   renderTotal();
+  renderActivity();
   renderLeave(); // the header's "Leave room": what it does is about the cart (leave.js)
+}
+
+// ---- activity strip ---------------------------------------------------------------------------
+// The last few things people did to the cart and the room, newest first: "Bea added Tent",
+// "Bob is paying for Mug", "Cal left". Before any event arrives it starts from the cart's lines.
+const ACTIVITY_MAX = 4;
+const payers = new Map(); // line id -> payer before the event (to tell a decline from an ask)
+const titles = new Map(); // line id -> title, for lines that are gone
+
+/** A name in the middle of a sentence: "you" for me. */
+const them = (id) => (id === ui.me ? "you" : nameOf(id));
+
+function say(text) {
+  ui.activity = ui.activity || [];
+  ui.activity.unshift({ text, n: (ui.activityN = (ui.activityN || 0) + 1) });
+  ui.activity.length = Math.min(ui.activity.length, ACTIVITY_MAX);
+}
+
+/** Called for every room event after state.js folded it (from checkout.js's event hook). */
+export function onCartEvent(ev) {
+  const v = ui.view;
+  if (!v || v.kind !== "group") return;
+  const line = ev.line_id ? v.lines.find((l) => l.line_id === ev.line_id) : null;
+  if (line) titles.set(line.line_id, lineTitle(line));
+  const title = (ev.line_id && titles.get(ev.line_id)) || "an item";
+  switch (ev.type) {
+    case "MemberJoined": if (ev.member_id !== ui.me) say(`${ev.display_name} joined`); break;
+    case "MemberLeft": say(`${nameOf(ev.member_id)} left`); break;
+    case "LineAdded": say(`${nameOf(ev.added_by)} added ${title}`); break;
+    case "PayerAssigned": {
+      const before = payers.get(ev.line_id);
+      // state.js keeps only the payer: who made them payer is the room's too (Line.assigned_by)
+      if (line) line.assigned_by = ev.by !== ev.payer ? ev.by : "";
+      if (ev.by === ev.payer) say(`${nameOf(ev.payer)} ${ev.payer === ui.me ? "are" : "is"} paying for ${title}`);
+      else if (ev.by === before) say(`${nameOf(ev.by)} passed ${title} back to ${them(ev.payer)}`);
+      else say(`${nameOf(ev.by)} asked ${them(ev.payer)} to pay for ${title}`);
+      if (ev.payer === ui.me && ev.by !== ui.me) {
+        toast(line && line.added_by === ui.me ? `${nameOf(ev.by)} gave ${title} back: you pay for it again.` : `${nameOf(ev.by)} asked you to pay for ${title}. You can decline it in the cart.`, "info", 8000);
+      }
+      break;
+    }
+    default: break;
+  }
+  for (const l of v.lines) payers.set(l.line_id, l.payer);
+}
+
+function renderActivity() {
+  const v = ui.view;
+  let box = $("activity");
+  if (!box) {
+    const cart = $("cart");
+    if (!cart) return;
+    box = el("ol", { id: "activity", class: "activity", "aria-label": "Recent activity in the room" });
+    cart.before(box);
+  }
+  for (const l of v.lines) if (!payers.has(l.line_id)) payers.set(l.line_id, l.payer);
+  const items = ui.activity && ui.activity.length ? ui.activity
+    : [...v.lines].sort((a, b) => b.added_at - a.added_at).slice(0, ACTIVITY_MAX).map((l) => ({ text: `${nameOf(l.added_by)} added ${lineTitle(l)}`, n: `l-${l.line_id}` }));
+  region("activity", [v.kind, items.map((i) => [i.n, i.text])], () => {
+    box.hidden = v.kind !== "group" || !items.length;
+    box.replaceChildren(...items.map((i) => el("li", { class: "activity-item" }, i.text)));
+  });
 }
 
 function renderTotal() {

@@ -6,6 +6,7 @@ import { $, cfg, may, nameOf, possessive, requestRender, send, ui } from "./ctx.
 import { redraw, region } from "./dom.js";
 import { checkoutPath, issueText, loadSnapshotPrices, pricingOf } from "./pricing.js";
 import { Embed } from "../embedded.js";
+import { onCartEvent } from "./cart.js";
 
 export const embed = new Embed(cfg.parent_origin);
 
@@ -360,6 +361,7 @@ export function beforeSettled(ev) {
 
 export function onCheckoutEvent(ev) {
   const v = ui.view;
+  onCartEvent(ev); // the cart's etiquette notices and activity strip hear every event too
   if (ev.type === "SettlementBegan") { ui.outcome = null; ui.returned = null; }
   if (ev.type === "CartLocked" || ev.type === "LineAdded") ui.outcome = null;
   if (ev.type === "ShareUpdated" && ev.order_id === v.checkout.order_id) {
