@@ -9,6 +9,7 @@ from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import js_errors, new_page, shot
 from tests.browser.helpers import create_room, join
+from tests.browser.test_accessibility import serious_violations
 from tests.server.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
@@ -66,6 +67,7 @@ async def test_the_store_sign_starts_a_room_for_each_shopper_who_scans_it(
     short = (await staff.locator(".url").inner_text()).strip()
     assert short == f"{server.base_url}/s/demo"  # short: a QR code a phone reads at a glance
     await shot(staff, "store-sign-per-shopper")
+    assert await serious_violations(staff, "store sign") == []
 
     before = len(await registry.list_rooms("demo"))
     ctx_a, ana = await new_page(browser, phone=True)
@@ -75,6 +77,7 @@ async def test_the_store_sign_starts_a_room_for_each_shopper_who_scans_it(
     # opening the link (a scan, a link preview, a prefetch) starts nothing by itself
     assert len(await registry.list_rooms("demo")) == before
     await shot(ana, "store-start-phone", full=False)
+    assert await serious_violations(ana, "start page") == []
     rooms = []
     for phone, name in ((ana, "Ana"), (ben, "Ben")):
         await phone.get_by_label("Your name").fill(name)

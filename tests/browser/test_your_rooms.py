@@ -1,4 +1,4 @@
-""""Your rooms" on the landing page: server-backed by this browser's device, hosted rooms first,
+""" "Your rooms" on the landing page: server-backed by this browser's device, hosted rooms first,
 reopened with a fresh member token; an empty state with a way to start one."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import js_errors, new_page, shot
 from tests.browser.helpers import create_room, invite_url, join
+from tests.browser.test_accessibility import serious_violations
 from tests.server.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -23,6 +24,7 @@ async def test_your_rooms_lists_hosted_rooms_first_and_reopens_them(
     rooms = page.locator("#my-rooms")
     await expect(rooms.get_by_text("No rooms yet")).to_be_visible()
     await shot(page, "your-rooms-empty", full=False)
+    assert await serious_violations(page, "landing, no rooms") == []
     await rooms.get_by_role("link", name="Start a room").click()
     await expect(page.get_by_label("Room title")).to_be_focused()
 
@@ -43,6 +45,7 @@ async def test_your_rooms_lists_hosted_rooms_first_and_reopens_them(
     await expect(items.nth(1).locator(".room-meta")).to_contain_text("coshop demo shop · Open")
     await expect(page.locator("#my-rooms-empty")).to_be_hidden()
     await shot(page, "your-rooms")
+    assert await serious_violations(page, "landing, your rooms") == []
 
     # the member token this browser kept is gone (expired, cleared): the device reopens it
     await page.evaluate(
