@@ -240,6 +240,27 @@ async def test_hls_stream_plays_through_hls_js_and_chat_never_restarts_it(
         problems = await serious_violations(viewer, "live viewer, phone", skip=AUTHORS)
         problems += await serious_violations(host, "live host, desktop", skip=AUTHORS)
         assert problems == []
+
+        # only a new URL changes what plays, and on the same element; clearing it says so
+        await host.get_by_label("Stream URL (HLS .m3u8 or embed URL)").fill(
+            f"{base}/index.m3u8?camera=2"
+        )
+        await host.get_by_role("button", name="Set stream").click()
+        await expect(video).to_have_attribute("data-src", f"{base}/index.m3u8?camera=2")
+        assert await viewer.evaluate(
+            "() => document.querySelectorAll('video').length === 1"
+            " && document.querySelector('#stream video').coshopMark === 'the-first-one'"
+        )
+        await expect(video).to_have_attribute("data-engine", "hls.js")
+        await viewer.wait_for_function(
+            "() => { const v = document.querySelector('#stream video');"
+            " return !v.paused && v.readyState >= 2; }"
+        )
+        await host.get_by_role("button", name="Stop the video").click()
+        await expect(video).to_be_hidden()
+        await expect(viewer.locator(".stream-empty")).to_have_text(
+            "No video right now. Stay here: it starts by itself when the host goes live."
+        )
         assert js_errors(viewer) == []
         assert js_errors(host) == []
     finally:

@@ -112,11 +112,20 @@ function fallback(url) {
   else say("This browser cannot play the video.", { offer: true });
 }
 
+/** Start playing; a browser that refuses even muted autoplay (a battery saver) leaves it to the
+ * viewer's play button, and the picture says so. */
+function tryPlay() {
+  const mine = token;
+  nodes.video.play().catch((err) => {
+    if (err && err.name === "NotAllowedError" && mine === token && nodes.video.paused) say("Press ▶ to watch");
+  });
+}
+
 function startNative(url) {
   const v = nodes.video;
   v.dataset.engine = "native";
   v.src = url;
-  v.play().catch(() => {});
+  tryPlay();
 }
 
 function startHls(Hls, url) {
@@ -125,7 +134,7 @@ function startHls(Hls, url) {
   v.dataset.engine = "hls.js";
   hls = new Hls({ workerPath: WORKER_URL, lowLatencyMode: true, backBufferLength: 30 });
   const mine = hls;
-  hls.on(Hls.Events.MANIFEST_PARSED, () => { v.play().catch(() => {}); });
+  hls.on(Hls.Events.MANIFEST_PARSED, () => tryPlay());
   hls.on(Hls.Events.ERROR, (_name, data) => {
     if (!data.fatal || hls !== mine) return;
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }

@@ -13,7 +13,7 @@ export function renderStage() {
   const s = v.stage.stream;
   mountPlayer($("stream"));
   showStream(s ? { url: s.url, kind: s.kind } : null,
-    may("set_stream") ? "No video yet: paste an HLS (.m3u8) or embed URL in the host controls." : "The show has not started yet. Stay here: the video starts by itself.");
+    may("set_stream") ? "No video yet: paste an HLS (.m3u8) or embed URL in the host controls." : "No video right now. Stay here: it starts by itself when the host goes live.");
   // the latest announcement sits on the picture (every one is also a toast when it arrives)
   const anns = v.stage.announcements.slice(-1);
   region("announcements", anns.map((a) => a.announcement_id), () => {
