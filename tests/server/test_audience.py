@@ -167,7 +167,7 @@ async def test_a_viewers_line_and_note_reach_only_that_viewer_and_staff(tmp_path
         line_id = mine["ev"]["line_id"]
         await c.b.send({"t": "cmd", "op": "b0", "name": "RemoveLine", "args": {"line_id": line_id}})
         refused = await c.b.recv_until("err")
-        assert refused["code"] == "forbidden"
+        assert refused["code"] == "not_your_line"
         await _cmd(c.b, "b1", "AddLine", _add("B's own"))
         _frames, own = await _until(c.b, _is_line_of(c.b_id))
         assert own["ev"]["note"] == "B's own"
