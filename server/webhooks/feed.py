@@ -237,7 +237,10 @@ class Feed:
                 )
             if last == after:
                 return False, False
-            rows = self._deliveries(listeners, messages, room_id)
+            # order events are logged to the second: one in the second the endpoint was
+            # created in counts as after it
+            slack = 0 if kind == "room" else 999
+            rows = self._deliveries(listeners, messages, room_id, slack)
             try:
                 await insert_deliveries(conn, rows)
             except IntegrityError as exc:
@@ -248,14 +251,18 @@ class Feed:
         return last - after >= _BATCH, bool(rows)
 
     def _deliveries(
-        self, listeners: Sequence[Endpoint], messages: Sequence[tuple[str, Message]], room_id: str
+        self,
+        listeners: Sequence[Endpoint],
+        messages: Sequence[tuple[str, Message]],
+        room_id: str,
+        slack: int,
     ) -> list[dict[str, Any]]:
         now = int(self._clock() * 1000)
         rows = []
         for index, (message_id, message) in enumerate(messages):
             body = json.dumps(envelope(message), separators=(",", ":"), sort_keys=True)
             for endpoint in listeners:
-                if not endpoint.wants(message.type) or message.at < endpoint.created_at:
+                if not endpoint.wants(message.type) or message.at + slack < endpoint.created_at:
                     continue
                 rows.append(
                     {

@@ -136,3 +136,41 @@ def test_the_doc_receiver_refuses_a_forged_delivery(tmp_path: Path) -> None:
     forged = {"webhook-id": "msg_x", "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"}
     assert module.receive(db, "whsec_" + "A" * 43 + "=", b"{}", forged) == 400
     db.close()
+
+
+async def test_a_canceled_order_sends_void_then_the_refund_of_the_paid_share(
+    tmp_path: Path,
+) -> None:
+    async with checkout_env(tmp_path) as env, receiver() as rx:
+        env.app.state.webhooks.worker.schedule = (0.05, 0.05)
+        key = await demo_key(env)
+        watcher = await add_endpoint(env.http, key, rx.url, ORDER_TYPES)
+        room, (bea,) = await env.room(("Bea",))
+        rid, token = room["room_id"], room["host"]["token"]
+        host = await env.peer(rid, token)
+        guest = await env.peer(rid, bea["token"])
+        await host.until_event("MemberJoined", member_id=bea["member_id"])
+        assert (await add_line(host, "a1", "tent-2p", 1))["t"] == "ack"
+        assert (await add_line(guest, "b1", "tent-4p", 1))["t"] == "ack"
+        assert (await command(host, "l1", "LockCart"))["t"] == "ack"
+        base = f"/api/v1/rooms/{rid}/checkout"
+        r = await env.call("POST", base, token, json={"mode": "own_lines"})
+        assert r.status_code == 200, r.text
+        order_id = r.json()["order"]["order_id"]
+        session = await env.call("POST", f"{base}/{order_id}/pay", token)
+        await env.pay_on_page(session.json()["url"])
+        await host.until_event("ShareUpdated", status="paid")
+        r = await env.call("POST", f"{base}/{order_id}/cancel", token)
+        assert r.status_code == 200, r.text
+
+        got = await rx.until_types("checkout.started", "order.void", "order.refunded")
+        verify_all(rx.received, watcher["secret"])
+        assert [g.json["type"] for g in got] == ["checkout.started", "order.void", "order.refunded"]
+        void = got[1].json["data"]
+        assert void["status"] == "void" and void["void_reason"] == "canceled_by_host"
+        paid = next(p for p in void["payments"] if p["paid_minor"])
+        assert paid["payer"]["display_name"] == "Ada" and paid["payment_id"]
+        refund = got[2].json["data"]["refund"]
+        assert refund["amount_minor"] == 28900 and refund["payment_id"] == paid["payment_id"]
+        assert refund["payer"]["display_name"] == "Ada"
+        assert got[2].json["data"]["refunded_minor"] == 28900

@@ -70,13 +70,13 @@ class Receiver:
                 seen[r.id] = r
         return list(seen.values())
 
-    async def until(self, check: Callable[[], bool], timeout: float = 30.0) -> None:
+    async def until(self, check: Callable[[], bool], timeout: float = 60.0) -> None:
         async with asyncio.timeout(timeout):
             while not check():
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def until_types(self, *types: str, timeout: float = 30.0) -> list[Received]:
+    async def until_types(self, *types: str, timeout: float = 60.0) -> list[Received]:
         def done() -> bool:
             got = [r.json["type"] for r in self.delivered()]
             return all(got.count(t) >= types.count(t) for t in set(types))
