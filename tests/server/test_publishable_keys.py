@@ -276,3 +276,32 @@ def test_the_cli_draws_and_turns_off_the_key(
             await engine.dispose()
 
     assert asyncio.run(current()) is None
+
+
+async def test_the_start_pages_are_framed_only_where_the_key_works(
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    api_key = await _merchant(http, "acme", [SHOP_SITE])
+    off = await http.get("/s/acme")
+    assert off.status_code == 404 and "not open here yet" in off.text
+    assert (await http.get("/s/acme/sign")).status_code == 404
+    assert (await http.get("/s/nobody")).status_code == 404
+    key = (await _publishable(http, api_key))["publishable_key"]
+
+    qr = await http.get("/s/acme")
+    assert qr.status_code == 200 and "Start my room" in qr.text
+    assert qr.headers["content-security-policy"].endswith("frame-ancestors 'self'")
+    sign = await http.get("/s/acme/sign")
+    assert sign.status_code == 200 and f"{server.base_url}/s/acme" in sign.text
+
+    widget = await http.get("/start", params={"key": key, "embed": "1", "parent": SHOP_SITE})
+    assert widget.status_code == 200 and "Start my room" in widget.text
+    assert widget.headers["content-security-policy"].endswith(f"frame-ancestors 'self' {SHOP_SITE}")
+    stranger = await http.get(
+        "/start", params={"key": key, "embed": "1", "parent": "https://evil.example"}
+    )
+    assert stranger.status_code == 403
+    assert "PUT /api/v1/merchant/origins" in stranger.text
+    assert "Start my room" not in stranger.text
+    stale = await http.get("/start", params={"key": "pk_" + "z" * 32, "parent": SHOP_SITE})
+    assert stale.status_code == 404 and "Start my room" not in stale.text
