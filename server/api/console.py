@@ -6,6 +6,10 @@
   ``?before=`` the previous page's ``next_before``): status, total, paid, refunded, payers.
 - ``GET /api/v1/merchant/catalog`` — the catalogue's counts and the latest imports with the rows
   they refused (``server.catalog.status``).
+- ``GET /api/v1/merchant/analytics`` — the funnel (joined → added → checked out → paid), carts,
+  orders, revenue and what led to each paid line, over the merchant's rooms (``?kind=``,
+  ``?since=`` ms) or one show (``?room_id=``); ``GET …/analytics.csv`` the same per room
+  (``?table=rooms``) or per cause (``?table=attribution``). Built by :mod:`server.analytics`.
 - ``POST /api/v1/merchant/catalog/import?filename=feed.csv&prune=false`` — upload a feed (the
   body is the file: schema.org JSON-LD, or a Merchant Center CSV/TSV), imported like
   ``coshop catalog import``; answers the report with every refused row.
@@ -17,12 +21,17 @@ calls the registry, :mod:`server.checkout.ledger` and :mod:`server.catalog.statu
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from server.analytics.funnel import Attribution
+from server.analytics.service import MerchantAnalytics, RoomFigures, merchant_analytics
 from server.api.common import merchant_caller, now_ms, query_param
 from server.catalog.fields import LIMITS
 from server.catalog.importer import ImportReport, import_text
@@ -228,8 +237,130 @@ async def import_catalog(request: Request) -> JSONResponse:
     return JSONResponse(_report_json(report))
 
 
+_KINDS = ("group", "live")
+
+
+def _attribution_json(attribution: Mapping[str, Attribution]) -> dict[str, Any]:
+    return {
+        cause: {"lines": a.lines, "units": a.units, "value": dict(a.value)}
+        for cause, a in attribution.items()
+    }
+
+
+async def _analytics(request: Request) -> MerchantAnalytics:
+    merchant = await merchant_caller(request)
+    kind = query_param(request, "kind", max_len=10)
+    if kind is not None and kind not in _KINDS:
+        raise ProblemError(
+            422, "invalid_field", "kind must be group or live", extra={"field": "kind"}
+        )
+    raw_since = query_param(request, "since", max_len=16)
+    if raw_since is not None and not raw_since.isdigit():
+        raise ProblemError(
+            422, "invalid_field", "since must be a time in milliseconds", extra={"field": "since"}
+        )
+    found = await merchant_analytics(
+        request.app.state.registry,
+        request.app.state.hub.store,
+        merchant.merchant_id,
+        room_id=query_param(request, "room_id", max_len=64),
+        kind=kind,
+        since=None if raw_since is None else int(raw_since),
+    )
+    if found is None:
+        raise ProblemError(404, "room_not_found", "this shop has no such room")
+    return found
+
+
+def _room_row(item: RoomFigures) -> dict[str, Any]:
+    room, f = item.room, item.figures
+    return {
+        "room_id": room.room_id,
+        "kind": room.kind,
+        "title": room.title,
+        "created_at": room.created_at,
+        "joined": f.joined,
+        "added": f.added,
+        "checked_out": f.checked_out,
+        "paid": f.paid,
+        "lines_added": f.lines_added,
+        "orders": f.orders,
+        "paid_orders": f.paid_orders,
+        "revenue": dict(f.revenue),
+        "attribution": _attribution_json(f.attribution),
+    }
+
+
+async def get_analytics(request: Request) -> JSONResponse:
+    """GET /api/v1/merchant/analytics"""
+    found = await _analytics(request)
+    return JSONResponse(
+        {
+            "funnel": {
+                "joined": found.joined,
+                "added": found.added,
+                "checked_out": found.checked_out,
+                "paid": found.paid,
+            },
+            "rooms_count": len(found.rooms),
+            "carts": found.carts,
+            "orders": found.orders,
+            "paid_orders": found.paid_orders,
+            "revenue": found.revenue,
+            "attribution": _attribution_json(found.attribution),
+            "rooms": [_room_row(item) for item in found.rooms],
+            "truncated": found.truncated,
+        }
+    )
+
+
+_CSV_ROOM_COLUMNS = (
+    "room_id", "kind", "title", "created_at", "joined", "added", "checked_out", "paid",
+    "lines_added", "orders", "paid_orders", "currency", "revenue_minor",
+)  # fmt: skip
+
+
+def _csv_cell(value: object) -> str:
+    text = str(value)
+    # a cell a spreadsheet would run as a formula is quoted as text (CSV injection)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def get_analytics_csv(request: Request) -> Response:
+    """GET /api/v1/merchant/analytics.csv — one row per room and currency (``?table=rooms``) or
+    per cause of the paid lines (``?table=attribution``)."""
+    table = query_param(request, "table", max_len=12) or "rooms"
+    if table not in ("rooms", "attribution"):
+        raise ProblemError(
+            422, "invalid_field", "table must be rooms or attribution", extra={"field": "table"}
+        )
+    found = await _analytics(request)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if table == "rooms":
+        writer.writerow(_CSV_ROOM_COLUMNS)
+        for item in found.rooms:
+            row = _room_row(item)
+            for currency, minor in sorted(row["revenue"].items()) or [("", 0)]:
+                writer.writerow(
+                    [_csv_cell(row[c]) for c in _CSV_ROOM_COLUMNS[:-2]] + [currency, minor]
+                )
+    else:
+        writer.writerow(("cause", "lines", "units", "currency", "value_minor"))
+        for cause, a in found.attribution.items():
+            for currency, minor in sorted(a.value.items()):
+                writer.writerow((cause, a.lines, a.units, currency, minor))
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="coshop-{table}.csv"'},
+    )
+
+
 def console_routes() -> list[Route]:
     return [
+        Route("/api/v1/merchant/analytics", get_analytics, methods=["GET"]),
+        Route("/api/v1/merchant/analytics.csv", get_analytics_csv, methods=["GET"]),
         Route("/api/v1/merchant/rooms", list_rooms, methods=["GET"]),
         Route("/api/v1/merchant/orders", list_orders, methods=["GET"]),
         Route("/api/v1/merchant/catalog", get_catalog, methods=["GET"]),

@@ -52,7 +52,7 @@ function signOut(message) {
 
 // ---- tabs --------------------------------------------------------------------------------
 
-const TABS = { setup: renderSetup, catalog: renderCatalog, rooms: renderRooms, orders: renderOrders, webhooks: renderWebhooks, keys: renderKeys };
+const TABS = { setup: renderSetup, catalog: renderCatalog, rooms: renderRooms, orders: renderOrders, analytics: renderAnalytics, webhooks: renderWebhooks, keys: renderKeys };
 
 async function openTab(name) {
   const tab = TABS[name] ? name : "setup";
@@ -218,6 +218,63 @@ async function renderOrders() {
       el("td", {}, when(o.created_at)))))));
 }
 
+// ---- analytics ---------------------------------------------------------------------------
+
+const CAUSE_NAMES = {
+  poll: "A poll it won", pin: "Pinned on stage", bring: "“Bring everyone here”", announcement: "An announcement",
+  associate: "A store associate", friend: "A friend added it", self: "Found it themselves",
+};
+const revenueText = (revenue) => Object.entries(revenue).map(([c, m]) => money(m, c)).join(" + ") || money(0, "USD");
+
+function funnelChart(funnel) {
+  const steps = [["Joined", funnel.joined], ["Added to cart", funnel.added], ["Checked out", funnel.checked_out], ["Paid", funnel.paid]];
+  const top = Math.max(1, funnel.joined);
+  return el("figure", { class: "card funnel" },
+    el("figcaption", {}, el("h3", {}, "Funnel")),
+    el("ol", {}, steps.map(([label, n], i) => {
+      const rate = i === 0 ? "" : ` · ${Math.round((100 * n) / Math.max(1, steps[i - 1][1]))}% of the step before`;
+      const bar = el("span", { class: "bar", "aria-hidden": "true" });
+      bar.style.setProperty("--w", `${Math.round((100 * n) / top)}%`); // CSSOM: allowed by the CSP
+      return el("li", {}, el("span", { class: "label" }, label), bar, el("span", { class: "value" }, `${n}${rate}`));
+    })));
+}
+
+async function renderAnalytics() {
+  const select = $("analytics-room");
+  if (select.options.length === 1) {
+    const { rooms } = await call("/api/v1/merchant/rooms?limit=100");
+    for (const r of rooms) select.append(el("option", { value: r.room_id }, `${r.kind === "live" ? "Show" : "Room"}: ${r.title}`));
+  }
+  const query = select.value ? `?room_id=${encodeURIComponent(select.value)}` : "";
+  const data = await call(`/api/v1/merchant/analytics${query}`);
+  const box = clear($("analytics-box"));
+  box.append(el("dl", { class: "stats" },
+    stat("Rooms", data.rooms_count), stat("Carts", data.carts), stat("Orders", data.orders),
+    stat("Paid orders", data.paid_orders), stat("Revenue", revenueText(data.revenue))));
+  box.append(funnelChart(data.funnel));
+  const causes = Object.entries(data.attribution);
+  box.append(causes.length
+    ? el("table", { class: "data" },
+      el("caption", {}, "What led to each sale"),
+      el("thead", {}, el("tr", {}, ...["Led by", "Lines", "Units", "Value"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, causes.map(([cause, a]) => el("tr", {},
+        el("td", {}, CAUSE_NAMES[cause] || cause), el("td", {}, String(a.lines)), el("td", {}, String(a.units)), el("td", {}, revenueText(a.value))))))
+    : el("p", { class: "muted" }, "No paid order yet: what led to each sale shows here."));
+  if (data.truncated) box.append(el("p", { class: "hint" }, "Only your 500 newest rooms are counted here."));
+}
+
+async function downloadCsv(table) {
+  const select = $("analytics-room");
+  const params = new URLSearchParams({ table });
+  if (select.value) params.set("room_id", select.value);
+  const res = await fetch(`/api/v1/merchant/analytics.csv?${params}`, { headers: { authorization: `Bearer ${state.key}` } });
+  if (!res.ok) { say("The download did not work: try again."); return; }
+  const link = el("a", { href: URL.createObjectURL(await res.blob()), download: `coshop-${table}.csv` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
 // ---- webhooks ------------------------------------------------------------------------------
 
 function eventBoxes() {
@@ -352,6 +409,9 @@ function wire() {
   $("pk-create").addEventListener("click", async () => { await call("/api/v1/merchant/publishable-key", { method: "POST" }); await renderSetup(); });
   $("snippet-copy").addEventListener("click", (event) => copy($("snippet").textContent, event.currentTarget));
   $("import-form").addEventListener("submit", importFeed);
+  $("analytics-room").addEventListener("change", () => openTab("analytics"));
+  $("csv-rooms").addEventListener("click", () => downloadCsv("rooms"));
+  $("csv-causes").addEventListener("click", () => downloadCsv("attribution"));
   $("webhook-form").addEventListener("submit", addWebhook);
   $("rotate-api-key").addEventListener("click", rotateApiKey);
   $("rotate-signing").addEventListener("click", rotateSigning);

@@ -89,6 +89,26 @@ async def test_a_merchant_runs_the_shop_from_the_console(browser: Browser, tmp_p
             problems += await serious_violations(page, "console orders")
             await shot(page, "console-orders")
 
+            # analytics: the funnel and what led to the sale, per show or for every room
+            await nav.get_by_role("link", name="Analytics").click()
+            funnel = page.locator(".funnel li")
+            await expect(funnel).to_have_count(4)
+            await expect(funnel.nth(3)).to_contain_text("Paid")
+            await expect(funnel.nth(3)).to_contain_text("1")
+            await expect(page.locator("#analytics-box table")).to_contain_text(
+                "Found it themselves"
+            )
+            await page.get_by_label("Show or room").select_option(label="Room: Trip")
+            await expect(page.locator("#analytics-box .stat").first).to_contain_text("1")
+            async with page.expect_download() as download_info:
+                await page.get_by_role("button", name="Download rooms (CSV)").click()
+            download = await download_info.value
+            saved = tmp_path / "rooms.csv"
+            await download.save_as(saved)
+            assert saved.read_text(encoding="utf-8").startswith("room_id,kind,title")
+            problems += await serious_violations(page, "console analytics")
+            await shot(page, "console-analytics")
+
             # a webhook endpoint: the secret is shown once
             await nav.get_by_role("link", name="Webhooks").click()
             await page.get_by_label("URL").fill(f"{env.base_url}/hooks-here")

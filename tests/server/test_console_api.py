@@ -74,7 +74,42 @@ async def test_the_merchant_sees_its_rooms_and_a_paid_order(tmp_path: Path) -> N
         page = await env.http.get(f"/api/v1/merchant/orders?before={cursor}", headers=_auth())
         assert page.json() == {"orders": [], "next_before": None}
 
+        # analytics from the room's log: the host joined, added both lines, checked out, paid
+        stats = (await env.http.get("/api/v1/merchant/analytics", headers=_auth())).json()
+        assert stats["funnel"] == {"joined": 1, "added": 1, "checked_out": 1, "paid": 1}
+        assert (stats["carts"], stats["orders"], stats["paid_orders"]) == (1, 1, 1)
+        assert stats["revenue"] == {"USD": order["total_minor"]}
+        assert stats["attribution"] == {
+            "self": {"lines": 2, "units": 2, "value": {"USD": order["total_minor"]}}
+        }
+        one = await env.http.get(
+            f"/api/v1/merchant/analytics?room_id={room['room_id']}", headers=_auth()
+        )
+        assert one.json()["rooms"][0]["paid_orders"] == 1
+        live = await env.http.get("/api/v1/merchant/analytics?kind=live", headers=_auth())
+        assert live.json()["rooms_count"] == 0
+        later = await env.http.get(
+            "/api/v1/merchant/analytics?since=99999999999999", headers=_auth()
+        )
+        assert later.json()["funnel"]["joined"] == 0
+        csv_rooms = await env.http.get("/api/v1/merchant/analytics.csv", headers=_auth())
+        assert csv_rooms.headers["content-type"].startswith("text/csv")
+        header, row = csv_rooms.text.strip().split("\r\n")
+        assert header.startswith("room_id,kind,title") and row.startswith(room["room_id"])
+        assert row.endswith(f",USD,{order['total_minor']}")
+        csv_causes = await env.http.get(
+            "/api/v1/merchant/analytics.csv?table=attribution", headers=_auth()
+        )
+        assert csv_causes.text.split("\r\n")[1] == f"self,2,2,USD,{order['total_minor']}"
+
         # another merchant sees none of it
+        _problem(
+            await env.http.get(
+                f"/api/v1/merchant/analytics?room_id={room['room_id']}", headers=_auth(OTHER_KEY)
+            ),
+            404,
+            "room_not_found",
+        )
         other = await env.http.get("/api/v1/merchant/orders", headers=_auth(OTHER_KEY))
         assert other.json()["orders"] == []
         other_rooms = await env.http.get("/api/v1/merchant/rooms", headers=_auth(OTHER_KEY))
@@ -125,6 +160,12 @@ async def test_console_routes_refuse_what_they_cannot_use(tmp_path: Path) -> Non
             422,
             "invalid_field",
         )
+        for bad in ("analytics?kind=show", "analytics?since=soon", "analytics.csv?table=x"):
+            _problem(
+                await env.http.get(f"/api/v1/merchant/{bad}", headers=_auth()),
+                422,
+                "invalid_field",
+            )
         _problem(
             await env.http.get("/api/v1/merchant/orders?limit=0", headers=_auth()),
             422,

@@ -1,0 +1,1 @@
+"""Merchant analytics: funnels, revenue and influence attribution from the rooms' event logs."""
