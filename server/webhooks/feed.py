@@ -178,33 +178,68 @@ class Feed:
 
     # ---- recovery ----------------------------------------------------------------------------
     async def recover(self) -> None:
-        """Mark every log of a merchant with endpoints that is ahead of its cursor."""
-        listening = select(endpoints.c.merchant_id).where(endpoints.c.enabled.is_(True))
-        heads: list[tuple[Source, int]] = []
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(room_events.c.room_id, func.max(room_events.c.seq))
-                .join(rooms, rooms.c.room_id == room_events.c.room_id)
-                .where(rooms.c.merchant_id.in_(listening))
-                .group_by(room_events.c.room_id)
+        """Mark every log of a merchant with endpoints that is ahead of its cursor.
+
+        A log without a cursor whose last entry is older than the merchant's first endpoint
+        holds nothing to send: it is left alone (no history replay, no reading old rooms).
+        """
+        since = {
+            str(r[0]): int(r[1])
+            for r in await self._read(
+                select(endpoints.c.merchant_id, func.min(endpoints.c.created_at))
+                .where(endpoints.c.enabled.is_(True))
+                .group_by(endpoints.c.merchant_id)
             )
-            heads.extend((("room", str(r[0])), int(r[1])) for r in result)
-            result = await conn.execute(
-                select(order_events.c.order_id, func.max(order_events.c.seq))
-                .join(orders, orders.c.order_id == order_events.c.order_id)
-                .where(orders.c.merchant_id.in_(listening))
-                .group_by(order_events.c.order_id)
+        }
+        if not since:
+            return
+        listening = list(since)
+        heads: list[tuple[Source, str, int, int]] = []  # source, merchant, head seq, last at
+        rows = await self._read(
+            select(
+                room_events.c.room_id,
+                rooms.c.merchant_id,
+                func.max(room_events.c.seq),
+                func.max(room_events.c.at),
             )
-            heads.extend((("order", str(r[0])), int(r[1])) for r in result)
-            cursors = {
-                (str(r[0]), str(r[1])): int(r[2])
-                for r in await conn.execute(select(feed.c.source, feed.c.stream_id, feed.c.seq))
-            }
-        behind = [source for source, head in heads if cursors.get(source, 0) < head]
+            .join(rooms, rooms.c.room_id == room_events.c.room_id)
+            .where(rooms.c.merchant_id.in_(listening))
+            .group_by(room_events.c.room_id, rooms.c.merchant_id)
+        )
+        heads.extend((("room", str(r[0])), str(r[1]), int(r[2]), int(r[3])) for r in rows)
+        rows = await self._read(
+            select(
+                order_events.c.order_id,
+                orders.c.merchant_id,
+                func.max(order_events.c.seq),
+                func.max(order_events.c.at),
+            )
+            .join(orders, orders.c.order_id == order_events.c.order_id)
+            .where(orders.c.merchant_id.in_(listening))
+            .group_by(order_events.c.order_id, orders.c.merchant_id)
+        )
+        # order events are logged in seconds
+        heads.extend(
+            (("order", str(r[0])), str(r[1]), int(r[2]), int(r[3]) * 1000 + 999) for r in rows
+        )
+        cursors = {
+            (str(r[0]), str(r[1])): int(r[2])
+            for r in await self._read(select(feed.c.source, feed.c.stream_id, feed.c.seq))
+        }
+        behind = [
+            source
+            for source, merchant, head, last_at in heads
+            if (source in cursors and cursors[source] < head)
+            or (source not in cursors and last_at >= since[merchant])
+        ]
         for source in behind:
             self._dirty[source] = None
         if behind:
             log.info("webhook feed resumes %d logs", len(behind))
+
+    async def _read(self, query: Any) -> list[Any]:
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).all())
 
     # ---- feeding one log ---------------------------------------------------------------------
     async def feed(self, source: Source) -> tuple[bool, bool]:
