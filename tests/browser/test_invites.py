@@ -11,6 +11,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import js_errors, new_page, shot
 from tests.browser.helpers import create_room, invite_url, join
+from tests.browser.test_accessibility import serious_violations
 from tests.server.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -51,6 +52,7 @@ async def test_a_personal_invite_is_named_works_once_and_shows_who_used_it(
     await expect(sam.get_by_label("Display name")).to_have_value("Sam")
     await expect(sam.locator("#personal-invite")).to_contain_text("This invite is for Sam")
     await shot(sam, "invites-personal-join", full=False)
+    assert await serious_violations(sam, "join page of a personal invite") == []
     await sam.get_by_role("button", name="Join room").click()
     await sam.wait_for_url("**/r/*")
     await expect(sam.locator("#conn")).to_have_attribute("data-state", "online")
@@ -61,6 +63,7 @@ async def test_a_personal_invite_is_named_works_once_and_shows_who_used_it(
     await expect(other.locator("#msg-title")).to_have_text("This invite was already used")
     await expect(other.locator("#msg-text")).to_contain_text("ask the host for a new invite")
     await shot(other, "invites-personal-used", full=False)
+    assert await serious_violations(other, "used personal invite") == []
 
     # the host sees who used it
     await _open_invites(host)
@@ -68,6 +71,7 @@ async def test_a_personal_invite_is_named_works_once_and_shows_who_used_it(
     await expect(row).to_contain_text("Used by Sam")
     await expect(row.get_by_role("button", name="Revoke For Sam")).to_have_count(0)
     await shot(host, "invites-list", full=False)
+    assert await serious_violations(host, "invite dialog") == []
 
     # a personal invite revoked before use admits nobody
     tom_link = await _personal(host, "Tom")

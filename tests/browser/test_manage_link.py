@@ -12,6 +12,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import js_errors, new_page, shot
 from tests.browser.helpers import create_room
+from tests.browser.test_accessibility import serious_violations
 from tests.server.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -38,6 +39,7 @@ async def test_a_second_browser_takes_over_as_host_and_a_new_link_refuses_the_ol
     manage_url = await field.input_value()
     assert f"/r/{room_id}/manage#key=" in manage_url
     await shot(first, "manage-link-once", full=False)
+    assert await serious_violations(first, "room with the manage link") == []
     assert await first.evaluate(f"sessionStorage.getItem('coshop:manage:{room_id}')") is None
     await once.get_by_role("button", name="Done, I saved it").click()
     await expect(once).to_be_hidden()
@@ -69,6 +71,7 @@ async def test_a_second_browser_takes_over_as_host_and_a_new_link_refuses_the_ol
     new_url = await fresh.input_value()
     assert new_url != manage_url and "#key=" in new_url
     await shot(second, "manage-link-rotated", full=False)
+    assert await serious_violations(second, "invite dialog with a new manage link") == []
 
     third_ctx, third = await new_page(browser)
     await third.goto(manage_url)
@@ -78,6 +81,7 @@ async def test_a_second_browser_takes_over_as_host_and_a_new_link_refuses_the_ol
     assert "key=" not in third.url  # the secret left the address bar even when refused
     assert await third.evaluate(f"localStorage.getItem('coshop.member.{room_id}')") is None
     await shot(third, "manage-link-refused", full=False)
+    assert await serious_violations(third, "refused manage link") == []
     # the new link works in that browser
     await third.goto(new_url)
     await third.wait_for_url(f"**/r/{room_id}")
