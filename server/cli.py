@@ -205,7 +205,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             )
         print(
             f"\n  coshop demo: open {settings.public_url}/"
-            f"\n  sandbox payments: {settings.sandbox_url or 'off'}\n",
+            f"\n  sandbox payments: {settings.sandbox_url or 'off'}"
+            f"\n  merchant console: {settings.public_url}/console (an API key for the demo shop:"
+            f" coshop merchant update --id demo --rotate-key --data-dir {settings.data_dir})\n",
             flush=True,
         )
         serve(settings)
