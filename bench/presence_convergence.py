@@ -110,6 +110,7 @@ class Member:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.rosters: list[set[str]] = []
+        self.roster_at: list[float] = []  # when each roster arrived
         self.counts: list[int] = []
         self.acks: set[str] = set()
         self.welcomed = asyncio.Event()
@@ -133,6 +134,7 @@ class Member:
                     self.welcomed.set()
                 elif t == "presence":
                     self.rosters.append({m["member_id"] for m in msg["members"]})
+                    self.roster_at.append(time.monotonic())
                 elif t == "count":
                     self.counts.append(msg["online"])
                 elif t == "ack":
@@ -182,6 +184,12 @@ def _has(m: Member, member_id: str) -> Callable[[], bool]:
     return lambda: bool(m.rosters) and member_id in m.rosters[-1]
 
 
+def _first(m: Member, member_id: str, since: float) -> float:
+    """When ``m`` first received a roster with ``member_id`` after ``since``."""
+    pairs = zip(m.roster_at, m.rosters, strict=True)
+    return next(at for at, r in pairs if at >= since and member_id in r)
+
+
 def _lacks(m: Member, member_id: str) -> Callable[[], bool]:
     return lambda: bool(m.rosters) and member_id not in m.rosters[-1]
 
@@ -219,24 +227,31 @@ async def _pair(tmp: Path, db: str, prefix: str, ttl: int) -> AsyncIterator[tupl
         await asyncio.gather(a.stop(), b.stop())
 
 
-async def presence_rounds(a: Proc, b: Proc, rounds: int) -> tuple[list[float], list[float]]:
+async def presence_rounds(
+    a: Proc, b: Proc, rounds: int
+) -> tuple[list[float], list[float], list[float]]:
+    """(connect on B → seen on A, B's own roster → A's roster, disconnect on B → seen on A)."""
     room = await _room(a.base, "group")
     watcher = await Member.open(a.base, room["room_id"], room["host"]["token"])
     await watcher.welcomed.wait()
-    joined, left = [], []
+    joined, crossed, left = [], [], []
+    # a group room holds a dozen members: the same few connect and disconnect in turn
+    pool = [await _join(a.base, room, f"M{i}") for i in range(8)]
     for i in range(rounds):
-        m = await _join(a.base, room, f"M{i}")
+        m = pool[i % len(pool)]
         sent = time.monotonic()
         member = await Member.open(b.base, room["room_id"], m["token"])
         seen = await watcher.until(_has(watcher, m["member_id"]))
         joined.append(seen - sent)
+        await member.until(_has(member, m["member_id"]))  # B told its own sessions
+        crossed.append(_first(watcher, m["member_id"], sent) - _first(member, m["member_id"], 0))
         await asyncio.sleep(0.05)
         sent = time.monotonic()
         await member.close()
         seen = await watcher.until(_lacks(watcher, m["member_id"]))
         left.append(seen - sent)
     await watcher.close()
-    return joined, left
+    return joined, crossed, left
 
 
 async def count_rounds(a: Proc, b: Proc, rounds: int) -> list[float]:
@@ -309,8 +324,9 @@ async def main(rounds: int, kills: int, ttl: int, restarts: int) -> None:
                 print("needs PostgreSQL and Redis on loopback")
                 return
             async with _pair(tmp, db, prefix, ttl) as (a, b):
-                joined, left = await presence_rounds(a, b, rounds)
+                joined, crossed, left = await presence_rounds(a, b, rounds)
                 print(f"presence, join on B seen on A: {_ms(joined)}", flush=True)
+                print(f"presence, B's own roster frame to A's: {_ms(crossed)}", flush=True)
                 print(f"presence, leave on B seen on A: {_ms(left)}", flush=True)
                 counts = await count_rounds(a, b, max(5, rounds // 4))
                 print(f"live count, viewer on B counted on A: {_ms(counts)}", flush=True)

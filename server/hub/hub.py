@@ -69,6 +69,9 @@ _EVICT_MIN_IDLE_S = 1.0
 _EVICT_WAIT_S = 1.0
 # A process that stops cleanly waits this long at most for its goodbyes to reach the broker.
 _GOODBYE_WAIT_S = 1.0
+# A big room's count goes to the other processes at most this often (a join storm of thousands
+# is a few messages a second, not one per viewer); clients see counts once a second anyway.
+_COUNT_ANNOUNCE_S = 0.1
 
 
 @dataclass(slots=True)
@@ -116,6 +119,7 @@ class Hub:
         # (room, kind, payload); kind None: the room's newest presence in _pending_presence
         self._outgoing: deque[tuple[str, str | None, bytes]] = deque()
         self._pending_presence: dict[str, PresenceChanged] = {}
+        self._count_sent_at: dict[str, float] = {}  # big rooms: when their count last went out
         self._drained = asyncio.Event()  # nothing queued, nothing being sent
         self._drained.set()
         self._publish_wake = asyncio.Event()
@@ -285,6 +289,7 @@ class Hub:
         if client is not None:
             self.shares.give_back(self.shares.rooms, client)
         self._peers.pop(room_id, None)
+        self._count_sent_at.pop(room_id, None)
         self._keyed.discard(room_id)  # a key left behind expires; a reload writes it again
         self._key_locks.pop(room_id, None)
         self.metrics.rooms.set(len(self._actors))
@@ -440,6 +445,16 @@ class Hub:
         message = self._pending_presence.pop(room_id, None)
         if message is None:
             return
+        if message.members is None and message.count:
+            now = time.monotonic()
+            wait = self._count_sent_at.get(room_id, -_COUNT_ANNOUNCE_S) + _COUNT_ANNOUNCE_S - now
+            if wait > 0:
+                # too soon after the last: it waits (newer counts replace it meanwhile)
+                self._pending_presence[room_id] = message
+                loop = asyncio.get_running_loop()
+                loop.call_later(wait, self._enqueue, (room_id, None, b""))
+                return
+            self._count_sent_at[room_id] = now
         if message.count and room_id not in self._keyed:
             # the key first: a peer that hears us and then reads the keys must find ours
             await self._write_key(room_id)
@@ -468,7 +483,9 @@ class Hub:
             return
         for actor in self._actors.values():
             if actor.sessions:
-                self.publish(actor.room_id, PresenceChanged(0, {}))
+                # queued now even if an earlier count of the room waits for its turn
+                self._pending_presence[actor.room_id] = PresenceChanged(0, {})
+                self._enqueue((actor.room_id, None, b""))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._drained.wait(), _GOODBYE_WAIT_S)
 
