@@ -37,6 +37,9 @@ from rooms.state import (
     Message,
     Poll,
     Pricing,
+    Receipt,
+    ReceiptLine,
+    ReceiptStep,
     Share,
     Stream,
     Tally,
@@ -44,7 +47,10 @@ from rooms.state import (
 )
 from rooms.view import room_view
 
-__all__ = ["Room"]
+__all__ = ["MAX_RECEIPTS", "Room"]
+
+MAX_RECEIPTS = 10
+"""Paid orders a room keeps with their receipts (its order history); older ones keep only an id."""
 
 
 @dataclass(slots=True)
@@ -87,6 +93,8 @@ class Room:
     last_settled: tuple[str, str] | None = None  # (order id, "paid" | "void") of the last order
     word_lists: WordLists = field(default_factory=WordLists)  # rooms/wordlist.py
     strikes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # member -> blocked at
+    order_steps: list[ReceiptStep] = field(default_factory=list)  # the order being paid, so far
+    receipts: list[Receipt] = field(default_factory=list)  # paid orders, oldest first (capped)
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -162,6 +170,8 @@ class Room:
             last_settled=self.last_settled,
             word_lists=self.word_lists,
             strikes=dict(self.strikes),
+            order_steps=list(self.order_steps),
+            receipts=list(self.receipts),
         )
 
     # --- queries ------------------------------------------------------------------------------
@@ -422,9 +432,12 @@ class Room:
                 self.order_id = event.order_id
                 self.snapshot_version = event.snapshot_version
                 self.shares = {}
+                self.order_steps = [ReceiptStep("checkout_started", "", event.at)]
             case e.ShareUpdated():
                 if event.order_id == self.order_id:
                     self.shares[event.payer] = Share(event.payer, event.status, event.amount_minor)
+                    if event.status != "pending":
+                        self.order_steps.append(ReceiptStep(event.status, event.payer))
             case e.OrderSettled():
                 self._apply_settled(event)
             case e.HandoffRecorded():
@@ -474,13 +487,52 @@ class Room:
         for poll_id in closed[: max(0, len(closed) - self.limits.max_closed_polls)]:
             del self.polls[poll_id]
 
+    def _keep_receipt(self, event: e.OrderSettled) -> None:
+        """Keep the paid order: its lines at the shop's checkout prices, shares and history."""
+        pricing = self.pricing
+        shop_price = {
+            issue.line_id: issue.price_minor
+            for issue in (pricing.issues if pricing is not None else ())
+            if issue.kind == "price_changed" and issue.price_minor is not None
+        }
+        lines = tuple(
+            ReceiptLine(
+                line.sku,
+                line.variant,
+                line.title,
+                line.quantity,
+                shop_price.get(line.line_id, line.price_minor),
+                line.added_by,
+                line.payer,
+            )
+            for line in self.lines.values()
+        )
+        shares = tuple(self.shares.values())
+        shown = next((line.currency for line in self.lines.values()), "")
+        currency = pricing.currency if pricing is not None else shown
+        self.receipts.append(
+            Receipt(
+                order_id=event.order_id,
+                number=len(self.orders),
+                currency=currency,
+                total_minor=sum(share.amount_minor for share in shares),
+                lines=lines,
+                shares=shares,
+                history=(*self.order_steps, ReceiptStep("paid", "", event.at)),
+                paid_at=event.at,
+            )
+        )
+        del self.receipts[: max(0, len(self.receipts) - MAX_RECEIPTS)]
+
     def _apply_settled(self, event: e.OrderSettled) -> None:
         if event.order_id != self.order_id:
             return
         self.last_settled = (event.order_id, event.outcome)
         if event.outcome == "paid":
             self.orders.append(event.order_id)
+            self._keep_receipt(event)
             self.lines.clear()
+        self.order_steps = []
         self.phase = Phase.OPEN
         self.order_id = None
         self.snapshot_version = None

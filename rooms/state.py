@@ -21,6 +21,9 @@ __all__ = [
     "Poll",
     "Pricing",
     "PricingIssue",
+    "Receipt",
+    "ReceiptLine",
+    "ReceiptStep",
     "Share",
     "Stream",
     "Tally",
@@ -126,6 +129,44 @@ class Share:
     payer: str
     status: str
     amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    """One line of a paid order as it was bought (the shop's unit price at checkout)."""
+
+    sku: str
+    variant: str | None
+    title: str
+    quantity: int
+    unit_minor: int
+    added_by: str
+    payer: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptStep:
+    """One step of an order's status history: ``what`` (checkout_started, a share's status,
+    paid) for ``who`` (a payer, or "" for the order), at ``at`` when the room knows the time."""
+
+    what: str
+    who: str = ""
+    at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A paid order the room keeps: its number in the room, what was bought, who paid what and
+    how it got there. Built from the room's own log (no other storage)."""
+
+    order_id: str
+    number: int
+    currency: str
+    total_minor: int
+    lines: tuple[ReceiptLine, ...]
+    shares: tuple[Share, ...]
+    history: tuple[ReceiptStep, ...]
+    paid_at: int
 
 
 WordAction = Literal["block", "mask"]

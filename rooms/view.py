@@ -194,6 +194,9 @@ def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, A
             # the host, and members of these roles who added or pay for a line — a client
             # follows it as lines change (live audiences never share a split)
             "split_roles": sorted(SPLIT_BY_DEFAULT) if room.kind is RoomKind.GROUP else [],
+            # paid orders with their receipts, newest first (a live audience sees none: they
+            # name other viewers' lines)
+            "receipts": to_json(room.receipts[::-1]) if sees_everything else [],
         },
     }
     result: dict[str, Any] = to_json(view)

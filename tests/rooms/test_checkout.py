@@ -80,6 +80,7 @@ def test_settlement_paid_archives_lines() -> None:
         "pricing": None,
         "last_order": None,
         "split_roles": ["cohost", "host", "member"],
+        "receipts": [],
     }
     d.refuse(SYSTEM_ACTOR, c.SettleOrder("o2", "paid"), "not_found")
     d.refuse(SYSTEM_ACTOR, c.SettleOrder("o1", "maybe"), "bad_command")  # type: ignore[arg-type]

@@ -145,7 +145,7 @@ export function renderCheckout() {
   const shares = (c.shares || []).map((s) => ({ ...s, shown: shownStatus(s, c.order_id) }));
   const flags = ["check_out", "unlock_cart", "lock_cart", "hand_off", "cancel_checkout"].map(may);
   const sig = [v.phase, c.order_id, c.pricing, c.handoff_url, shares, shares.map((s) => nameOf(s.payer)), ui.outcome, ui.returned,
-    ui.freezing, ui.paying, ui.payMode, v.lines.length, flags, cur,
+    ui.freezing, ui.paying, ui.payMode, v.lines.length, flags, cur, c.receipts || [], ui.shopAgain || null,
     ui.payMode === "equal_split" ? [picks().map((p) => [p.m.member_id, p.m.display_name, p.on]), splitTotal()] : null];
   region("checkout", sig, () => {
     const parts = [];
@@ -157,7 +157,7 @@ export function renderCheckout() {
       const [head, rest] = outcomeText(ui.outcome);
       parts.push(el("div", { class: `banner ${paid ? "ok" : "warn"}`, id: "checkout-result", role: "status" },
         el("strong", {}, head), rest ? el("span", {}, rest) : null,
-        paid && ui.outcome.shares && ui.outcome.shares.length ? el("ul", { class: "shares done", "aria-label": "Payments in the last order" },
+        paid && ui.outcome.shares && ui.outcome.shares.length && !(c.receipts || []).length ? el("ul", { class: "shares done", "aria-label": "Payments in the last order" },
           ...ui.outcome.shares.map((s) => el("li", {}, `${nameOf(s.payer)}: ${SHARE_LABEL[s.status] || s.status} · ${money(s.amount_minor, ui.outcome.currency)}`))) : null));
     }
 
@@ -220,9 +220,74 @@ export function renderCheckout() {
     if (c.handoff_url && /^https?:\/\//.test(c.handoff_url)) {
       parts.push(el("p", {}, el("a", { href: c.handoff_url, rel: "noopener", target: "_top", class: "button primary" }, "Continue to the shop's checkout")));
     }
+    parts.push(ordersPart());
     redraw($("checkout"), parts);
     renderPayBar(shares, cur, c.order_id);
   });
+}
+
+// ---- orders the room keeps (view.checkout.receipts, newest first) ------------------------------
+const STEP = {
+  checkout_started: () => "Checkout started",
+  checkout_open: (who) => `${nameOf(who)} opened the payment page`,
+  processing: (who) => `${possessive(who)} payment processing`,
+  authorized: (who) => `${possessive(who)} card authorised`,
+  paid: (who) => (who ? `${nameOf(who)} paid` : "Order paid"),
+  failed: (who) => `${possessive(who)} payment failed`,
+  expired: (who) => `${possessive(who)} payment page expired`,
+  canceled: (who) => `${nameOf(who)} left the payment page`,
+};
+const when = (ms) => new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms));
+
+function receiptNode(r, { open }) {
+  const lineName = (l) => {
+    const p = ui.products.get(l.sku);
+    const variant = l.variant && p ? (p.variants || []).find((x) => x.variant_id === l.variant) : null;
+    return variant ? `${l.title} — ${variant.title}` : l.title;
+  };
+  const body = [
+    el("ul", { class: "receipt-lines", "aria-label": "What was bought" }, ...r.lines.map((l) => el("li", {},
+      el("span", { class: "receipt-item" }, `${lineName(l)}${l.quantity > 1 ? ` × ${l.quantity}` : ""}`),
+      el("span", { class: "receipt-amount" }, money(l.unit_minor * l.quantity, r.currency))))),
+    el("p", { class: "receipt-total" }, el("span", {}, "Total"), el("strong", {}, money(r.total_minor, r.currency))),
+    el("h4", {}, "Who paid"),
+    el("ul", { class: "receipt-shares" }, ...r.shares.map((s) => el("li", {},
+      el("span", {}, nameOf(s.payer)), el("span", { class: "receipt-amount" }, money(s.amount_minor, r.currency))))),
+    el("h4", {}, "History"),
+    el("ol", { class: "receipt-history" }, ...r.history.map((h) => el("li", {},
+      (STEP[h.what] || ((who) => `${nameOf(who)}: ${h.what}`))(h.who), h.at ? el("span", { class: "muted" }, ` · ${when(h.at)}`) : null))),
+  ];
+  const head = [el("strong", {}, `Order #${r.number}`), el("span", { class: "receipt-status" }, "Paid"), el("span", { class: "muted small" }, when(r.paid_at))];
+  if (open) {
+    return el("article", { class: "receipt", id: "receipt", dataset: { order: r.order_id }, "aria-label": `Receipt for order ${r.number}` },
+      el("div", { class: "receipt-head" }, ...head), ...body,
+      el("button", { type: "button", class: "primary", id: "shop-again", onclick: () => shopAgain(r.order_id) }, "Shop again"));
+  }
+  return el("details", { class: "receipt past", dataset: { order: r.order_id } },
+    el("summary", { class: "receipt-head" }, ...head, el("span", { class: "receipt-amount" }, money(r.total_minor, r.currency))), ...body);
+}
+
+/** The last paid order's receipt (until the group shops again), and the room's order history. */
+function ordersPart() {
+  const v = ui.view;
+  const receipts = v.checkout.receipts || [];
+  if (!receipts.length) return null;
+  const [latest, ...older] = receipts;
+  const current = v.phase === "open" && !v.lines.length && ui.shopAgain !== latest.order_id;
+  const past = current ? older : receipts;
+  return el("section", { class: "orders", id: "orders", "aria-label": "Orders" },
+    current ? receiptNode(latest, { open: true }) : null,
+    past.length ? el("h3", { class: "orders-h" }, `Order history (${past.length})`) : null,
+    ...past.map((r) => receiptNode(r, { open: false })));
+}
+
+function shopAgain(orderId) {
+  ui.shopAgain = orderId; // the receipt moves to the order history; the cart is open
+  ui.outcome = null;
+  requestRender();
+  const search = $("search");
+  $("catalog").scrollIntoView({ block: "start" });
+  if (search) search.focus();
 }
 
 /** The phone's sticky bar: the total and the one thing to do next (pay, or see the cart). */
@@ -362,6 +427,8 @@ export function beforeSettled(ev) {
 export function onCheckoutEvent(ev) {
   const v = ui.view;
   onCartEvent(ev); // the cart's etiquette notices and activity strip hear every event too
+  // the room keeps the paid order (its receipt): state.js does not build it, the server's view does
+  if (ev.type === "OrderSettled" && ev.outcome === "paid") v._stale = true;
   if (ev.type === "SettlementBegan") { ui.outcome = null; ui.returned = null; }
   if (ev.type === "CartLocked" || ev.type === "LineAdded") ui.outcome = null;
   if (ev.type === "ShareUpdated" && ev.order_id === v.checkout.order_id) {
