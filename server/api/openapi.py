@@ -152,6 +152,16 @@ _WORD_LIST = _object(
         "updated_at": {**_NULL_INT, "description": "ms since the epoch; null: never set"},
     }
 )
+_WORD_LIST = _object(
+    {
+        "merchant_id": _STR,
+        "entries": {
+            "type": "array",
+            "items": _object({"word": _STR, "action": {"enum": ["block", "mask"]}}),
+        },
+        "updated_at": {**_NULL_INT, "description": "ms since the epoch; null: never set"},
+    }
+)
 _ORDER_ID = _path("order_id")
 _MERCHANT_PATTERN = "^[a-z0-9][a-z0-9_-]{1,62}$"
 _MEMBER: list[dict[str, list[str]]] = [{"memberToken": []}]
@@ -911,6 +921,60 @@ def _paths() -> dict[str, Any]:
                                 "type": "object",
                                 "properties": {
                                     "word": {"type": "string", "maxLength": 200},
+                                    "action": {"enum": ["block", "mask"], "default": "block"},
+                                },
+                                "required": ["word"],
+                                "additionalProperties": False,
+                            },
+                        }
+                    },
+                    ["entries"],
+                ),
+                "responses": {
+                    "200": _json(
+                        {
+                            **_WORD_LIST,
+                            "properties": {
+                                **_WORD_LIST["properties"],
+                                "rooms_updated": _INT,
+                                "rooms_failed": _INT,
+                            },
+                            "required": [*_WORD_LIST["required"], "rooms_updated", "rooms_failed"],
+                        }
+                    ),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            {401: ["invalid_api_key"], 422: ["invalid_field", "invalid_word_list"]},
+                        )
+                    ),
+                },
+            },
+        },
+        "/api/v1/merchant/word-list": {
+            "get": {
+                "summary": "The merchant's moderation word list",
+                "security": [{"apiKey": []}],
+                "responses": {
+                    "200": _json(_WORD_LIST),
+                    **_problems({401: ["invalid_api_key"]}),
+                },
+            },
+            "put": {
+                "summary": "Replace the merchant's word list; its open rooms take it at once",
+                "description": "Each entry is a word or a phrase of up to 4 words; `block` "
+                "refuses a chat message or announcement holding it, `mask` shows it as •••. "
+                "Matching folds case, width and accents (docs/rooms.md). `[]` clears the list.",
+                "security": [{"apiKey": []}],
+                "requestBody": _body(
+                    {
+                        "entries": {
+                            "type": "array",
+                            "maxItems": 200,
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "word": {"type": "string", "maxLength": 200, "pattern": _LINE},
                                     "action": {"enum": ["block", "mask"], "default": "block"},
                                 },
                                 "required": ["word"],

@@ -129,6 +129,10 @@ def test_the_api_keeps_its_document(
         excluded.append(positive_data_acceptance)  # no fuzzer can sign a delivery
     if case.operation.path == "/api/v1/merchant/public-key" and case.method == "PUT":
         excluded.append(positive_data_acceptance)  # no fuzzer draws a point on P-256
+    if case.operation.path == "/api/v1/merchant/word-list" and case.method == "PUT":
+        # an entry must hold a letter or digit once Unicode-folded (rooms/wordlist.py), and at
+        # most 4 words of 40 folded characters: no schema pattern states Unicode folding
+        excluded.append(positive_data_acceptance)
     response = case.call_and_validate(
         headers={"Authorization": f"Bearer {credentials.for_case(case)}"},
         excluded_checks=excluded,

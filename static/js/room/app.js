@@ -8,9 +8,10 @@ import { applyEvent } from "../state.js";
 import { api, el, formsReady, toast } from "../util.js";
 import { renderCart } from "./cart.js";
 import { loadCatalog, renderGrid, renderGridViewers, wireCatalog } from "./catalog.js";
-import { burst, renderChat, wireChat } from "./chat.js";
+import { burst, onModerationEvent, renderChat, wireChat } from "./chat.js";
 import { beforeSettled, checkReturnedOrder, embed, onCheckoutEvent, readReturnFromCheckout, renderCheckout } from "./checkout.js";
 import { $, cfg, ensureProducts, explain, isLive, may, member, nameOf, productTitle, refreshProduct, requestRender, send, setRenderer, ui } from "./ctx.js";
+import { clearToasts, dedupeToasts } from "./dom.js";
 import { wireInvites } from "./invites.js";
 import { renderAvatars, renderFollow, renderMe } from "./members.js";
 import { loadSnapshotPrices } from "./pricing.js";
@@ -60,12 +61,15 @@ function boot() {
     renderStageCount();
   });
   conn.addEventListener("notice", (e) => toast(e.detail.message || e.detail.code, "warn", 8000));
-  conn.addEventListener("error", (e) => toast(explain(e.detail), "error"));
+  conn.addEventListener("error", (e) => {
+    if (REMOVED.has(e.detail.code)) { showRemoved(e.detail.code); return; }
+    toast(explain(e.detail), "error");
+  });
   conn.addEventListener("fatal", (e) => {
     if (e.detail.code === CloseCode.REPLACED) { showReplaced(); return; }
-    const text = e.detail.code === CloseCode.FORBIDDEN ? "You are no longer a member of this room." : "This room link is no longer valid.";
-    toast(text, "error", 60000);
+    showRemoved(e.detail.code === CloseCode.FORBIDDEN ? "gone" : "invalid");
   });
+  dedupeToasts($("toasts"));
   conn.start();
   wireCatalog();
   wireProduct();
@@ -78,6 +82,58 @@ function boot() {
   readReturnFromCheckout();
   embed.onShare = shareFromPage;
   embed.ready(cfg.room_id);
+}
+
+// ---- removed from the room -----------------------------------------------------------------------
+const REMOVED = new Set(["kicked", "banned", "not_member", "invite_revoked"]);
+const REMOVED_TEXT = {
+  kicked: ["You were removed from this room",
+    "A host removed you from this room, so the cart, chat and show here are closed to you.",
+    "If you think that was a mistake, ask the host for a new invite link: it lets you back in."],
+  banned: ["You can't rejoin this room",
+    "A host banned you from this room. No invite link for this room will let you back in.",
+    "You can still shop the store's catalogue on its own site."],
+  not_member: ["You're not in this room any more",
+    "This browser's place in the room is gone.",
+    "Ask the host for a new invite link to join again."],
+  invite_revoked: ["This invite was cancelled",
+    "The host cancelled the invite link you joined with before you got in.",
+    "Ask the host for a new invite link."],
+  gone: ["You're no longer in this room",
+    "The room closed your connection: a host removed you, or your place in the room ended.",
+    "Ask the host for a new invite link if you want to come back."],
+  invalid: ["This room link no longer works",
+    "The room may have closed, or the link expired.",
+    "Ask whoever sent it for a new link."],
+};
+
+/** The room is over for this person (kicked, banned, link dead): one calm full page that says
+ * what happened and what they can do. No live-looking UI stays behind it, no toasts pile up,
+ * and the connection stops trying. */
+function showRemoved(kind) {
+  if (ui.removed) return;
+  ui.removed = kind;
+  const conn = ui.conn;
+  if (conn) {
+    conn.stopped = true;
+    clearTimeout(conn.timer);
+    clearInterval(conn.pingTimer);
+    const ws = conn.ws;
+    conn.ws = null;
+    if (ws) { try { ws.close(); } catch { /* already closing */ } }
+  }
+  clearToasts($("toasts"));
+  for (const d of document.querySelectorAll("dialog[open]")) d.close();
+  const [title, what, next] = REMOVED_TEXT[kind] || REMOVED_TEXT.gone;
+  const heading = el("h1", { tabindex: "-1" }, title);
+  const page = el("section", { id: "removed", class: "removed-screen narrow", "aria-labelledby": "removed-h", dataset: { kind } },
+    Object.assign(heading, { id: "removed-h" }),
+    el("p", {}, what),
+    el("p", {}, next),
+    el("p", { class: "row" }, el("a", { class: "button primary", href: "/" }, "Go to the start page")));
+  document.body.classList.add("removed");
+  document.body.append(page);
+  heading.focus();
 }
 
 // ---- connection state --------------------------------------------------------------------------
@@ -123,11 +179,12 @@ function onSnapshot() {
 
 function onEvents(frames) {
   const v = ui.view;
-  if (!v) return;
+  if (!v || ui.removed) return;
   for (const f of frames) {
     const ev = f.ev;
     if (ev.type === "OrderSettled") beforeSettled(ev);
     applyEvent(v, ev, ui.me);
+    onModerationEvent(v, ev);
     onCheckoutEvent(ev);
     if (ev.type === "MemberJoined") ui.names.set(ev.member_id, ev.display_name);
     if (ev.type === "MessagePosted" && ev.author_name) ui.names.set(ev.author, ev.author_name);
@@ -143,7 +200,7 @@ function onEvents(frames) {
     // the shop priced the cart: read the facts of what is in it (and on screen) again
     if (ev.type === "PricingReported") for (const sku of new Set([...v.lines.map((l) => l.sku), ui.detail].filter(Boolean))) refreshProduct(sku);
     if (ev.type === "Announced" && isLive()) toast(`📣 ${ev.text}`, "info", 8000);
-    if ((ev.type === "MemberBanned" || ev.type === "MemberKicked") && ev.member_id === ui.me) toast("You were removed from the room.", "error", 60000);
+    if ((ev.type === "MemberBanned" || ev.type === "MemberKicked") && ev.member_id === ui.me) { showRemoved(ev.type === "MemberBanned" ? "banned" : "kicked"); return; }
   }
   // state.js rebuilds "you" from our own MemberJoined without "may": read the server's view again
   if (v._stale || (v.you && !v.you.may)) { v._stale = false; refreshSnapshot(); }

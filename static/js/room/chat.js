@@ -1,10 +1,21 @@
 // Chat (text only), moderation tools, reactions. The message list is keyed by message id: a new
 // message appends, a deleted one goes, nothing else is touched. The draft is kept per room in
 // sessionStorage and restored after a reload.
+//
+// What is typed stays in the box until the room took it: a message refused (slow mode, a word
+// the room blocks, a mute) is still there to fix or send later. Slow mode shows a countdown on
+// the Send button until the next message may go. Staff get the room's word list and what the
+// room blocked or muted lately ("Chat rules"); rooms/wordlist.py does the matching.
 import { colourFor, el, toast } from "../util.js";
-import { $, cfg, may, nameOf, send, ui } from "./ctx.js";
+import { $, cfg, explain, may, nameOf, send, ui } from "./ctx.js";
 import { ROLE_LABEL } from "./members.js";
-import { keyed, region } from "./dom.js";
+import { keyed, redraw, region } from "./dom.js";
+
+// chat state of this page: when the next message may go (slow mode), the note under the box,
+// how many of my messages the room blocked (to tell a blocked send from a posted one), and the
+// latest moderation facts for staff
+const chat = { waitUntil: 0, timer: null, note: null, ownBlocked: 0, log: [] };
+const LOG_MAX = 8;
 
 const REACTIONS = ["❤️", "🔥", "👍", "👏", "😮", "🛒"];
 const DRAFT_KEY = `coshop.draft.${cfg.room_id}`;
@@ -38,6 +49,173 @@ function message(m) {
       ban ? el("button", { type: "button", class: "link danger", "aria-label": `Ban ${nameOf(m.author)}`, dataset: { fk: `ban-${m.message_id}` }, onclick: () => confirmBan(m.author) }, "Ban") : null) : null);
 }
 
+function quote(words) { return words.map((w) => `“${w}”`).join(", "); }
+
+function untilText(until) {
+  if (until === null || until === undefined) return "until a moderator unmutes you";
+  return `until ${new Date(until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+}
+
+/** Fold a moderation event into the view (state.js does the rest) and the page's chat state. */
+export function onModerationEvent(v, ev) {
+  const mod = v.moderation;
+  switch (ev.type) {
+    case "WordListSet":
+      if (mod) mod[ev.scope === "room" ? "word_list" : "merchant_word_list"] = ev.entries;
+      break;
+    case "MessageBlocked": {
+      if (ev.author_name) ui.names.set(ev.author, ev.author_name);
+      if (mod) {
+        const window = (mod.auto_mute && mod.auto_mute.window_ms) || 0;
+        mod.strikes[ev.author] = [...(mod.strikes[ev.author] || []).filter((t) => t > ev.at - window), ev.at];
+        logLine(`${nameOf(ev.author)}: message blocked (${quote(ev.words)}) · strike ${ev.strikes}`);
+      }
+      if (ev.author === ui.me) {
+        chat.ownBlocked += 1;
+        setNote(`Not sent: ${quote(ev.words)} ${ev.words.length > 1 ? "aren't" : "isn't"} allowed in this room. Please rephrase — repeated blocked messages get you muted for a while.`, "error");
+      }
+      break;
+    }
+    case "MemberMuted":
+      if (mod) {
+        mod.muted = [...mod.muted.filter((m) => m.member_id !== ev.member_id), { member_id: ev.member_id, until: ev.until }];
+        delete mod.strikes[ev.member_id];
+        if (ev.reason === "blocked_words") logLine(`${nameOf(ev.member_id)} was muted automatically ${untilText(ev.until)} (repeated blocked words)`);
+      }
+      if (ev.member_id === ui.me && ev.reason === "blocked_words") {
+        setNote(`You're muted ${untilText(ev.until)}: too many of your messages held blocked words.`, "error");
+      }
+      break;
+    case "MemberUnmuted":
+      if (mod) mod.muted = mod.muted.filter((m) => m.member_id !== ev.member_id);
+      if (ev.member_id === ui.me) setNote(null);
+      break;
+    case "MessagePosted":
+      // my own message went out: under slow mode the next one waits
+      if (ev.author === ui.me && v.chat.slow_mode && !may("ignore_slow_mode")) startWait(v.chat.slow_mode * 1000);
+      break;
+    default: break;
+  }
+}
+
+function logLine(text) {
+  chat.log = [{ text, at: Date.now() }, ...chat.log].slice(0, LOG_MAX);
+}
+
+function setNote(text, kind = "info") {
+  chat.note = text ? { text, kind } : null;
+  const box = $("chat-note");
+  if (!box) return;
+  box.textContent = text || "";
+  box.className = `chat-note ${kind}`;
+  box.hidden = !text;
+}
+
+/** Slow mode: the Send button counts down until the next message may go. */
+function startWait(ms) {
+  chat.waitUntil = Math.max(chat.waitUntil, Date.now() + ms);
+  tick();
+}
+
+function tick() {
+  clearTimeout(chat.timer);
+  const button = $("chat-send");
+  const left = Math.ceil((chat.waitUntil - Date.now()) / 1000);
+  if (!button) return;
+  if (left > 0) {
+    button.disabled = true;
+    button.textContent = `Wait ${left} s`;
+    button.dataset.wait = String(left);
+    const cd = $("chat-countdown");
+    if (cd) { cd.hidden = false; cd.textContent = `Slow mode: you can send again in ${left} s. Your message stays in the box.`; }
+    chat.timer = setTimeout(tick, 250);
+    return;
+  }
+  button.disabled = false;
+  button.textContent = "Send";
+  delete button.dataset.wait;
+  const cd = $("chat-countdown");
+  if (cd) { cd.hidden = true; cd.textContent = ""; }
+}
+
+async function submitMessage(input) {
+  const text = input.value.trim();
+  if (!text || Date.now() < chat.waitUntil) return;
+  const blockedBefore = chat.ownBlocked;
+  setNote(null);
+  let ok = false;
+  try {
+    await ui.conn.command("PostMessage", { text });
+    ok = chat.ownBlocked === blockedBefore; // acked, but the room may have blocked it
+  } catch (err) {
+    const wait = /(\d+)\s*s\b/.exec(err.message || "");
+    if (err.code === "slow_mode") startWait((wait ? Number(wait[1]) : (ui.view && ui.view.chat.slow_mode) || 1) * 1000);
+    else if (err.code === "blocked_word") setNote(`Not sent: ${err.message.replace(/^blocked_word:\s*/, "")}`, "error");
+    else if (err.code === "muted") setNote(explain(err), "error");
+    else toast(explain(err), "error");
+  }
+  // sent: clear the box unless they already typed something new; refused: the text stays
+  if (ok && input.value.trim() === text) { input.value = ""; saveDraft(""); }
+}
+
+// ---- chat rules (staff) ----------------------------------------------------------------------
+const ACTIONS = { block: "Block", mask: "Hide as •••" };
+
+function setRoomWords(entries) {
+  return send("SetRoomWordList", { entries });
+}
+
+function renderRules() {
+  const box = $("word-rules");
+  if (!box) return;
+  const mod = ui.view && ui.view.moderation;
+  const show = Boolean(mod) && may("set_room_word_list");
+  box.hidden = !show;
+  if (!show) return;
+  const words = mod.word_list;
+  const muted = mod.muted.filter((m) => m.until === null || m.until > Date.now());
+  region("word-rules", [words, mod.merchant_word_list.length, muted, chat.log.map((l) => l.text)], () => {
+    redraw($("word-list"), words.length
+      ? words.map((w) => el("li", { class: "chip word", dataset: { word: w.word } },
+        el("span", {}, w.word), " ", el("span", { class: "muted" }, ACTIONS[w.action] || w.action), " ",
+        el("button", { type: "button", class: "link", "aria-label": `Remove ${w.word}`, dataset: { fk: `rm-${w.word}` },
+          onclick: () => setRoomWords(words.filter((x) => x.word !== w.word)) }, "Remove")))
+      : [el("li", { class: "empty muted" }, "No words yet. Add one below.")]);
+    const shop = mod.merchant_word_list.length;
+    $("shop-words").textContent = shop ? `The store also blocks or hides ${shop} word${shop === 1 ? "" : "s"} in every room.` : "";
+    redraw($("mod-log"),
+      muted.map((m) => el("li", { dataset: { muted: m.member_id } }, `${nameOf(m.member_id)} is muted ${untilText(m.until)} `,
+        el("button", { type: "button", class: "link", dataset: { fk: `unmute-${m.member_id}` }, onclick: () => send("UnmuteMember", { member_id: m.member_id }) }, "Unmute"))),
+      chat.log.map((l) => el("li", { class: "muted" }, l.text)));
+  });
+}
+
+function wireRules() {
+  const panel = $("chat-panel");
+  if (!panel || $("word-rules")) return;
+  const input = el("input", { id: "word-input", maxlength: "40", autocomplete: "off", placeholder: "A word or short phrase" });
+  const action = el("select", { id: "word-action", "aria-label": "What happens to messages with it" },
+    ...Object.entries(ACTIONS).map(([value, label]) => el("option", { value }, label)));
+  const form = el("form", { id: "word-form", class: "row" },
+    el("label", { for: "word-input", class: "sr-only" }, "Word to add"), input, action,
+    el("button", { type: "submit" }, "Add"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const word = input.value.trim();
+    if (!word) return;
+    const words = (ui.view && ui.view.moderation && ui.view.moderation.word_list) || [];
+    const entries = [...words.filter((w) => w.word !== word.toLowerCase()), { word, action: action.value }];
+    if (await setRoomWords(entries)) input.value = "";
+  });
+  panel.append(el("details", { id: "word-rules", class: "word-rules", hidden: true },
+    el("summary", {}, "Chat rules"),
+    el("p", { class: "hint" }, "Messages with these words are refused (Block) or shown with the word hidden (Hide). Capitals, accents and stretched letters don't get around it. Three blocked messages in ten minutes mute a viewer for five."),
+    el("ul", { id: "word-list", class: "chips" }), form,
+    el("p", { id: "shop-words", class: "hint" }),
+    el("h3", { class: "sub" }, "Recent"),
+    el("ul", { id: "mod-log", class: "mod-log" })));
+}
+
 export function renderChat() {
   const v = ui.view;
   const tools = [may("delete_message"), may("delete_any_message"), may("mute_member"), may("ban")];
@@ -48,8 +226,9 @@ export function renderChat() {
     keyed(list, msgs, { key: (m) => m.message_id, sig: (m) => [m.text, m.author_name, m.author_role, tools], render: message });
     if (atBottom || msgs.length < 8) list.scrollTop = list.scrollHeight;
   });
+  renderRules();
   const parts = [];
-  if (v.muted) parts.push("You are muted by a moderator.");
+  if (v.muted && (v.muted.until === null || v.muted.until === undefined || v.muted.until > Date.now())) parts.push(`You are muted ${untilText(v.muted.until)}.`);
   if (v.chat.slow_mode && !may("ignore_slow_mode")) parts.push(`Slow mode: one message every ${v.chat.slow_mode} s.`);
   else if (v.chat.slow_mode) parts.push(`Slow mode is on (${v.chat.slow_mode} s) for the audience.`);
   region("chat-notice", parts, () => {
@@ -75,20 +254,20 @@ export function burst(counts) {
 
 export function wireChat() {
   const input = $("chat-input");
+  const form = $("chat-form");
   const s = drafts();
   const saved = s ? s.getItem(DRAFT_KEY) : null;
   if (saved && !input.value) input.value = saved;
   input.addEventListener("input", () => saveDraft(input.value));
-  $("chat-form").addEventListener("submit", async (e) => {
+  const button = form.querySelector("button[type=submit]");
+  if (button) button.id = "chat-send";
+  form.after(el("p", { id: "chat-countdown", class: "chat-countdown", role: "status", "aria-live": "polite", hidden: true }),
+    el("p", { id: "chat-note", class: "chat-note", role: "status", "aria-live": "polite", hidden: true }));
+  form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const text = input.value.trim();
-    if (!text) return;
-    input.value = "";
-    saveDraft("");
-    const ok = await send("PostMessage", { text });
-    // refused (slow mode, muted): give the text back unless they already typed something new
-    if (!ok && !input.value) { input.value = text; saveDraft(text); }
+    submitMessage(input);
   });
+  wireRules();
   const bar = $("reaction-bar");
   for (const emoji of REACTIONS) {
     bar.append(el("button", { type: "button", class: "react", "aria-label": `React ${emoji}`,

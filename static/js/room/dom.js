@@ -78,3 +78,40 @@ export function redraw(container, ...children) {
   if (fk) { const again = container.querySelector(fk); if (again) again.focus(); }
   return container;
 }
+
+/**
+ * Toasts are shown once: the same text again while it is on screen bumps a count on it ("×3")
+ * and keeps it up for the newer toast's time, instead of stacking copies. Every feature module
+ * posts toasts through util.js's ``toast``; this watches the one toast box, so all of them are
+ * de-duplicated in one place. At most ``max`` toasts are on screen; the oldest goes first.
+ */
+export function dedupeToasts(box, max = 3) {
+  if (!box || box.dataset.deduped) return;
+  box.dataset.deduped = "1";
+  const textOf = (node) => node.dataset.text ?? node.textContent;
+  const observer = new MutationObserver((records) => {
+    for (const record of records) {
+      for (const node of record.addedNodes) {
+        if (!(node instanceof HTMLElement) || !node.isConnected || node.dataset.text !== undefined) continue;
+        const text = node.textContent;
+        // an older toast with the same text (one seen before: it has its text noted)
+        const same = [...box.children].find((other) => other !== node && other.dataset.text !== undefined && textOf(other) === text);
+        node.dataset.text = text;
+        if (same) {
+          // keep the new node (its timer is the fresh one), carry the count over, drop the old
+          const count = Number(same.dataset.count || 1) + 1;
+          node.dataset.count = String(count);
+          node.append(" ", Object.assign(document.createElement("span"), { className: "toast-count", textContent: `×${count}` }));
+          node.setAttribute("aria-label", `${text} (${count} times)`);
+          same.remove();
+        }
+      }
+    }
+    const shown = [...box.children];
+    for (const old of shown.slice(0, Math.max(0, shown.length - max))) old.remove();
+  });
+  observer.observe(box, { childList: true });
+}
+
+/** Remove every toast on screen (e.g. when the room is gone: nothing they say still holds). */
+export function clearToasts(box) { if (box) box.replaceChildren(); }
