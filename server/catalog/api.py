@@ -63,8 +63,8 @@ def _mirror(request: Request) -> CatalogMirror | None:
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
+    if raw is None:
+        return default  # an empty value (``?offset=``) is refused below, as the document says
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise ProblemError(
             400,

@@ -101,6 +101,8 @@ async def test_unknown_product_is_a_problem(client: httpx.AsyncClient) -> None:
         ({"limit": "-1"}, "limit"),
         ({"offset": "-5"}, "offset"),
         ({"offset": "1.5"}, "offset"),
+        ({"offset": ""}, "offset"),  # not a number: the document says integer
+        ({"limit": ""}, "limit"),
         ({"q": "x" * 201}, "q"),
     ],
 )
