@@ -147,3 +147,27 @@ async def test_the_manage_page_is_a_shell_without_the_secret(http: httpx.AsyncCl
     assert "/static/js/manage.js" in r.text and "Picnic" in r.text
     assert _key(room["manage_url"]) not in r.text
     assert (await http.get("/r/r_nowhere/manage")).status_code == 404
+
+
+async def test_the_rooms_merchant_draws_a_new_manage_link_for_a_host_who_lost_it(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    registry = live_server.app_state.registry
+    await registry.create_merchant("acme", "Acme", (), "ck_" + "m" * 40, 1)
+    await registry.create_merchant("other", "Other", (), "ck_" + "o" * 40, 1)
+    acme, other = _bearer("ck_" + "m" * 40), _bearer("ck_" + "o" * 40)
+    r = await http.post("/api/v1/rooms", json={"title": "Shop", "host_name": "Ada"}, headers=acme)
+    assert r.status_code == 201, r.text
+    room = r.json()
+    room_id = room["room_id"]
+    # another merchant's key is no caller of this room
+    r = await http.post(f"/api/v1/rooms/{room_id}/manage-link", headers=other)
+    assert r.status_code == 403
+    r = await http.post(f"/api/v1/rooms/{room_id}/manage-link", headers=acme)
+    assert r.status_code == 200, r.text
+    assert (await _open(http, room_id, _key(room["manage_url"]))).status_code == 403
+    opened = await _open(http, room_id, _key(r.json()["manage_url"]))
+    assert opened.status_code == 200 and opened.json()["member_id"] == room["host"]["member_id"]
+    # and it lists the room's invites like the host does
+    r = await http.get(f"/api/v1/rooms/{room_id}/invites", headers=acme)
+    assert r.status_code == 200 and r.json()["shared"] == room["invite"]["invite_id"]
