@@ -478,11 +478,12 @@ class Hub:
                 self.publish(actor.room_id, PresenceQuery())
 
     async def _say_goodbye(self) -> None:
-        """Stopping cleanly: tell peers our members left, and give the publisher a moment."""
+        """Stopping cleanly: tell peers our members left, and give the publisher a moment to
+        send that and what is queued (the leaves of the sockets the server closed first)."""
         if not self.shared_broker or self._publisher_task is None:
             return
         for actor in self._actors.values():
-            if actor.sessions:
+            if actor.sessions or actor.room_id in self._pending_presence:
                 # queued now even if an earlier count of the room waits for its turn
                 self._pending_presence[actor.room_id] = PresenceChanged(0, {})
                 self._enqueue((actor.room_id, None, b""))
