@@ -228,8 +228,8 @@ async function refreshSnapshot() {
 }
 
 function onPresence(members) {
-  ui.presence = new Map(members.map((m) => [m.id, m]));
-  for (const m of members) ui.names.set(m.id, m.name);
+  ui.presence = new Map(members.map((m) => [m.member_id, m]));
+  for (const m of members) ui.names.set(m.member_id, m.display_name);
   renderAvatars();
   renderGridViewers(false);
   renderDetailViewers();
@@ -239,7 +239,7 @@ function onSignal(frame) {
   ui.names.set(frame.from, frame.from_name);
   const sig = frame.sig || {};
   if (sig.type === "Viewing") {
-    const p = ui.presence.get(frame.from) || { id: frame.from, name: frame.from_name, viewing: null };
+    const p = ui.presence.get(frame.from) || { member_id: frame.from, display_name: frame.from_name, role: "member", viewing: null };
     p.viewing = sig.sku;
     ui.presence.set(frame.from, p);
     renderAvatars();
