@@ -65,9 +65,15 @@ async def test_two_people_shop_together(browser: Browser, server: LiveServer) ->
     await expect(ada.locator("#cart .line")).to_have_count(2)
     await expect(bob.locator("#cart .line")).to_have_count(2)
     await expect(ada.locator("#cart")).to_contain_text("Added by Bob <b>")
-    first_line = bob.locator("#cart .line").first
-    await first_line.get_by_role("button", name=re.compile("^One more")).click()
-    await expect(ada.locator("#cart .line").first.locator(".q")).to_have_text("2")
+    # Bob changes his own line; Ada's line offers him no quantity buttons (cart etiquette)
+    bobs_line = bob.locator("#cart .line", has_text="Added by You")
+    await bobs_line.get_by_role("button", name=re.compile("^One more")).click()
+    await expect(ada.locator("#cart .line", has_text="Added by Bob").locator(".q")).to_have_text(
+        "2"
+    )
+    adas_line = bob.locator("#cart .line", has_text="Added by Ada")
+    await expect(adas_line).to_contain_text("Qty 1")
+    await expect(adas_line.get_by_role("button", name=re.compile("^One more"))).to_have_count(0)
     await expect(ada.locator("#cart-total")).to_contain_text("Total")
 
     # checkout: the host locks the cart; everyone sees it; starting says clearly what happens
