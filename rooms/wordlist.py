@@ -23,6 +23,7 @@ This module is pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,10 @@ def fold(text: str) -> tuple[str, tuple[int, ...]]:
     out: list[str] = []
     where: list[int] = []
     for index, char in enumerate(text):
+        if " " <= char <= "~":  # printable ASCII, most of any chat: folding is lowering
+            out.append(char.lower())
+            where.append(index)
+            continue
         if unicodedata.category(char) == "Cf":  # zero-width space/joiner, soft hyphen…
             continue
         wide = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", char).casefold())
@@ -140,6 +145,7 @@ def check_word_list(entries: Iterable[WordEntry]) -> tuple[WordEntry, ...]:
     return tuple(WordEntry(word, action) for word, action in merged.items())
 
 
+@functools.lru_cache(maxsize=256)  # a room's lists change rarely; every message reads them
 def _index(lists: WordLists) -> dict[str, list[tuple[tuple[str, ...], WordAction, str]]]:
     """First word's skeleton -> (words, action, entry) of every entry of both lists."""
     index: dict[str, list[tuple[tuple[str, ...], WordAction, str]]] = {}
