@@ -58,6 +58,7 @@ from server.api.common import (
 )
 from server.api.manage_links import issue_manage_link
 from server.api.members import member_now
+from server.api.moderation import feed_new_room
 from server.auth import AuthError, MemberClaims, TokenSigner
 from server.http.problem import ProblemError
 from server.hub.hub import Hub, HubFull, RoomNotFound
@@ -168,9 +169,55 @@ async def _mint_invite(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedRoom:
+    """A room just opened: its registry record, its host and when."""
+
+    record: RoomRecord
+    host_id: str
+    host_name: str  # as the room core left it (trimmed, card numbers removed)
+    at: int
+
+
+async def open_new_room(
+    state: Any,
+    merchant_id: str,
+    kind: RoomKind,
+    title: str,
+    host_name: str,
+    *,
+    join_policy: str = "anyone_with_link",
+) -> OpenedRoom:
+    """Open a room for ``merchant_id``: its opening events in the log, then its registry row,
+    then the merchant's word list (``server.api.moderation``). ``state`` is ``app.state``.
+
+    Every way of starting a room goes through here (``POST /api/v1/rooms``, a shopper's own room
+    from the widget or the store sign, ``server.api.shopper_rooms``).
+    """
+    hub: Hub = state.hub
+    registry: Registry = state.registry
+    room_id, host_id, now = new_id("r"), new_id("m"), now_ms()
+    try:
+        events = open_room(room_id, kind, title, host_id, host_name, now)
+    except RoomError as exc:
+        raise ProblemError(422, exc.code, str(exc)) from exc
+    # The core passed the title through the card-number gate: store and return its version.
+    title = str(getattr(events[0], "title", title))
+    record = RoomRecord(room_id, merchant_id, kind.value, title, now, join_policy=join_policy)
+    # The log first: a registry row must never point at a room without its opening events
+    # (an orphan log, by contrast, is unreachable and harmless).
+    await hub.open_room(
+        room_id, [NewEvent(type(e).__name__, event_to_wire(e), now, host_id) for e in events]
+    )
+    await registry.create_room(record)
+    await feed_new_room(state, merchant_id, room_id)
+    name = str(getattr(events[-1], "display_name", host_name))
+    return OpenedRoom(record, host_id, name, now)
+
+
 async def create_room(request: Request) -> JSONResponse:
     """POST /api/v1/rooms"""
-    settings, registry, hub, signer = _state(request)
+    settings, registry, _hub, signer = _state(request)
     data = await read_json(request)
     merchant = await _merchant(request)
     if merchant is None:
@@ -193,27 +240,16 @@ async def create_room(request: Request) -> JSONResponse:
     join_policy = _join_policy(data, default="anyone_with_link")
     title = require_str(data, "title", default="Shopping together", max_len=MAX_TITLE)
     host_name = require_str(data, "host_name", default="Host", max_len=MAX_NAME)
-    room_id, host_id, now = new_id("r"), new_id("m"), now_ms()
-    try:
-        events = open_room(room_id, kind, title, host_id, host_name, now)
-    except RoomError as exc:
-        raise ProblemError(422, exc.code, str(exc)) from exc
-    # The core passed the title through the card-number gate: store and return its version.
-    title = str(getattr(events[0], "title", title))
-    record = RoomRecord(room_id, merchant_id, kind.value, title, now, join_policy=join_policy)
     owner = await registry.get_merchant(merchant_id)
     if owner is None:
         raise ProblemError(404, "merchant_unknown", f"no merchant {merchant_id!r}")
     if join_policy == "customers_only":
         _require_customer_identity(owner)
-    # The log first: a registry row must never point at a room without its opening events
-    # (an orphan log, by contrast, is unreachable and harmless).
-    await hub.open_room(
-        room_id, [NewEvent(type(e).__name__, event_to_wire(e), now, host_id) for e in events]
+    opened = await open_new_room(
+        request.app.state, merchant_id, kind, title, host_name, join_policy=join_policy
     )
-    await registry.create_room(record)
-    opened = events[-1]
-    name = str(getattr(opened, "display_name", host_name))
+    record, host_id, name, now = opened.record, opened.host_id, opened.host_name, opened.at
+    room_id, title = record.room_id, record.title
     host = MemberClaims(room_id, host_id, Role.HOST.value, name)
     default_role = Role.MEMBER.value if kind is RoomKind.GROUP else Role.VIEWER.value
     invite = await _mint_invite(request, record, default_role, 7 * 86_400, None)

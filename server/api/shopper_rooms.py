@@ -37,17 +37,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from rooms import Role, RoomError, RoomKind, event_to_wire, open_room
+from rooms import Role, RoomKind
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
-from server.api.common import new_id, normalize_origin, now_ms, read_json, require_str
+from server.api.common import new_id, normalize_origin, read_json, require_str
 from server.api.manage_links import issue_manage_link
+from server.api.rooms import open_new_room
 from server.auth import MemberClaims, TokenSigner
 from server.http.problem import ProblemError, problem_response
 from server.http.ratelimit import RateLimits, rate_limited
-from server.hub.hub import Hub
 from server.identity import IdentityError, guest_identity
 from server.settings import Settings
-from server.storage import Invite, Merchant, NewEvent, Registry, RoomRecord
+from server.storage import Invite, Merchant, Registry
 
 __all__ = ["PUBLISHABLE_KEY", "own_origin", "shopper_room_routes"]
 
@@ -106,8 +106,6 @@ async def _start(request: Request) -> JSONResponse:
     s = request.app.state
     settings: Settings = s.settings
     registry: Registry = s.registry
-    hub: Hub = s.hub
-    signer: TokenSigner = s.signer
     await _limit(request)
     data = await read_json(request)
     key = data.get("publishable_key")
@@ -144,34 +142,24 @@ async def _start(request: Request) -> JSONResponse:
     except IdentityError as exc:
         raise ProblemError(exc.status, exc.code, str(exc), extra={"field": "device"}) from exc
     return await _open(
-        settings, registry, hub, signer, merchant, title or default_title, host_name,
+        s, merchant, title or default_title, host_name,
         None if identity is None else identity.digest,
     )  # fmt: skip
 
 
 async def _open(
-    settings: Settings,
-    registry: Registry,
-    hub: Hub,
-    signer: TokenSigner,
+    state: Any,
     merchant: Merchant,
     title: str,
     host_name: str,
     identity: str | None,
 ) -> JSONResponse:
-    room_id, host_id, now = new_id("r"), new_id("m"), now_ms()
-    try:
-        events = open_room(room_id, RoomKind.GROUP, title, host_id, host_name, now)
-    except RoomError as exc:
-        raise ProblemError(422, exc.code, str(exc)) from exc
-    title = str(getattr(events[0], "title", title))  # as the card-number gate left it
-    name = str(getattr(events[-1], "display_name", host_name))
-    record = RoomRecord(room_id, merchant.merchant_id, RoomKind.GROUP.value, title, now)
-    # the log first: a registry row never points at a room without its opening events
-    await hub.open_room(
-        room_id, [NewEvent(type(e).__name__, event_to_wire(e), now, host_id) for e in events]
-    )
-    await registry.create_room(record)
+    settings: Settings = state.settings
+    registry: Registry = state.registry
+    signer: TokenSigner = state.signer
+    opened = await open_new_room(state, merchant.merchant_id, RoomKind.GROUP, title, host_name)
+    record, host_id, name, now = opened.record, opened.host_id, opened.host_name, opened.at
+    room_id, title = record.room_id, record.title
     if identity is not None:
         await registry.bind_identity(room_id, identity, host_id, now)
     expires = now + _INVITE_TTL_S * 1000

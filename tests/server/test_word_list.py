@@ -200,20 +200,16 @@ async def test_the_list_reaches_the_merchants_open_rooms_and_their_chat(
     assert list(strikes.values()) == [[blocked["ev"]["at"]]]
 
 
-async def test_a_room_opened_after_the_list_was_set_takes_it_when_fed(
+async def test_a_room_opened_after_the_list_was_set_has_it(
     server: LiveServer, http: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
-    """``feed_new_room`` is what room creation calls once the room's log exists."""
-    from server.api.moderation import feed_new_room
-
+    """Room creation feeds the merchant's list once the room's log exists."""
     body = {"entries": [{"word": "heck", "action": "mask"}]}
     assert (await http.put("/api/v1/merchant/word-list", json=body, headers=auth)).is_success
-    room = await _room(http, auth)
-    await feed_new_room(server.app_state, "acme", room["room_id"])
+    room = await _room(http, auth)  # POST /api/v1/rooms: nothing else feeds it
     moderation = await _staff_view(http, auth, room)
     assert moderation["merchant_word_list"] == [{"word": "heck", "action": "mask"}]
     # a merchant without a list: nothing is fed, nothing is written
     other = await _merchant(http, "globex")
     bare = await _room(http, other)
-    await feed_new_room(server.app_state, "globex", bare["room_id"])
     assert (await _staff_view(http, other, bare))["merchant_word_list"] == []

@@ -2,7 +2,9 @@
 (see server/webhooks/tables.py).
 
 Revision ID: 0012_webhooks
-Revises: 0011_orders
+Revises: 0010_word_lists
+
+(No 0011: that number was held for order history, which lives in the room's own state.)
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_webhooks"
-down_revision = "0011_orders"
+down_revision = "0010_word_lists"
 branch_labels = None
 depends_on = None
 
