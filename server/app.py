@@ -20,12 +20,14 @@ from starlette.staticfiles import StaticFiles
 
 from checkout_bridge.providers import CartPermalinkProvider
 from server.api.asyncapi import asyncapi_route
+from server.api.console import console_routes
 from server.api.me import me_routes
 from server.api.merchants import merchant_routes
 from server.api.moderation import moderation_routes
 from server.api.openapi import openapi_document
 from server.api.rooms import DEMO_MERCHANT, room_routes
 from server.api.shopper_rooms import shopper_room_routes
+from server.api.webhooks import webhook_routes
 from server.assets import static_dir
 from server.auth import TokenSigner
 from server.broker import create_broker
@@ -47,6 +49,7 @@ from server.pages import page_routes
 from server.settings import Settings
 from server.storage import AlreadyExists, Registry, StorageUnavailable
 from server.transport.ws import RoomSockets
+from server.webhooks.service import WebhookService
 
 __all__ = ["create_app"]
 
@@ -194,12 +197,21 @@ def create_app(settings: Settings) -> Starlette:
             sweep_interval_s=settings.checkout_sweep_s,
         )
         app.state.checkout = checkout
+        # Outbound webhooks: the committer and the checkout service tell the feed which logs
+        # grew (after their commit, without waiting); hooked before the feed's first recovery
+        # pass, so no commit falls between the two.
+        webhooks = WebhookService(engine, production=settings.production)
+        hub.committer.committed = webhooks.rooms_committed
+        checkout.order_changed = webhooks.order_changed
+        app.state.webhooks = webhooks
+        await webhooks.start()
         await checkout.start()
         log.info("coshop started", extra={"public_url": settings.public_url})
         try:
             yield
         finally:
             await health.close()
+            await webhooks.close()
             await checkout.close()
             await rate_limits.close()
             await hub.close()
@@ -218,6 +230,8 @@ def create_app(settings: Settings) -> Starlette:
         *room_routes(),
         *merchant_routes(),
         *moderation_routes(),
+        *console_routes(),
+        *webhook_routes(),
         *shopper_room_routes(),
         *me_routes(),
         *catalog_routes(),

@@ -43,9 +43,13 @@ __all__ = [
 ]
 
 _TEMPLATES = templates_dir()  # the checkout's, or an installed wheel's (server/assets.py)
+# A live stream plays from the host's video provider: hls.js fetches its playlist and segments
+# (connect-src) and hands them to the video element (media-src blob:); http only on loopback,
+# as the room accepts it (rooms/rules/stage.py).
+_STREAMS = "https: http://localhost:* http://127.0.0.1:*"
 _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "media-src 'self' https: blob:; frame-src https:; connect-src 'self' ws: wss:; "
+    f"media-src 'self' blob: {_STREAMS}; frame-src https:; connect-src 'self' ws: wss: {_STREAMS}; "
     "base-uri 'none'; form-action 'self'"
 )
 
@@ -483,10 +487,24 @@ async def store_sign(request: Request) -> HTMLResponse:
 # -- (end of a room for every shopper) ----------------------------------------------------------
 
 
+async def console_page(request: Request) -> HTMLResponse:
+    """GET /console : the merchant console (signs in with the merchant's API key; a client of the
+    merchant REST routes, server.api.console and friends)."""
+    settings = _settings(request)
+    return _render(
+        request,
+        "console.html",
+        config=_client_config(
+            public_url=settings.public_url.rstrip("/"), webhook_events=list(EVENT_TYPES)
+        ),
+    )
+
+
 def page_routes() -> list[BaseRoute]:
     """The browser client's routes; mounted before ``/static``."""
     return [
         Route("/", landing),
+        Route("/console", console_page),
         Route("/join/{room_id}", join_page),
         Route("/r/{room_id}", room_page),
         Route("/r/{room_id}/manage", manage_page),

@@ -152,16 +152,6 @@ _WORD_LIST = _object(
         "updated_at": {**_NULL_INT, "description": "ms since the epoch; null: never set"},
     }
 )
-_WORD_LIST = _object(
-    {
-        "merchant_id": _STR,
-        "entries": {
-            "type": "array",
-            "items": _object({"word": _STR, "action": {"enum": ["block", "mask"]}}),
-        },
-        "updated_at": {**_NULL_INT, "description": "ms since the epoch; null: never set"},
-    }
-)
 _ORDER_ID = _path("order_id")
 _MERCHANT_PATTERN = "^[a-z0-9][a-z0-9_-]{1,62}$"
 _MEMBER: list[dict[str, list[str]]] = [{"memberToken": []}]
@@ -920,60 +910,6 @@ def _paths() -> dict[str, Any]:
                             "items": {
                                 "type": "object",
                                 "properties": {
-                                    "word": {"type": "string", "maxLength": 200},
-                                    "action": {"enum": ["block", "mask"], "default": "block"},
-                                },
-                                "required": ["word"],
-                                "additionalProperties": False,
-                            },
-                        }
-                    },
-                    ["entries"],
-                ),
-                "responses": {
-                    "200": _json(
-                        {
-                            **_WORD_LIST,
-                            "properties": {
-                                **_WORD_LIST["properties"],
-                                "rooms_updated": _INT,
-                                "rooms_failed": _INT,
-                            },
-                            "required": [*_WORD_LIST["required"], "rooms_updated", "rooms_failed"],
-                        }
-                    ),
-                    **_problems(
-                        _merge(
-                            _BODY,
-                            {401: ["invalid_api_key"], 422: ["invalid_field", "invalid_word_list"]},
-                        )
-                    ),
-                },
-            },
-        },
-        "/api/v1/merchant/word-list": {
-            "get": {
-                "summary": "The merchant's moderation word list",
-                "security": [{"apiKey": []}],
-                "responses": {
-                    "200": _json(_WORD_LIST),
-                    **_problems({401: ["invalid_api_key"]}),
-                },
-            },
-            "put": {
-                "summary": "Replace the merchant's word list; its open rooms take it at once",
-                "description": "Each entry is a word or a phrase of up to 4 words; `block` "
-                "refuses a chat message or announcement holding it, `mask` shows it as •••. "
-                "Matching folds case, width and accents (docs/rooms.md). `[]` clears the list.",
-                "security": [{"apiKey": []}],
-                "requestBody": _body(
-                    {
-                        "entries": {
-                            "type": "array",
-                            "maxItems": 200,
-                            "items": {
-                                "type": "object",
-                                "properties": {
                                     "word": {"type": "string", "maxLength": 200, "pattern": _LINE},
                                     "action": {"enum": ["block", "mask"], "default": "block"},
                                 },
@@ -1014,6 +950,13 @@ def _paths() -> dict[str, Any]:
                     {
                         "mode": {"enum": ["host_pays", "own_lines", "equal_split"]},
                         "all_or_nothing": {"type": "boolean"},
+                        "participants": {
+                            "type": ["array", "null"],
+                            "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                            "maxItems": 100,
+                            "description": "who an equal split bills (member ids the host "
+                            "picked); null or absent: the room's default",
+                        },
                     }
                 ),
                 "responses": {
@@ -1028,7 +971,12 @@ def _paths() -> dict[str, Any]:
                             {
                                 403: ["host_only"],
                                 409: _CHECKOUT_409,
-                                422: ["invalid_field", "unknown_mode"],
+                                422: [
+                                    "invalid_field",
+                                    "invalid_participants",
+                                    "invalid_text",
+                                    "unknown_mode",
+                                ],
                                 503: ["provider_unavailable"],
                             },
                         )
@@ -1178,7 +1126,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             },
             "schemas": _SCHEMAS,
         },
-        "paths": _rate_limited({**_paths(), **_keys_paths()}),
+        "paths": _rate_limited(
+            {**_paths(), **_keys_paths(), **_webhook_paths(), **_console_paths()}
+        ),
     }
 
 
@@ -1383,6 +1333,489 @@ def _keys_paths() -> dict[str, Any]:
                                 503: ["server_full"],
                             },
                         )
+                    ),
+                },
+            }
+        },
+    }
+
+
+# -- outbound webhooks (server.api.webhooks, docs/webhooks.md) --------------------------------
+
+_WEBHOOK_URL = {
+    "type": "string",
+    "maxLength": 2048,
+    # an absolute http(s) URL without credentials or a fragment; production mode also refuses
+    # http:// and private addresses (webhook_url_not_https, webhook_url_private)
+    "pattern": '^https?://[A-Za-z0-9][A-Za-z0-9.-]*(:[1-9][0-9]{0,3})?([/?][!-"$-~]*)?$',
+}
+_WEBHOOK_EVENTS = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 32,
+    "items": {
+        "enum": [
+            "*",
+            "room.created",
+            "member.joined",
+            "cart.line_added",
+            "cart.line_removed",
+            "poll.closed",
+            "checkout.started",
+            "order.paid",
+            "order.void",
+            "order.refunded",
+            "show.scheduled",
+            "show.starting",
+        ]
+    },
+    "description": "event types to receive ('*': all); show.* are reserved (not sent yet)",
+}
+_WEBHOOK_DESCRIPTION = {"type": "string", "maxLength": 200, "pattern": _NO_CONTROL}
+_WEBHOOK_FIELDS: dict[str, Any] = {
+    "id": _STR,
+    "url": _STR,
+    "events": {"type": "array", "items": _STR},
+    "description": _STR,
+    "enabled": {"type": "boolean"},
+    "created_at": _INT,
+    "updated_at": _INT,
+}
+_WEBHOOK = _object(_WEBHOOK_FIELDS)
+_WEBHOOK_WITH_SECRET = _object(
+    {
+        **_WEBHOOK_FIELDS,
+        "secret": {"type": "string", "description": "Standard Webhooks secret, whsec_…"},
+        "previous_secret_valid_until": {
+            **_NULL_INT,
+            "description": "after a rotation, the old secret also signs until then (ms)",
+        },
+    }
+)
+_DELIVERY_FIELDS: dict[str, Any] = {
+    "id": _STR,
+    "message_id": {**_STR, "description": "the webhook-id header: the same on every retry"},
+    "event_type": _STR,
+    "room_id": _STR,
+    "status": {"enum": ["pending", "retrying", "delivered", "failed"]},
+    "attempts": _INT,
+    "created_at": _INT,
+    "next_attempt_at": _NULL_INT,
+    "last_status": _NULL_INT,
+    "last_error": _NULL_STR,
+    "done_at": _NULL_INT,
+}
+_DELIVERY = _object(_DELIVERY_FIELDS)
+_WEBHOOK_ID = _path("endpoint_id")
+_DELIVERY_ID = _path("delivery_id")
+_WEBHOOK_401: dict[int, list[str]] = {401: ["invalid_api_key"]}
+_WEBHOOK_404: dict[int, list[str]] = {
+    401: ["invalid_api_key"],
+    404: ["webhook_not_found"],
+    422: ["invalid_text"],
+}
+_URL_CODES = [
+    "invalid_field",
+    "invalid_webhook_url",
+    "webhook_url_not_https",
+    "webhook_url_private",
+    "webhook_url_unresolvable",
+    "unknown_webhook_event",
+]
+
+
+def _webhook_paths() -> dict[str, Any]:
+    one = "/api/v1/merchant/webhooks/{endpoint_id}"
+    delivery = one + "/deliveries/{delivery_id}"
+    key: list[dict[str, list[str]]] = [{"apiKey": []}]
+    return {
+        "/api/v1/merchant/webhooks": {
+            "post": {
+                "summary": "Add a webhook endpoint (answers its whsec_ secret)",
+                "security": key,
+                "requestBody": _body(
+                    {
+                        "url": _WEBHOOK_URL,
+                        "events": _WEBHOOK_EVENTS,
+                        "description": _WEBHOOK_DESCRIPTION,
+                    },
+                    ["url", "events"],
+                ),
+                "responses": {
+                    "201": _json(_WEBHOOK_WITH_SECRET, "the endpoint, with its secret"),
+                    **_problems(
+                        _merge(
+                            _BODY,
+                            _WEBHOOK_401,
+                            {409: ["too_many_webhooks"], 422: _URL_CODES},
+                        )
+                    ),
+                },
+            },
+            "get": {
+                "summary": "The merchant's webhook endpoints (without secrets)",
+                "security": key,
+                "responses": {
+                    "200": _json(_object({"webhooks": {"type": "array", "items": _WEBHOOK}})),
+                    **_problems(_WEBHOOK_401),
+                },
+            },
+        },
+        one: {
+            "get": {
+                "summary": "One webhook endpoint, with its secret",
+                "security": key,
+                "parameters": [_WEBHOOK_ID],
+                "responses": {
+                    "200": _json(_WEBHOOK_WITH_SECRET),
+                    **_problems(_WEBHOOK_404),
+                },
+            },
+            "patch": {
+                "summary": "Change an endpoint's URL, events, description or enabled",
+                "security": key,
+                "parameters": [_WEBHOOK_ID],
+                "requestBody": _body(
+                    {
+                        "url": _WEBHOOK_URL,
+                        "events": _WEBHOOK_EVENTS,
+                        "description": _WEBHOOK_DESCRIPTION,
+                        "enabled": {"type": "boolean"},
+                    }
+                ),
+                "responses": {
+                    "200": _json(_WEBHOOK),
+                    **_problems(_merge(_BODY, _WEBHOOK_404, {422: _URL_CODES})),
+                },
+            },
+            "delete": {
+                "summary": "Remove an endpoint and its delivery log",
+                "security": key,
+                "parameters": [_WEBHOOK_ID],
+                "responses": {
+                    "204": {"description": "removed"},
+                    **_problems(_WEBHOOK_404),
+                },
+            },
+        },
+        one + "/secret": {
+            "post": {
+                "summary": "Rotate the endpoint's secret (the old one also signs for 24 h)",
+                "security": key,
+                "parameters": [_WEBHOOK_ID],
+                "responses": {
+                    "200": _json(_WEBHOOK_WITH_SECRET),
+                    **_problems(_WEBHOOK_404),
+                },
+            }
+        },
+        one + "/deliveries": {
+            "get": {
+                "summary": "The endpoint's delivery log, newest first",
+                "security": key,
+                "parameters": [
+                    _WEBHOOK_ID,
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                    },
+                    {
+                        "name": "before",
+                        "in": "query",
+                        "required": False,
+                        "description": "the previous page's next_before",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 2**62},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        _object(
+                            {
+                                "deliveries": {"type": "array", "items": _DELIVERY},
+                                "next_before": _NULL_INT,
+                            }
+                        )
+                    ),
+                    **_problems(_merge(_WEBHOOK_404, {400: ["invalid_parameter"]})),
+                },
+            }
+        },
+        delivery: {
+            "get": {
+                "summary": "One delivery: its body as sent and every attempt",
+                "security": key,
+                "parameters": [_WEBHOOK_ID, _DELIVERY_ID],
+                "responses": {
+                    "200": _json(
+                        _object(
+                            {
+                                **_DELIVERY_FIELDS,
+                                "payload": {"type": "object"},
+                                "attempt_log": {"type": "array", "items": {"type": "object"}},
+                            }
+                        )
+                    ),
+                    **_problems(_merge(_WEBHOOK_404, {404: ["delivery_not_found"]})),
+                },
+            }
+        },
+        delivery + "/resend": {
+            "post": {
+                "summary": "Send a delivery again (same webhook-id and body)",
+                "security": key,
+                "parameters": [_WEBHOOK_ID, _DELIVERY_ID],
+                "responses": {
+                    "202": _json(_DELIVERY, "queued"),
+                    **_problems(_merge(_WEBHOOK_404, {404: ["delivery_not_found"]})),
+                },
+            }
+        },
+    }
+
+
+# ---- the merchant console's reads and feed upload (server/api/console.py) ----------------------
+
+_ROW_PROBLEM = _object(
+    {"row": _INT, "field": _NULL_STR, "code": _STR, "message": _STR},
+)
+_IMPORT_REPORT = {
+    "source": _STR,
+    "format": _STR,
+    "products": _INT,
+    "variants": _INT,
+    "pruned": _INT,
+    "errors": {"type": "array", "items": _ROW_PROBLEM},
+    "notices": {"type": "array", "items": _ROW_PROBLEM},
+}
+
+
+_MONEY_MAP = {
+    "type": "object",
+    "additionalProperties": _INT,
+    "description": "minor units per ISO 4217 currency",
+}
+_CAUSES = {
+    "type": "object",
+    "description": "poll, pin, bring, announcement, associate, friend or self (docs/console.md)",
+    "additionalProperties": _object({"lines": _INT, "units": _INT, "value": _MONEY_MAP}),
+}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema, "description": description}
+
+
+def _console_paths() -> dict[str, Any]:
+    limit = _query(
+        "limit", {"type": "integer", "minimum": 1, "maximum": 100}, "page size (default 50)"
+    )
+    lists = _problems({401: ["invalid_api_key"], 422: ["invalid_field", "invalid_text"]})
+    feed = {"schema": {"type": "string", "maxLength": 1_000}}
+    analytics_params = [
+        _query("room_id", {"type": "string", "maxLength": 64, "pattern": _NO_CONTROL}, "one room"),
+        _query("kind", {"enum": ["group", "live"]}, "only rooms of this kind"),
+        _query("since", {"type": "string", "pattern": "^[0-9]{1,16}$"}, "rooms created since (ms)"),
+    ]
+    analytics_problems = _problems(
+        {
+            401: ["invalid_api_key"],
+            404: ["room_not_found"],
+            422: ["invalid_field", "invalid_text"],
+        }
+    )
+    return {
+        "/api/v1/merchant/rooms": {
+            "get": {
+                "summary": "The merchant's rooms, newest first",
+                "security": [{"apiKey": []}],
+                "parameters": [
+                    _query("status", {"enum": ["open", "closed"]}, "only open or closed rooms"),
+                    limit,
+                ],
+                "responses": {
+                    "200": _json(
+                        _object(
+                            {
+                                "rooms": {
+                                    "type": "array",
+                                    "items": _object(
+                                        {
+                                            "room_id": _STR,
+                                            "kind": {"enum": ["group", "live"]},
+                                            "title": _STR,
+                                            "created_at": _INT,
+                                            "closed": {"type": "boolean"},
+                                            "join_policy": _STR,
+                                            "last_activity_at": {
+                                                **_NULL_INT,
+                                                "description": "ms; null: no event yet",
+                                            },
+                                        }
+                                    ),
+                                }
+                            }
+                        )
+                    ),
+                    **lists,
+                },
+            }
+        },
+        "/api/v1/merchant/orders": {
+            "get": {
+                "summary": "The merchant's orders, newest first (amounts in minor units, ms)",
+                "security": [{"apiKey": []}],
+                "parameters": [
+                    limit,
+                    _query(
+                        "before",
+                        {"type": "string", "maxLength": 100, "pattern": _NO_CONTROL},
+                        "the previous page's next_before",
+                    ),
+                ],
+                "responses": {
+                    "200": _json(
+                        _object(
+                            {
+                                "orders": {
+                                    "type": "array",
+                                    "items": _object(
+                                        {
+                                            "order_id": _STR,
+                                            "room_id": _STR,
+                                            "status": _STR,
+                                            "currency": _STR,
+                                            "total_minor": _INT,
+                                            "paid_minor": _INT,
+                                            "refunded_minor": _INT,
+                                            "payers": _INT,
+                                            "paid_payers": _INT,
+                                            "created_at": _INT,
+                                            "updated_at": _INT,
+                                        }
+                                    ),
+                                },
+                                "next_before": _NULL_STR,
+                            }
+                        )
+                    ),
+                    **lists,
+                },
+            }
+        },
+        "/api/v1/merchant/analytics": {
+            "get": {
+                "summary": "Funnel, orders, revenue and what led to each paid line",
+                "security": [{"apiKey": []}],
+                "parameters": analytics_params,
+                "responses": {
+                    "200": _json(
+                        _object(
+                            {
+                                "funnel": _object(
+                                    {
+                                        "joined": _INT,
+                                        "added": _INT,
+                                        "checked_out": _INT,
+                                        "paid": _INT,
+                                    }
+                                ),
+                                "rooms_count": _INT,
+                                "carts": _INT,
+                                "orders": _INT,
+                                "paid_orders": _INT,
+                                "revenue": _MONEY_MAP,
+                                "attribution": _CAUSES,
+                                "rooms": {"type": "array", "items": {"type": "object"}},
+                                "truncated": {"type": "boolean"},
+                            }
+                        )
+                    ),
+                    **analytics_problems,
+                },
+            }
+        },
+        "/api/v1/merchant/analytics.csv": {
+            "get": {
+                "summary": "The analytics as CSV: per room and currency, or per cause",
+                "security": [{"apiKey": []}],
+                "parameters": [
+                    *analytics_params,
+                    _query("table", {"enum": ["rooms", "attribution"]}, "which table"),
+                ],
+                "responses": {
+                    "200": {"description": "CSV", "content": {"text/csv": {"schema": _STR}}},
+                    **analytics_problems,
+                },
+            }
+        },
+        "/api/v1/merchant/catalog": {
+            "get": {
+                "summary": "The catalogue's counts and latest imports with the rows they refused",
+                "security": [{"apiKey": []}],
+                "responses": {
+                    "200": _json(
+                        _object(
+                            {
+                                "merchant_id": _STR,
+                                "products": _INT,
+                                "variants": _INT,
+                                "out_of_stock": _INT,
+                                "revision": _INT,
+                                "last_change_at": _NULL_INT,
+                                "imports": {
+                                    "type": "array",
+                                    "items": _object(
+                                        {
+                                            "import_id": _STR,
+                                            "at": _INT,
+                                            "error_count": _INT,
+                                            "notice_count": _INT,
+                                            **_IMPORT_REPORT,
+                                        }
+                                    ),
+                                },
+                            }
+                        )
+                    ),
+                    **_problems({401: ["invalid_api_key"]}),
+                },
+            }
+        },
+        "/api/v1/merchant/catalog/import": {
+            "post": {
+                "summary": "Upload a feed (the body is the file) and import it",
+                "security": [{"apiKey": []}],
+                "parameters": [
+                    _query(
+                        "filename",
+                        {
+                            "type": "string",
+                            "maxLength": 200,
+                            "pattern": "^[^\x00-\x1f\x7f-\x9f]*\\.(json|jsonld|csv|tsv|txt)$",
+                        },
+                        "the file's name: its extension picks the format",
+                    ),
+                    _query("prune", {"enum": ["true", "false"]}, "remove products not in the feed"),
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "text/csv": feed,
+                        "text/tab-separated-values": feed,
+                        "application/ld+json": feed,
+                    },
+                },
+                "responses": {
+                    "200": _json(_object(_IMPORT_REPORT)),
+                    **_problems(
+                        {
+                            401: ["invalid_api_key"],
+                            413: ["body_too_large"],
+                            415: ["unsupported_media_type"],
+                            422: ["bad_encoding", "invalid_field", "invalid_text"],
+                        }
                     ),
                 },
             }
