@@ -180,6 +180,9 @@ class DeliveryWorker:
         assert self._http is not None, "start() first"
         try:
             if self.production:
+                # check-then-connect: httpx resolves the name again, so a DNS answer that
+                # changes in between (rebinding) is not caught here; the check stops the plain
+                # case of a record pointed at a private address
                 await resolve_public(endpoint.url)
             signed = headers(row.message_id, row.payload, endpoint.keys(at), at // 1000)
             answer = await self._http.post(
