@@ -27,6 +27,7 @@ __all__ = [
     "new_id",
     "normalize_origin",
     "now_ms",
+    "only_params",
     "path_param",
     "query_param",
     "read_json",
@@ -80,6 +81,19 @@ def _check_body(data: Any) -> None:
 def path_param(request: Request, name: str) -> str:
     """A path parameter, checked like any other client text."""
     return check_text(str(request.path_params[name]), name)
+
+
+def only_params(request: Request, *names: str) -> None:
+    """Refuse a query parameter the route does not take (400 ``invalid_parameter``): a typo'd
+    filter must not silently answer everything."""
+    for name in request.query_params:
+        if name not in names:
+            takes = ", ".join(names) if names else "none"
+            raise ProblemError(
+                400, "invalid_parameter",
+                f"unknown query parameter {name[:40]!r}; this route takes: {takes}",
+                extra={"parameter": name[:40]},
+            )  # fmt: skip
 
 
 def query_param(request: Request, name: str, *, max_len: int = 200) -> str | None:

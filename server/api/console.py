@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from server.analytics.funnel import Attribution
 from server.analytics.service import MerchantAnalytics, RoomFigures, merchant_analytics
-from server.api.common import merchant_caller, now_ms, query_param
+from server.api.common import merchant_caller, now_ms, only_params, query_param
 from server.catalog.fields import LIMITS
 from server.catalog.importer import ImportReport, import_text
 from server.catalog.records import RowError
@@ -71,6 +71,7 @@ def _limit(request: Request) -> int:
 async def list_rooms(request: Request) -> JSONResponse:
     """GET /api/v1/merchant/rooms"""
     merchant = await merchant_caller(request)
+    only_params(request, "status", "limit")
     status = query_param(request, "status", max_len=10)
     if status not in (None, "open", "closed"):
         raise ProblemError(
@@ -104,6 +105,7 @@ async def list_rooms(request: Request) -> JSONResponse:
 async def list_orders(request: Request) -> JSONResponse:
     """GET /api/v1/merchant/orders"""
     merchant = await merchant_caller(request)
+    only_params(request, "limit", "before")
     before = query_param(request, "before", max_len=100)
     limit = _limit(request)
     try:
@@ -173,6 +175,7 @@ def _status_json(status: CatalogStatus) -> dict[str, Any]:
 async def get_catalog(request: Request) -> JSONResponse:
     """GET /api/v1/merchant/catalog"""
     merchant = await merchant_caller(request)
+    only_params(request)
     status = await catalog_status(request.app.state.engine, merchant.merchant_id)
     return JSONResponse(_status_json(status))
 
@@ -192,14 +195,17 @@ def _report_json(report: ImportReport) -> dict[str, Any]:
 async def import_catalog(request: Request) -> JSONResponse:
     """POST /api/v1/merchant/catalog/import"""
     merchant = await merchant_caller(request)
-    filename = query_param(request, "filename", max_len=200) or "feed.json"
+    only_params(request, "filename", "prune")
+    filename = query_param(request, "filename", max_len=200)
+    filename = "feed.json" if filename is None else filename
     if not filename.lower().endswith(_FILENAME_SUFFIXES):
         raise ProblemError(
             422, "invalid_field",
             "filename must end in .json, .jsonld, .csv, .tsv or .txt (it picks the format)",
             extra={"field": "filename"},
         )  # fmt: skip
-    prune = query_param(request, "prune", max_len=5) or "false"
+    prune = query_param(request, "prune", max_len=5)
+    prune = "false" if prune is None else prune
     if prune not in ("true", "false"):
         raise ProblemError(
             422, "invalid_field", "prune must be true or false", extra={"field": "prune"}
@@ -247,8 +253,9 @@ def _attribution_json(attribution: Mapping[str, Attribution]) -> dict[str, Any]:
     }
 
 
-async def _analytics(request: Request) -> MerchantAnalytics:
+async def _analytics(request: Request, *extra: str) -> MerchantAnalytics:
     merchant = await merchant_caller(request)
+    only_params(request, "room_id", "kind", "since", *extra)
     kind = query_param(request, "kind", max_len=10)
     if kind is not None and kind not in _KINDS:
         raise ProblemError(
@@ -329,12 +336,13 @@ def _csv_cell(value: object) -> str:
 async def get_analytics_csv(request: Request) -> Response:
     """GET /api/v1/merchant/analytics.csv — one row per room and currency (``?table=rooms``) or
     per cause of the paid lines (``?table=attribution``)."""
-    table = query_param(request, "table", max_len=12) or "rooms"
+    found = await _analytics(request, "table")
+    table = query_param(request, "table", max_len=12)
+    table = "rooms" if table is None else table
     if table not in ("rooms", "attribution"):
         raise ProblemError(
             422, "invalid_field", "table must be rooms or attribution", extra={"field": "table"}
         )
-    found = await _analytics(request)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     if table == "rooms":

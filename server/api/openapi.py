@@ -952,7 +952,7 @@ def _paths() -> dict[str, Any]:
                         "all_or_nothing": {"type": "boolean"},
                         "participants": {
                             "type": ["array", "null"],
-                            "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                            "items": {"type": "string", "pattern": _ID_PATTERN},
                             "maxItems": 100,
                             "description": "who an equal split bills (member ids the host "
                             "picked); null or absent: the room's default",
@@ -1611,8 +1611,16 @@ def _console_paths() -> dict[str, Any]:
     limit = _query(
         "limit", {"type": "integer", "minimum": 1, "maximum": 100}, "page size (default 50)"
     )
-    lists = _problems({401: ["invalid_api_key"], 422: ["invalid_field", "invalid_text"]})
-    feed = {"schema": {"type": "string", "maxLength": 1_000}}
+    lists = _problems(
+        {
+            400: ["invalid_parameter"],
+            401: ["invalid_api_key"],
+            422: ["invalid_field", "invalid_text"],
+        }
+    )
+    # the body is the feed file, any text up to 20 MiB (413): what is not a product is reported
+    # row by row in the 200 answer, as `coshop catalog import` does, never refused as a whole
+    feed: dict[str, Any] = {"schema": {}}
     analytics_params = [
         _query("room_id", {"type": "string", "maxLength": 64, "pattern": _NO_CONTROL}, "one room"),
         _query("kind", {"enum": ["group", "live"]}, "only rooms of this kind"),
@@ -1620,6 +1628,7 @@ def _console_paths() -> dict[str, Any]:
     ]
     analytics_problems = _problems(
         {
+            400: ["invalid_parameter"],
             401: ["invalid_api_key"],
             404: ["room_not_found"],
             422: ["invalid_field", "invalid_text"],
@@ -1670,7 +1679,7 @@ def _console_paths() -> dict[str, Any]:
                     limit,
                     _query(
                         "before",
-                        {"type": "string", "maxLength": 100, "pattern": _NO_CONTROL},
+                        {"type": "string", "pattern": "^[0-9]{1,12}-[A-Za-z0-9_-]{1,64}$"},
                         "the previous page's next_before",
                     ),
                 ],
@@ -1779,7 +1788,7 @@ def _console_paths() -> dict[str, Any]:
                             }
                         )
                     ),
-                    **_problems({401: ["invalid_api_key"]}),
+                    **_problems({400: ["invalid_parameter"], 401: ["invalid_api_key"]}),
                 },
             }
         },
@@ -1811,6 +1820,7 @@ def _console_paths() -> dict[str, Any]:
                     "200": _json(_object(_IMPORT_REPORT)),
                     **_problems(
                         {
+                            400: ["invalid_parameter"],
                             401: ["invalid_api_key"],
                             413: ["body_too_large"],
                             415: ["unsupported_media_type"],

@@ -43,7 +43,8 @@ def page_cursor(summary: OrderSummary) -> str:
 
 def _cursor(before: str) -> tuple[int, str] | None:
     seconds, _, order_id = before.partition("-")
-    return (int(seconds), order_id) if seconds.isdigit() and order_id else None
+    ok = seconds.isascii() and seconds.isdigit() and len(seconds) <= 12 and bool(order_id)
+    return (int(seconds), order_id) if ok else None
 
 
 async def merchant_orders(

@@ -176,7 +176,25 @@ async def test_console_routes_refuse_what_they_cannot_use(tmp_path: Path) -> Non
             422,
             "invalid_field",
         )
+        # a parameter the route does not take is refused, not ignored (a typo'd filter)
+        for bad in ("rooms?stauts=open", "orders?page=2", "catalog?x=1", "analytics?room=r1"):
+            r = await env.http.get(f"/api/v1/merchant/{bad}", headers=_auth())
+            _problem(r, 400, "invalid_parameter")
+            assert "this route takes" in r.json()["detail"]
+        # a cursor with non-ASCII digits is not a cursor
+        _problem(
+            await env.http.get("/api/v1/merchant/orders?before=\u00b2-abc", headers=_auth()),
+            422,
+            "invalid_field",
+        )
         upload = "/api/v1/merchant/catalog/import"
+        _problem(
+            await env.http.post(
+                f"{upload}?filename=", content=b"x", headers={**_auth(), "content-type": "text/csv"}
+            ),
+            422,
+            "invalid_field",
+        )
         _problem(
             await env.http.post(
                 upload, content=b"x", headers={**_auth(), "content-type": "image/png"}

@@ -20,7 +20,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 from starlette.applications import Starlette
 
 from server.api.openapi import openapi_document
@@ -28,6 +28,13 @@ from server.app import create_app
 from tests.server.conftest import server_settings
 
 ADMIN = "a" * 40
+_MERCHANT_READS = {
+    "/api/v1/merchant/rooms",
+    "/api/v1/merchant/orders",
+    "/api/v1/merchant/catalog",
+    "/api/v1/merchant/analytics",
+    "/api/v1/merchant/analytics.csv",
+}
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -133,6 +140,13 @@ def test_the_api_keeps_its_document(
         # an entry must hold a letter or digit once Unicode-folded (rooms/wordlist.py), and at
         # most 4 words of 40 folded characters: no schema pattern states Unicode folding
         excluded.append(positive_data_acceptance)
+    if case.operation.path in _MERCHANT_READS and case.method == "GET":
+        # These routes have no path parameter, so a negative case reaches a real answer. Its
+        # "invalid" parts here are a missing Authorization header (this harness always sends the
+        # key) and an unknown query parameter that is lost when the URL is built (a null value);
+        # the request the app gets is valid. The routes refuse unknown parameters with 400
+        # (tests/server/test_console_api.py).
+        excluded.append(negative_data_rejection)
     response = case.call_and_validate(
         headers={"Authorization": f"Bearer {credentials.for_case(case)}"},
         excluded_checks=excluded,
