@@ -6,13 +6,17 @@ only its line; the room knows whose line it is). The rules follow :func:`rooms.v
 so what a member's stream reveals is what their view shows (``tests/rooms/test_audience.py``):
 
 - group rooms: every event goes to everyone (every member sees the whole room), except a
-  message refused for a listed word (its author plus staff) and the word lists (staff);
+  message refused for a listed word and a reminder (``MemberNudged``: its member plus staff)
+  and the word lists (staff);
 - live rooms: a cart line, and every event about it, goes to the line's owners — who added it
   and who pays for it — plus staff; a checkout share goes to its payer plus staff; a mute to
   the muted member plus staff; the joins, departures and promotions of the audience (whom the
   view's roster leaves out) to that member plus staff, those of staff (on stage) to everyone;
   unbans, the pricing and the hand-off of the whole cart (which name or sum other viewers'
-  lines) to staff only; the rest to everyone.
+  lines) to staff only; a viewer's own order (``ViewerOrderBegan``, its ``ShareUpdated`` and
+  ``OrderSettled``) to that viewer plus staff; a drop's claim (``DropClaimed``,
+  ``DropClaimReleased``) to its viewer plus staff while its terms and counts are public; the rest
+  to everyone.
 
 When staff assign a line's payer, the line enters the new payer's view and may leave the old
 payer's: those two are shown the change as ``LineAdded`` (the line as it now is) and
@@ -46,7 +50,7 @@ __all__ = [
     "audience_table_markdown",
 ]
 
-Rule = Literal["everyone", "staff", "owner", "roster"]
+Rule = Literal["everyone", "staff", "owner", "roster", "order"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,20 +132,36 @@ AUDIENCES: Mapping[type, Mapping[RoomKind, Rule]] = {
     e.ProductUnpinned: _both("everyone"),
     e.Announced: _both("everyone"),
     e.StreamSet: _both("everyone"),
+    e.ShowEnded: _both("everyone"),
     # checkout: the phase is public; a share is its payer's; the whole cart's pricing and
     # hand-off name other viewers' lines
     e.CartLocked: _both("everyone"),
     e.CartUnlocked: _both("everyone"),
+    # the deadline is the room's; a reminder is its member's (and staff's, who sent it)
+    e.DeadlineSet: _both("everyone"),
+    e.MemberNudged: _both("owner"),
     e.SettlementBegan: _both("everyone"),
     e.ShareUpdated: _live("owner"),
-    e.OrderSettled: _both("everyone"),
+    e.OrderSettled: _live("order"),
     e.PricingReported: _live("staff"),
     e.HandoffRecorded: _live("staff"),
+    e.HoldoutResolved: _live("staff"),
+    # a live viewer's own order is theirs (and staff's); the ticker is the audience's
+    e.ViewerOrderBegan: _live("owner"),
+    e.BuyTickerSet: _both("everyone"),
+    e.PurchaseShown: _both("everyone"),
+    # drops: the terms and the counts are public; a claim names its viewer (theirs and staff's)
+    e.DropStarted: _both("everyone"),
+    e.DropEnded: _both("everyone"),
+    e.DropRemaining: _both("everyone"),
+    e.DropClaimed: _live("owner"),
+    e.DropClaimReleased: _live("owner"),
 }
 """Event class -> room kind -> who receives it.
 
 ``owner``: its owners plus staff. ``roster``: everyone when the member it is about is staff
-(before or after it), else that member plus staff.
+(before or after it), else that member plus staff. ``order``: a live viewer's own order's
+payer plus staff; the room-wide order's, everyone.
 """
 
 
@@ -154,6 +174,8 @@ def audience(room: Room, event: e.Event) -> Audience:
         return STAFF_ONLY
     if rule == "roster":
         return _roster(room, event)
+    if rule == "order" and getattr(event, "order_id", "") not in room.viewer_orders:
+        return EVERYONE  # the room-wide order's end is public
     owners, shown_as = _owners(room, event)
     owners = frozenset(m for m in owners if not _is_staff(room, m))
     shown = tuple((m, ev) for m, ev in shown_as if m in owners)
@@ -233,9 +255,13 @@ def _owners(room: Room, event: e.Event) -> tuple[frozenset[str], tuple[tuple[str
             if line.payer not in after:  # and leaves the old payer's
                 shown.append((line.payer, e.LineRemoved(line_id=line.line_id, by=event.by)))
             return frozenset(before | after), tuple(shown)
-        case e.ShareUpdated():
+        case e.ShareUpdated() | e.ViewerOrderBegan():
             return frozenset({event.payer}), ()
-        case e.MemberMuted() | e.MemberUnmuted():
+        case e.OrderSettled():  # a viewer's own order (rule "order")
+            return frozenset({room.viewer_orders[event.order_id].payer}), ()
+        case e.MemberMuted() | e.MemberUnmuted() | e.MemberNudged():
+            return frozenset({event.member_id}), ()
+        case e.DropClaimed() | e.DropClaimReleased():
             return frozenset({event.member_id}), ()
         case e.MessageBlocked():
             return frozenset({event.author}), ()
@@ -250,6 +276,7 @@ def audience_table_markdown() -> str:
         "staff": "staff",
         "owner": "owner + staff",
         "roster": "everyone if about staff, else its member + staff",
+        "order": "a viewer's own order: its payer + staff; else everyone",
     }
     rows = ["| event | group room | live room |", "|---|---|---|"]
     for cls, rules in AUDIENCES.items():

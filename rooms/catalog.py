@@ -25,10 +25,31 @@ class ProductFacts:
     stock: int | None = None  # None: not tracked (unlimited)
     image: str | None = None
     url: str | None = None
+    # (variant id, price_minor, stock) of the variants that have their own price or stock; a
+    # variant left out (or with stock None) takes the product's price (stock).
+    variant_facts: tuple[tuple[str, int, int | None], ...] = ()
 
     @property
     def in_stock(self) -> bool:
         return self.stock is None or self.stock > 0
+
+    def _variant(self, variant: str | None) -> tuple[str, int, int | None] | None:
+        return next((v for v in self.variant_facts if v[0] == variant), None)
+
+    def unit_price(self, variant: str | None) -> int:
+        """The price of one ``variant`` (the product's when the variant has none of its own)."""
+        own = self._variant(variant)
+        return self.price_minor if own is None else own[1]
+
+    def stock_of(self, variant: str | None) -> int | None:
+        """The stock of ``variant``: its own when tracked, else the product's."""
+        own = self._variant(variant)
+        return self.stock if own is None or own[2] is None else own[2]
+
+    def own_stock(self, variant: str | None) -> bool:
+        """Whether ``variant`` has a stock of its own (else it shares the product's)."""
+        own = self._variant(variant)
+        return own is not None and own[2] is not None
 
 
 class Catalog(Protocol):

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from rooms._fields import Id, Name, Note, Sku, Text, Url
 from rooms.model import FollowMode, Role, SettleOutcome
-from rooms.state import PricingIssue, WordEntry
+from rooms.state import OrderLine, PricingIssue, ProductRef, WordEntry
 
 __all__ = [
     "CLIENT_COMMANDS",
@@ -24,32 +24,43 @@ __all__ = [
     "Ban",
     "BaseCommand",
     "BeginSettlement",
+    "BeginViewerOrder",
     "BringEveryoneHere",
     "CastPollVote",
+    "ClaimDrop",
     "ClaimLine",
     "ClosePoll",
     "Command",
     "DeclinePayment",
     "DeleteMessage",
+    "EndDrop",
     "Join",
     "Kick",
     "Leave",
+    "LockAtDeadline",
     "LockCart",
     "MuteMember",
+    "Nudge",
     "OpenPoll",
     "PinProduct",
     "PostMessage",
     "PromoteMember",
     "RecordHandoff",
+    "RecordHoldout",
+    "ReleaseDropClaim",
     "RemoveLine",
     "ReportPricing",
+    "SetBuyTicker",
+    "SetDeadline",
     "SetFollowMode",
     "SetMerchantWordList",
     "SetQuantity",
     "SetRoomWordList",
+    "SetShowEnded",
     "SetSlowMode",
     "SetStream",
     "SettleOrder",
+    "StartDrop",
     "Unban",
     "UnlockCart",
     "UnmuteMember",
@@ -185,7 +196,14 @@ class DeclinePayment(BaseCommand):
 # --- chat and moderation ----------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PostMessage(BaseCommand):
-    text: Text
+    """Say something in chat; with ``product``, share a catalogue product as a card.
+
+    ``text`` may be empty only when a product is shared. ``product`` is optional on the wire, so
+    clients that never send it keep working.
+    """
+
+    text: Text = ""
+    product: ProductRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +263,18 @@ class SetStream(BaseCommand):
     url: Url | None
 
 
+@dataclass(frozen=True, slots=True)
+class SetShowEnded(BaseCommand):
+    """The show API tells the room that its show ended (``POST …/show/end``, or a recording
+    published, which ends it too): ``ended_at`` ms since the epoch, ``replay`` whether the
+    recording is set (``/r/{room}/replay`` plays it). The room's open pages switch to "The show
+    has ended" and link the replay."""
+
+    client: ClassVar[bool] = False
+    ended_at: int
+    replay: bool
+
+
 # --- checkout ---------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class LockCart(BaseCommand):
@@ -254,6 +284,27 @@ class LockCart(BaseCommand):
 @dataclass(frozen=True, slots=True)
 class UnlockCart(BaseCommand):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetDeadline(BaseCommand):
+    """The host sets when the cart closes (ms since the epoch), or clears it (None)."""
+
+    closes_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LockAtDeadline(BaseCommand):
+    """The server locks the cart because its deadline came (rooms/rules/deadline.py)."""
+
+    client: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge(BaseCommand):
+    """Remind one member who has added nothing yet (open cart) or not paid (settling)."""
+
+    member_id: Id
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,9 +343,86 @@ class ReportPricing(BaseCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordHoldout(BaseCommand):
+    """The group's choice for a payer who did not pay (the checkout bridge re-planned the
+    order): ``choice`` "host_covers", "split_others" or "drop_lines"; ``covered_by`` who takes
+    the share over; ``dropped_line_ids`` the lines left out of the order."""
+
+    client: ClassVar[bool] = False
+    order_id: Id
+    payer: Id
+    choice: Id
+    covered_by: tuple[Id, ...]
+    dropped_line_ids: tuple[Id, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BeginViewerOrder(BaseCommand):
+    """A live viewer checks out their own lines (the bridge opened ``order_id`` for them):
+    those lines freeze while the show goes on (rooms/rules/viewer_orders.py)."""
+
+    client: ClassVar[bool] = False
+    order_id: Id
+    payer: Id
+    lines: tuple[OrderLine, ...]
+    total_minor: int
+    currency: Id
+    deadline_at: int | None = None  # ms since the epoch: the end of its payment window
+
+
+@dataclass(frozen=True, slots=True)
+class SetBuyTicker(BaseCommand):
+    """The host switches the "someone just bought …" ticker for the audience on or off."""
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
 class RecordHandoff(BaseCommand):
     client: ClassVar[bool] = False
     url: Url
+
+
+# --- drops (a live show's timed deals: rooms/rules/drops.py) -----------------------------------
+@dataclass(frozen=True, slots=True)
+class StartDrop(BaseCommand):
+    """The host starts a timed deal on a pinned product: ``quantity`` units at ``price_minor``
+    (the merchant's currency), at most ``per_buyer_limit`` per viewer, for ``duration_s``
+    seconds (10 s to 20 min). ``variant`` fixes the variant; None lets each viewer pick."""
+
+    sku: Sku
+    variant: Id | None
+    price_minor: int
+    quantity: int
+    per_buyer_limit: int
+    duration_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class EndDrop(BaseCommand):
+    """The host ends a drop before its time (no new claims; held ones stay held)."""
+
+    drop_id: Id
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimDrop(BaseCommand):
+    """A viewer claims ``quantity`` units of the running drop (``variant``: their pick when the
+    host did not fix one). The first claims committed win; the rest are refused."""
+
+    drop_id: Id
+    variant: Id | None = None
+    quantity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseDropClaim(BaseCommand):
+    """The checkout bridge gives a won claim back (its order could not be opened, or its hold
+    lapsed before any order held it): the units return to the drop while it runs."""
+
+    client: ClassVar[bool] = False
+    line_id: Id
+    reason: Id
 
 
 Command = (
@@ -327,13 +455,24 @@ Command = (
     | UnpinProduct
     | Announce
     | SetStream
+    | SetShowEnded
     | LockCart
     | UnlockCart
+    | SetDeadline
+    | LockAtDeadline
+    | Nudge
     | BeginSettlement
     | SettleOrder
     | UpdateShare
     | ReportPricing
     | RecordHandoff
+    | RecordHoldout
+    | BeginViewerOrder
+    | SetBuyTicker
+    | StartDrop
+    | EndDrop
+    | ClaimDrop
+    | ReleaseDropClaim
 )
 
 CLIENT_COMMANDS: frozenset[str] = frozenset(

@@ -7,13 +7,17 @@ refused command changes nothing. This module must not grow behaviour: it only na
     RoomError                 (code: str, message: str)
     ├── InvalidCommand        bad_command, unknown_command, bad_signal, unknown_signal,
     │                         invalid_text, invalid_quantity, invalid_variant, invalid_url,
-    │                         invalid_option, bad_role
+    │                         invalid_option, bad_role, close_time_past, close_time_too_far,
+    │                         nothing_to_nudge, invalid_price, invalid_limit,
+    │                         invalid_duration
     ├── NotAllowed            forbidden, not_member, banned, muted, slow_mode, outranked,
-    │                         host_cannot_leave
+    │                         host_cannot_leave, nudged_recently
     ├── NotFound              not_found, unknown_product
     ├── LimitExceeded         room_full, too_many_lines, too_many_polls, too_many_pins,
-    │                         out_of_stock
-    └── PhaseError            cart_locked, bad_phase, cart_empty, poll_closed
+    │                         out_of_stock, drop_sold_out, drop_limit_reached
+    └── PhaseError            cart_locked, bad_phase, cart_empty, poll_closed, no_close_time,
+                              close_time_not_reached, drop_ended, no_active_drop,
+                              drop_running, not_pinned, drop_line
 """
 
 from __future__ import annotations

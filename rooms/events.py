@@ -13,17 +13,25 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from rooms.model import FollowMode, Role, RoomKind, RoomLimits, SettleOutcome, StreamKind
-from rooms.state import PricingIssue, WordEntry
+from rooms.state import OrderLine, PricingIssue, SharedProduct, WordEntry
 
 __all__ = [
     "Announced",
     "BaseEvent",
+    "BuyTickerSet",
     "CartLocked",
     "CartUnlocked",
+    "DeadlineSet",
+    "DropClaimReleased",
+    "DropClaimed",
+    "DropEnded",
+    "DropRemaining",
+    "DropStarted",
     "Event",
     "EveryoneBrought",
     "FollowModeSet",
     "HandoffRecorded",
+    "HoldoutResolved",
     "LineAdded",
     "LineRemoved",
     "MemberBanned",
@@ -31,6 +39,7 @@ __all__ = [
     "MemberKicked",
     "MemberLeft",
     "MemberMuted",
+    "MemberNudged",
     "MemberPromoted",
     "MemberUnbanned",
     "MemberUnmuted",
@@ -45,12 +54,15 @@ __all__ = [
     "PricingReported",
     "ProductPinned",
     "ProductUnpinned",
+    "PurchaseShown",
     "QuantityChanged",
     "RoomOpened",
     "SettlementBegan",
     "ShareUpdated",
+    "ShowEnded",
     "SlowModeSet",
     "StreamSet",
+    "ViewerOrderBegan",
     "VoteCast",
     "WordListSet",
 ]
@@ -218,6 +230,9 @@ class MessagePosted(BaseEvent):
     # The author's role when posted, from the room (never from the typed name): clients show
     # staff badges from it. "" in events logged before it existed.
     author_role: str = ""
+    # A catalogue product shared with the message, as it was then (a card in chat); None for
+    # plain text and in events logged before it existed.
+    product: SharedProduct | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +316,14 @@ class StreamSet(BaseEvent):
     by: str
 
 
+@dataclass(frozen=True, slots=True)
+class ShowEnded(BaseEvent):
+    """The room's show ended at ``ended_at`` (public); ``replay``: its recording is set."""
+
+    ended_at: int
+    replay: bool
+
+
 # --- checkout ---------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class CartLocked(BaseEvent):
@@ -310,6 +333,26 @@ class CartLocked(BaseEvent):
 
 @dataclass(frozen=True, slots=True)
 class CartUnlocked(BaseEvent):
+    by: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineSet(BaseEvent):
+    """When the cart closes (ms since the epoch); None: no deadline. ``by`` "system" clears a
+    deadline that came while the cart was empty (nothing to lock)."""
+
+    closes_at: int | None
+    by: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberNudged(BaseEvent):
+    """A reminder for one member: "add" (nothing added or claimed yet) or "pay" (share unpaid)."""
+
+    member_id: str
+    reason: str
     by: str
     at: int
 
@@ -347,8 +390,129 @@ class PricingReported(BaseEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class HoldoutResolved(BaseEvent):
+    """The group's choice for a payer who did not pay: the host covers their share, the other
+    payers split it, or their lines are dropped from the order (and the cart)."""
+
+    order_id: str
+    payer: str
+    choice: str
+    covered_by: tuple[str, ...]
+    dropped_line_ids: tuple[str, ...]
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerOrderBegan(BaseEvent):
+    """A live viewer's own order opened: ``lines`` (theirs) are frozen until it is paid (they
+    leave the cart) or void (they thaw). Its share updates and settlement come as
+    ``ShareUpdated`` and ``OrderSettled`` with this ``order_id``."""
+
+    order_id: str
+    payer: str
+    lines: tuple[OrderLine, ...]
+    total_minor: int
+    currency: str
+    at: int
+    deadline_at: int | None = None  # ms since the epoch: pay by then (None: logs before it)
+
+
+@dataclass(frozen=True, slots=True)
+class BuyTickerSet(BaseEvent):
+    """The host switched the audience's "someone just bought …" ticker on or off."""
+
+    on: bool
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseShown(BaseEvent):
+    """For the ticker: a viewer's order was paid. ``buyer`` is their first name or "Someone";
+    ``title`` the first product's title. Never an amount, never an id."""
+
+    buyer: str
+    title: str
+    more: int  # other products in the same order
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
 class HandoffRecorded(BaseEvent):
     url: str
+    at: int
+
+
+# --- drops (rooms/rules/drops.py) --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DropStarted(BaseEvent):
+    """A timed deal began (public): its terms, and ``ends_at`` (ms since the epoch) that every
+    client counts down to. ``regular_minor`` is the product's own price, shown struck through."""
+
+    drop_id: str
+    sku: str
+    variant: str | None
+    title: str
+    price_minor: int
+    regular_minor: int
+    currency: str
+    quantity: int
+    per_buyer_limit: int
+    duration_s: int
+    ends_at: int
+    image: str | None
+    by: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DropEnded(BaseEvent):
+    """A drop ended (public): ``reason`` "host" (ended early) or "time" (closed after its
+    time, when the next drop starts or the host closes it)."""
+
+    drop_id: str
+    sku: str
+    reason: str
+    remaining: int
+    by: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DropClaimed(BaseEvent):
+    """A viewer's claim won (to that viewer and staff only): ``quantity`` units held for them
+    as the cart line ``line_id`` at the drop price, until ``hold_until`` unless an order holds
+    it by then. Other viewers learn only the count (``DropRemaining``)."""
+
+    drop_id: str
+    line_id: str
+    member_id: str
+    variant: str | None
+    quantity: int
+    price_minor: int
+    hold_until: int
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DropClaimReleased(BaseEvent):
+    """A claim was given back (to its viewer and staff): ``reason`` "not_paid" (its order went
+    void), "expired" (no order held it in time) or the bridge's reason."""
+
+    drop_id: str
+    line_id: str
+    member_id: str
+    reason: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DropRemaining(BaseEvent):
+    """A drop's counts changed (public): units ``remaining`` to claim, and units ``sold``
+    (paid). Names nobody."""
+
+    drop_id: str
+    remaining: int
+    sold: int
     at: int
 
 
@@ -381,11 +545,23 @@ Event = (
     | ProductUnpinned
     | Announced
     | StreamSet
+    | ShowEnded
     | CartLocked
     | CartUnlocked
+    | DeadlineSet
+    | MemberNudged
     | SettlementBegan
     | ShareUpdated
     | OrderSettled
     | PricingReported
     | HandoffRecorded
+    | HoldoutResolved
+    | ViewerOrderBegan
+    | BuyTickerSet
+    | PurchaseShown
+    | DropStarted
+    | DropEnded
+    | DropClaimed
+    | DropClaimReleased
+    | DropRemaining
 )

@@ -104,14 +104,32 @@ PERMISSIONS: Mapping[type, Mapping[RoomKind, frozenset[Principal]]] = {
     c.UnpinProduct: _both(_HOSTS),
     c.Announce: _both(_MODS),
     c.SetStream: _both(_HOSTS),
+    c.SetShowEnded: {RoomKind.GROUP: frozenset(), RoomKind.LIVE: _SYSTEM},
     # checkout
     c.LockCart: _both(_HOST),
     c.UnlockCart: _both(_HOST),
+    # the cart deadline and reminders are a group's (rules/deadline.py); the system locks and
+    # may remind too
+    c.SetDeadline: {RoomKind.GROUP: _HOST, RoomKind.LIVE: frozenset()},
+    c.LockAtDeadline: _both(_SYSTEM),
+    c.Nudge: {RoomKind.GROUP: _HOSTS | _SYSTEM, RoomKind.LIVE: frozenset()},
     c.BeginSettlement: _both(_SYSTEM),
     c.SettleOrder: _both(_SYSTEM),
     c.UpdateShare: _both(_SYSTEM),
     c.RecordHandoff: _both(_SYSTEM),
     c.ReportPricing: _both(_SYSTEM),
+    # a group's choice for a payer who did not pay (a live viewer pays alone: no group to ask)
+    c.RecordHoldout: {RoomKind.GROUP: _SYSTEM, RoomKind.LIVE: frozenset()},
+    # a live viewer's own order (rules/viewer_orders.py), opened by the bridge; the host's
+    # "someone just bought …" ticker
+    c.BeginViewerOrder: {RoomKind.GROUP: frozenset(), RoomKind.LIVE: _SYSTEM},
+    c.SetBuyTicker: {RoomKind.GROUP: frozenset(), RoomKind.LIVE: _HOSTS},
+    # a live show's drops (rules/drops.py): the host starts and ends them, the audience claims,
+    # the bridge gives back a claim no order could be opened for
+    c.StartDrop: {RoomKind.GROUP: frozenset(), RoomKind.LIVE: _HOSTS},
+    c.EndDrop: {RoomKind.GROUP: frozenset(), RoomKind.LIVE: _HOSTS},
+    c.ClaimDrop: {RoomKind.GROUP: frozenset(), RoomKind.LIVE: frozenset({_MEM, _VIEW})},
+    c.ReleaseDropClaim: {RoomKind.GROUP: frozenset(), RoomKind.LIVE: _SYSTEM},
 }
 """Command or signal class -> room kind -> principals that may issue it."""
 
@@ -120,9 +138,11 @@ class RestAction(StrEnum):
     """What a member does over REST rather than with a room command (the value is its name)."""
 
     CHECK_OUT = "check_out"  # price, snapshot and open an order (locks an open cart first)
+    CHECK_OUT_OWN = "check_out_own"  # a live viewer: an order of their own lines, room open
     CANCEL_CHECKOUT = "cancel_checkout"  # give up the order being paid
     HAND_OFF = "hand_off"  # send the whole cart to the merchant's own checkout
     PAY_SHARE = "pay_share"  # open the payment page for one's own share (refinement: a payer)
+    RESOLVE_HOLDOUT = "resolve_holdout"  # cover, re-split or drop a share someone did not pay
     INVITE_MEMBER = "invite_member"
     INVITE_VIEWER = "invite_viewer"
     INVITE_ASSOCIATE = "invite_associate"
@@ -139,9 +159,11 @@ _NOBODY: frozenset[Principal] = frozenset()
 
 REST_PERMISSIONS: Mapping[RestAction, Mapping[RoomKind, frozenset[Principal]]] = {
     RestAction.CHECK_OUT: _both(_HOST),
+    RestAction.CHECK_OUT_OWN: {RoomKind.GROUP: _NOBODY, RoomKind.LIVE: frozenset({_MEM, _VIEW})},
     RestAction.CANCEL_CHECKOUT: _both(_HOST),
     RestAction.HAND_OFF: _both(_HOST),
     RestAction.PAY_SHARE: _both(_EVERYONE),
+    RestAction.RESOLVE_HOLDOUT: {RoomKind.GROUP: _HOST, RoomKind.LIVE: _NOBODY},
     RestAction.INVITE_MEMBER: _both(_HOSTS),
     RestAction.INVITE_VIEWER: {RoomKind.GROUP: _NOBODY, RoomKind.LIVE: _HOSTS},
     RestAction.INVITE_ASSOCIATE: _both(_HOSTS),
@@ -205,9 +227,13 @@ PHASES: Mapping[type | RestAction, frozenset[Phase]] = {
     c.DeclinePayment: _OPEN,
     c.LockCart: _OPEN,
     c.UnlockCart: frozenset({Phase.LOCKED}),
+    c.SetDeadline: _OPEN,
+    c.Nudge: frozenset({Phase.OPEN, Phase.SETTLING}),
     RestAction.CHECK_OUT: frozenset({Phase.OPEN, Phase.LOCKED}),
+    RestAction.CHECK_OUT_OWN: _OPEN,
     RestAction.CANCEL_CHECKOUT: frozenset({Phase.SETTLING}),
     RestAction.PAY_SHARE: frozenset({Phase.SETTLING}),
+    RestAction.RESOLVE_HOLDOUT: frozenset({Phase.SETTLING}),
 }
 """Member actions possible only in some checkout phases (the rules refuse them in the others)."""
 

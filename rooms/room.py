@@ -19,6 +19,7 @@ from rooms import signals as s
 from rooms.errors import InvalidCommand, NotAllowed
 from rooms.jsoncodec import from_json, to_json
 from rooms.model import (
+    STAFF,
     SYSTEM_ACTOR,
     Context,
     FollowMode,
@@ -28,13 +29,28 @@ from rooms.model import (
     RoomLimits,
 )
 from rooms.permissions import Principal, allowed
-from rooms.rules import cart, chat, checkout, membership, polls, stage
+from rooms.rules import (
+    cart,
+    chat,
+    checkout,
+    deadline,
+    drops,
+    membership,
+    polls,
+    stage,
+    viewer_orders,
+)
 from rooms.rules.common import product
 from rooms.state import (
     Announcement,
+    Drop,
+    DropClaim,
+    Holdout,
     Line,
     Member,
     Message,
+    Nudge,
+    OrderLine,
     Poll,
     Pricing,
     Receipt,
@@ -43,6 +59,7 @@ from rooms.state import (
     Share,
     Stream,
     Tally,
+    ViewerOrder,
     WordLists,
 )
 from rooms.view import room_view
@@ -69,6 +86,9 @@ class Room:
         default_factory=dict
     )  # member id -> kicked at (needs a new invite)
     former_roles: dict[str, Role] = field(default_factory=dict)  # last role of members who left
+    # the members whose role is in STAFF, in ``members``' order: a live viewer's view lists
+    # staff and themself, and with thousands of viewers it must not scan them all per join
+    staff: dict[str, None] = field(default_factory=dict)
     muted: dict[str, int | None] = field(default_factory=dict)  # member id -> until
     last_post: dict[str, int] = field(default_factory=dict)  # for slow mode
     slow_mode: int = 0
@@ -83,6 +103,8 @@ class Room:
     pins: list[str] = field(default_factory=list)
     announcements: list[Announcement] = field(default_factory=list)
     stream: Stream | None = None
+    show_ended_at: int | None = None  # the show API said the show ended (rules/stage.py)
+    replay_ready: bool = False  # … and its recording is set
     phase: Phase = Phase.OPEN
     order_id: str | None = None
     snapshot_version: int | None = None
@@ -95,6 +117,27 @@ class Room:
     strikes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # member -> blocked at
     order_steps: list[ReceiptStep] = field(default_factory=list)  # the order being paid, so far
     receipts: list[Receipt] = field(default_factory=list)  # paid orders, oldest first (capped)
+    deadline: int | None = None  # when the open cart closes by itself (rules/deadline.py)
+    deadline_by: str = ""  # who set it
+    nudges: dict[str, Nudge] = field(default_factory=dict)  # member -> their latest reminder
+    holdouts: list[Holdout] = field(default_factory=list)  # the order being paid, resolved
+    # live viewers' own orders (rules/viewer_orders.py): open ones, the lines they freeze
+    # (line id -> order id), each payer's latest settled one, each payer's receipts
+    viewer_orders: dict[str, ViewerOrder] = field(default_factory=dict)
+    frozen: dict[str, str] = field(default_factory=dict)
+    viewer_last: dict[str, ViewerOrder] = field(default_factory=dict)
+    viewer_receipts: dict[str, list[Receipt]] = field(default_factory=dict)
+    sales_count: int = 0  # paid viewer orders, and what they brought in (staff see it)
+    sales_minor: int = 0
+    sales_currency: str = ""
+    recent_sales: list[Receipt] = field(default_factory=list)  # newest last, capped
+    buy_ticker: bool = False  # "someone just bought …" for the audience
+    # drops (rules/drops.py): the room's drops (newest last, capped), the won claims not yet
+    # paid or given back (line id -> claim), and the units each member holds or bought of a
+    # drop (drops.taken_key -> units)
+    drops: dict[str, Drop] = field(default_factory=dict)
+    drop_claims: dict[str, DropClaim] = field(default_factory=dict)
+    drop_taken: dict[str, int] = field(default_factory=dict)
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -120,12 +163,15 @@ class Room:
     def to_snapshot(self) -> dict[str, Any]:
         """JSON-safe full state; ``Room.from_snapshot(room.to_snapshot()) == room``."""
         data: dict[str, Any] = to_json(self)
+        del data["staff"]  # derived from members: rebuilt on load
         return data
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Room:
         """Inverse of :meth:`to_snapshot`; raises ``ValueError`` on a malformed snapshot."""
-        return from_json(cls, data)
+        room = from_json(cls, data)
+        room._index_staff()  # derived from members: snapshots written before it lack it
+        return room
 
     def copy(self) -> Room:
         """A copy that later ``apply`` calls on this room cannot change.
@@ -146,6 +192,7 @@ class Room:
             banned=dict(self.banned),
             kicked=dict(self.kicked),
             former_roles=dict(self.former_roles),
+            staff=dict(self.staff),
             muted=dict(self.muted),
             last_post=dict(self.last_post),
             slow_mode=self.slow_mode,
@@ -160,6 +207,8 @@ class Room:
             pins=list(self.pins),
             announcements=list(self.announcements),
             stream=self.stream,
+            show_ended_at=self.show_ended_at,
+            replay_ready=self.replay_ready,
             phase=self.phase,
             order_id=self.order_id,
             snapshot_version=self.snapshot_version,
@@ -172,6 +221,22 @@ class Room:
             strikes=dict(self.strikes),
             order_steps=list(self.order_steps),
             receipts=list(self.receipts),
+            deadline=self.deadline,
+            deadline_by=self.deadline_by,
+            nudges=dict(self.nudges),
+            holdouts=list(self.holdouts),
+            viewer_orders=dict(self.viewer_orders),
+            frozen=dict(self.frozen),
+            viewer_last=dict(self.viewer_last),
+            viewer_receipts={k: list(v) for k, v in self.viewer_receipts.items()},
+            sales_count=self.sales_count,
+            sales_minor=self.sales_minor,
+            sales_currency=self.sales_currency,
+            recent_sales=list(self.recent_sales),
+            buy_ticker=self.buy_ticker,
+            drops=dict(self.drops),
+            drop_claims=dict(self.drop_claims),
+            drop_taken=dict(self.drop_taken),
         )
 
     # --- queries ------------------------------------------------------------------------------
@@ -267,20 +332,46 @@ class Room:
                 return stage.announce(self, command, ctx)
             case c.SetStream():
                 return stage.set_stream(self, command, ctx)
+            case c.SetShowEnded():
+                return stage.set_show_ended(self, command, ctx)
             case c.LockCart():
                 return checkout.lock_cart(self, command, ctx)
             case c.UnlockCart():
                 return checkout.unlock_cart(self, command, ctx)
+            case c.SetDeadline():
+                return deadline.set_deadline(self, command, ctx)
+            case c.LockAtDeadline():
+                return deadline.lock_at_deadline(self, command, ctx)
+            case c.Nudge():
+                return deadline.nudge(self, command, ctx)
             case c.BeginSettlement():
                 return checkout.begin_settlement(self, command, ctx)
             case c.SettleOrder():
+                if command.order_id in self.viewer_orders:
+                    return viewer_orders.settle_viewer_order(self, command, ctx)
                 return checkout.settle_order(self, command, ctx)
             case c.UpdateShare():
+                if command.order_id in self.viewer_orders:
+                    return viewer_orders.update_viewer_share(self, command, ctx)
                 return checkout.update_share(self, command, ctx)
             case c.RecordHandoff():
                 return checkout.record_handoff(self, command, ctx)
             case c.ReportPricing():
                 return checkout.report_pricing(self, command, ctx)
+            case c.RecordHoldout():
+                return checkout.record_holdout(self, command, ctx)
+            case c.BeginViewerOrder():
+                return viewer_orders.begin_viewer_order(self, command, ctx)
+            case c.SetBuyTicker():
+                return viewer_orders.set_buy_ticker(self, command, ctx)
+            case c.StartDrop():
+                return drops.start_drop(self, command, ctx)
+            case c.EndDrop():
+                return drops.end_drop(self, command, ctx)
+            case c.ClaimDrop():
+                return drops.claim_drop(self, command, ctx)
+            case c.ReleaseDropClaim():
+                return drops.release_claim(self, command, ctx)
             case _:
                 assert_never(command)
 
@@ -316,6 +407,9 @@ class Room:
                 self.members[event.member_id] = Member(
                     event.member_id, event.display_name, event.role, event.at
                 )
+                self.staff.pop(event.member_id, None)  # a repeated join moves nothing
+                if event.role in STAFF:
+                    self._index_staff()
             case e.MemberLeft():
                 self._forget(event.member_id)
             case e.MemberKicked():
@@ -330,6 +424,7 @@ class Room:
                 if event.member_id in self.members:
                     member = self.members[event.member_id]
                     self.members[event.member_id] = dataclasses.replace(member, role=event.role)
+                    self._index_staff()
             case e.FollowModeSet():
                 self.follow_mode = event.mode
             case e.EveryoneBrought():
@@ -347,6 +442,7 @@ class Room:
             case e.PollClosed():
                 self._apply_poll_closed(event)
             case e.LineAdded():
+                self._drop_nudge(event.added_by, "add")
                 self.lines[event.line_id] = Line(
                     line_id=event.line_id,
                     sku=event.sku,
@@ -367,6 +463,7 @@ class Room:
             case e.LineRemoved():
                 self.lines.pop(event.line_id, None)
             case e.PayerAssigned():
+                self._drop_nudge(event.payer, "add")
                 if event.line_id in self.lines:
                     line = self.lines[event.line_id]
                     # who made them payer, to tell them (a group's etiquette; "" for a claim)
@@ -384,6 +481,7 @@ class Room:
                         event.at,
                         event.author_name,
                         event.author_role,
+                        event.product,
                     )
                 )
                 del self.messages[: max(0, len(self.messages) - self.limits.chat_history)]
@@ -422,8 +520,19 @@ class Room:
             case e.StreamSet():
                 url, kind = event.url, event.stream_kind
                 self.stream = Stream(url, kind) if url is not None and kind is not None else None
+            case e.ShowEnded():
+                self.show_ended_at, self.replay_ready = event.ended_at, event.replay
             case e.CartLocked():
                 self.phase = Phase.LOCKED
+                self.deadline, self.deadline_by = None, ""  # closed: the deadline is done
+                self.nudges.clear()
+            case e.DeadlineSet():
+                self.deadline = event.closes_at
+                self.deadline_by = event.by if event.closes_at is not None else ""
+            case e.MemberNudged():
+                self.nudges[event.member_id] = Nudge(
+                    event.member_id, event.reason, event.by, event.at
+                )
             case e.CartUnlocked():
                 self.phase = Phase.OPEN
                 self.pricing = None  # stale once the cart can change again
@@ -432,16 +541,71 @@ class Room:
                 self.order_id = event.order_id
                 self.snapshot_version = event.snapshot_version
                 self.shares = {}
+                self.holdouts = []
                 self.order_steps = [ReceiptStep("checkout_started", "", event.at)]
             case e.ShareUpdated():
-                if event.order_id == self.order_id:
+                if event.order_id in self.viewer_orders:
+                    order = self.viewer_orders[event.order_id]
+                    self.viewer_orders[event.order_id] = dataclasses.replace(
+                        order, status=event.status, total_minor=event.amount_minor
+                    )
+                elif event.order_id == self.order_id:
                     self.shares[event.payer] = Share(event.payer, event.status, event.amount_minor)
+                    if event.status in deadline.PAID_SHARES:
+                        self._drop_nudge(event.payer, "pay")
                     if event.status != "pending":
                         self.order_steps.append(ReceiptStep(event.status, event.payer))
             case e.OrderSettled():
-                self._apply_settled(event)
+                if event.order_id in self.viewer_orders:
+                    self._apply_viewer_settled(event)
+                else:
+                    self._apply_settled(event)
             case e.HandoffRecorded():
                 self.handoff_url = event.url
+            case e.HoldoutResolved():
+                if event.order_id == self.order_id:
+                    self.holdouts.append(
+                        Holdout(
+                            event.payer,
+                            event.choice,
+                            event.covered_by,
+                            event.dropped_line_ids,
+                            event.at,
+                        )
+                    )
+                    for line_id in event.dropped_line_ids:
+                        self.lines.pop(line_id, None)  # not bought: out of the cart
+                    self.order_steps.append(ReceiptStep(event.choice, event.payer, event.at))
+            case e.ViewerOrderBegan():
+                if event.order_id not in self.viewer_orders:
+                    self.viewer_orders[event.order_id] = ViewerOrder(
+                        event.order_id,
+                        event.payer,
+                        event.lines,
+                        event.total_minor,
+                        event.currency,
+                        "pending",
+                        event.at,
+                        event.deadline_at,
+                    )
+                    for ordered in event.lines:
+                        self.frozen[ordered.line_id] = event.order_id
+            case e.BuyTickerSet():
+                self.buy_ticker = event.on
+            case e.PurchaseShown():
+                return  # shown to the audience as it happens; the room keeps nothing
+            case e.DropStarted():
+                self._apply_drop_started(event)
+            case e.DropEnded():
+                if event.drop_id in self.drops:
+                    drop = self.drops[event.drop_id]
+                    self.drops[event.drop_id] = dataclasses.replace(drop, ended_at=event.at)
+            case e.DropClaimed():
+                self._apply_drop_claimed(event)
+            case e.DropClaimReleased():
+                self._give_back(event.line_id, sold=False)
+            case e.DropRemaining():
+                return  # the public count: the room's own counts already moved
             case e.PricingReported():
                 self.pricing = Pricing(
                     event.snapshot_version,
@@ -454,11 +618,84 @@ class Room:
             case _:
                 assert_never(event)
 
+    def _apply_drop_started(self, event: e.DropStarted) -> None:
+        self.drops[event.drop_id] = Drop(
+            drop_id=event.drop_id,
+            sku=event.sku,
+            variant=event.variant,
+            title=event.title,
+            price_minor=event.price_minor,
+            regular_minor=event.regular_minor,
+            currency=event.currency,
+            quantity=event.quantity,
+            per_buyer_limit=event.per_buyer_limit,
+            started_at=event.at,
+            ends_at=event.ends_at,
+            by=event.by,
+            image=event.image,
+        )
+        ended = [d for d, drop in self.drops.items() if drop.ended_at is not None]
+        for drop_id in ended[: max(0, len(self.drops) - drops.MAX_DROPS)]:
+            del self.drops[drop_id]
+            prefix = drops.taken_key(drop_id, "")
+            for key in [k for k in self.drop_taken if k.startswith(prefix)]:
+                del self.drop_taken[key]
+
+    def _apply_drop_claimed(self, event: e.DropClaimed) -> None:
+        drop = self.drops.get(event.drop_id)
+        if drop is None or event.line_id in self.drop_claims:
+            return
+        self.drops[event.drop_id] = dataclasses.replace(drop, held=drop.held + event.quantity)
+        self.drop_claims[event.line_id] = DropClaim(
+            event.line_id,
+            event.drop_id,
+            event.member_id,
+            event.variant,
+            event.quantity,
+            event.at,
+            event.hold_until,
+        )
+        key = drops.taken_key(event.drop_id, event.member_id)
+        self.drop_taken[key] = self.drop_taken.get(key, 0) + event.quantity
+
+    def _give_back(self, line_id: str, *, sold: bool) -> None:
+        """A claim ends: sold (its order was paid) or given back (its units return)."""
+        claim = self.drop_claims.pop(line_id, None)
+        if claim is None:
+            return
+        drop = self.drops.get(claim.drop_id)
+        if sold:
+            if drop is not None:
+                self.drops[claim.drop_id] = dataclasses.replace(
+                    drop, sold=drop.sold + claim.quantity
+                )
+            return
+        if drop is not None:
+            self.drops[claim.drop_id] = dataclasses.replace(drop, held=drop.held - claim.quantity)
+        key = drops.taken_key(claim.drop_id, claim.member_id)
+        left = self.drop_taken.get(key, 0) - claim.quantity
+        if left > 0:
+            self.drop_taken[key] = left
+        else:
+            self.drop_taken.pop(key, None)
+
+    def _drop_nudge(self, member_id: str, reason: str) -> None:
+        """The member did what they were reminded of: the reminder is done."""
+        nudge = self.nudges.get(member_id)
+        if nudge is not None and nudge.reason == reason:
+            del self.nudges[member_id]
+
     def _forget(self, member_id: str) -> None:
         """A member leaves: the room remembers their last role, which a rejoin cannot exceed."""
+        self.nudges.pop(member_id, None)
         member = self.members.pop(member_id, None)
+        self.staff.pop(member_id, None)
         if member is not None:
             self.former_roles[member_id] = member.role
+
+    def _index_staff(self) -> None:
+        """Rebuild ``staff`` from ``members`` (on a staff join or a role change: rare)."""
+        self.staff = {m: None for m, member in self.members.items() if member.role in STAFF}
 
     def _apply_vote(self, event: e.VoteCast) -> None:
         votes = self.votes.setdefault(event.sku, {})
@@ -524,6 +761,56 @@ class Room:
         )
         del self.receipts[: max(0, len(self.receipts) - MAX_RECEIPTS)]
 
+    def _apply_viewer_settled(self, event: e.OrderSettled) -> None:
+        """A viewer's own order ended: paid, its lines leave the cart as their receipt; void,
+        they thaw. Either way the order is the payer's latest (``viewer_last``)."""
+        order = self.viewer_orders.pop(event.order_id)
+        for ordered in order.lines:
+            self.frozen.pop(ordered.line_id, None)
+        self.viewer_last[order.payer] = dataclasses.replace(order, status=event.outcome)
+        if event.outcome != "paid":
+            return
+        for ordered in order.lines:
+            self._give_back(ordered.line_id, sold=True)
+        self.sales_count += 1
+        if self.sales_currency in ("", order.currency):
+            self.sales_currency = order.currency
+            self.sales_minor += order.total_minor
+        receipt = Receipt(
+            order_id=order.order_id,
+            number=self.sales_count,
+            currency=order.currency,
+            total_minor=order.total_minor,
+            lines=tuple(self._receipt_line(ordered) for ordered in order.lines),
+            shares=(Share(order.payer, "paid", order.total_minor),),
+            history=(
+                ReceiptStep("checkout_started", "", order.at),
+                ReceiptStep("paid", "", event.at),
+            ),
+            paid_at=event.at,
+        )
+        for ordered in order.lines:
+            self.lines.pop(ordered.line_id, None)
+        mine = self.viewer_receipts.setdefault(order.payer, [])
+        mine.append(receipt)
+        del mine[: max(0, len(mine) - MAX_RECEIPTS)]
+        self.recent_sales.append(receipt)
+        del self.recent_sales[: max(0, len(self.recent_sales) - MAX_RECEIPTS)]
+
+    def _receipt_line(self, ordered: OrderLine) -> ReceiptLine:
+        line = self.lines.get(ordered.line_id)
+        if line is None:  # cannot happen while frozen; a receipt still names the line
+            return ReceiptLine("", None, "", ordered.quantity, ordered.unit_minor, "", "")
+        return ReceiptLine(
+            line.sku,
+            line.variant,
+            line.title,
+            ordered.quantity,
+            ordered.unit_minor,
+            line.added_by,
+            line.payer,
+        )
+
     def _apply_settled(self, event: e.OrderSettled) -> None:
         if event.order_id != self.order_id:
             return
@@ -533,6 +820,8 @@ class Room:
             self._keep_receipt(event)
             self.lines.clear()
         self.order_steps = []
+        self.nudges.clear()
+        self.holdouts = []
         self.phase = Phase.OPEN
         self.order_id = None
         self.snapshot_version = None

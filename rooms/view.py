@@ -42,7 +42,8 @@ from rooms.permissions import (
     allowed,
 )
 from rooms.rules.chat import AUTO_MUTE_MS, STRIKE_WINDOW_MS, STRIKES_TO_MUTE
-from rooms.state import Member
+from rooms.rules.drops import taken_key
+from rooms.state import Drop, Member
 
 if TYPE_CHECKING:
     from rooms.room import Room
@@ -83,9 +84,15 @@ def _you(room: Room, me: Member) -> dict[str, Any]:
         if quiet:
             may_if.setdefault(name, {})["unmuted"] = True
         may[name] = (phases is None or room.phase in phases) and not (quiet and muted)
-    # refinements that need state or rank (see rooms.permissions)
+    # refinements that need state or rank (see rooms.permissions): a viewer checks out once
+    # they have a line of their own that no open order holds
+    may["check_out_own"] = may["check_out_own"] and any(
+        line.payer == me.member_id and line.line_id not in room.frozen
+        for line in room.lines.values()
+    )
     may["pay_share"] = may["pay_share"] and any(
-        share.payer == me.member_id for share in room.shares.values()
+        share.payer == me.member_id and share.status != "released"  # a holdout's, taken over
+        for share in room.shares.values()
     )
     # the role-only refinements do not change with the phase: they qualify add_line & co.
     may["edit_any_line"] = me.role in ANY_LINE_EDITORS[room.kind]
@@ -111,6 +118,14 @@ def _moderation(room: Room) -> dict[str, Any]:
     }
 
 
+def _drop(drop: Drop) -> dict[str, Any]:
+    """A drop's public terms and counts (``held`` and who claimed stay out)."""
+    shown: dict[str, Any] = to_json(drop)
+    del shown["held"]
+    shown["remaining"] = drop.remaining
+    return shown
+
+
 def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, Any]:
     """The state ``viewer`` is shown; see the module docstring for what is left out.
 
@@ -121,11 +136,13 @@ def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, A
     sees_everything = (
         room.kind is RoomKind.GROUP or as_staff or (me is not None and me.role in STAFF)
     )
-    roster = [
-        _member(m)
-        for m in room.members.values()
-        if room.kind is RoomKind.GROUP or m.role in STAFF or m.member_id == viewer
-    ]
+    staff_view = as_staff or (me is not None and me.role in STAFF)
+    if room.kind is RoomKind.GROUP:
+        roster = [_member(m) for m in room.members.values()]
+    else:  # the staff in join order, then the viewer: no scan of every other viewer per join
+        roster = [_member(room.members[m]) for m in room.staff]
+        if me is not None and me.role not in STAFF:
+            roster.append(_member(me))
     lines = [
         to_json(line)
         for line in room.lines.values()
@@ -168,9 +185,7 @@ def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, A
         },
         "polls": polls,
         "chat": {"messages": to_json(room.messages), "slow_mode": room.slow_mode},
-        "moderation": _moderation(room)
-        if as_staff or (me is not None and me.role in STAFF)
-        else None,
+        "moderation": _moderation(room) if staff_view else None,
         "stage": {
             "pins": list(room.pins),
             "announcements": to_json(room.announcements),
@@ -197,6 +212,48 @@ def room_view(room: Room, viewer: str, *, as_staff: bool = False) -> dict[str, A
             # paid orders with their receipts, newest first (a live audience sees none: they
             # name other viewers' lines)
             "receipts": to_json(room.receipts[::-1]) if sees_everything else [],
+            # how the group resolved payers who did not pay, in the order being paid
+            "holdouts": to_json(room.holdouts) if sees_everything else [],
+            # when the open cart closes by itself (ms since the epoch) and who set it
+            "deadline": None
+            if room.deadline is None
+            else {"closes_at": room.deadline, "set_by": room.deadline_by},
+            # reminders (rules/deadline.py): a member sees their own, staff see all they sent
+            # live viewers' own orders (rules/viewer_orders.py): open ones (a viewer sees
+            # theirs, staff all), the viewer's latest settled one and receipts
+            "viewer_orders": to_json(
+                [o for o in room.viewer_orders.values() if staff_view or o.payer == viewer]
+            ),
+            "my_last_order": to_json(room.viewer_last.get(viewer)),
+            "my_receipts": to_json(room.viewer_receipts.get(viewer, [])[::-1]),
+            # what viewers' own orders brought in (staff): count, revenue, the latest receipts
+            "sales": {
+                "orders": room.sales_count,
+                "revenue_minor": room.sales_minor,
+                "currency": room.sales_currency,
+                "recent": to_json(room.recent_sales[::-1]),
+            }
+            if staff_view and room.kind is RoomKind.LIVE
+            else None,
+            "buy_ticker": room.buy_ticker,
+            # the show ended (server/api/shows.py told the room): when, and if its replay is set
+            # (under checkout, whose schema is open, until the published View's closed "stage"
+            # object lists these two keys)
+            "show": {"ended_at": room.show_ended_at, "replay": room.replay_ready},
+            # drops (rules/drops.py): their public terms and counts, newest last (a client
+            # counts down to ``ends_at``; ``ended_at`` is set when ended early); the viewer's
+            # own won claims not yet paid or given back (staff: all of them)
+            "drops": [_drop(drop) for drop in room.drops.values()],
+            "drop_claims": to_json(
+                [k for k in room.drop_claims.values() if staff_view or k.member_id == viewer]
+            ),
+            "drop_taken": {
+                drop_id: room.drop_taken.get(taken_key(drop_id, viewer), 0)
+                for drop_id in room.drops
+            },
+            "nudges": to_json(
+                [n for n in room.nudges.values() if n.member_id == viewer or staff_view]
+            ),
         },
     }
     result: dict[str, Any] = to_json(view)

@@ -7,8 +7,9 @@ to its adder (or the host, when the adder left).
 
 Merging: adding a sku+variant that the same member already added (and pays for), with no note on
 either side, raises that line's quantity instead of adding a second line. Stock: a line may not
-ask for more than the catalogue's ``stock`` (lines are not summed; the bridge re-checks at
-checkout). Prices are copied from the catalogue for display only; a client never sends one.
+ask for more than the catalogue's stock of its variant (``ProductFacts.stock_of``; lines are not
+summed; the bridge re-checks at checkout). Prices, the variant's (``ProductFacts.unit_price``),
+are copied from the catalogue for display only; a client never sends one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rooms.errors import InvalidCommand, LimitExceeded, NotAllowed
 from rooms.model import Context
 from rooms.permissions import ANY_LINE_CLAIMERS, ANY_LINE_EDITORS
 from rooms.rules.common import clean_text, find_line, find_member, product, require_open_cart
+from rooms.rules.viewer_orders import require_not_frozen
 from rooms.state import Line
 
 if TYPE_CHECKING:
@@ -43,11 +45,13 @@ MAX_QUANTITY = 99
 MAX_NOTE = 140
 
 
-def _check_quantity(facts: ProductFacts, quantity: int) -> None:
+def _check_quantity(facts: ProductFacts, variant: str | None, quantity: int) -> None:
     if not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidCommand("invalid_quantity", f"quantity must be 1-{MAX_QUANTITY}")
-    if facts.stock is not None and quantity > facts.stock:
-        raise LimitExceeded("out_of_stock", f"only {facts.stock} of {facts.sku} in stock")
+    stock = facts.stock_of(variant)
+    if stock is not None and quantity > stock:
+        what = facts.sku if variant is None else f"{facts.sku} ({variant})"
+        raise LimitExceeded("out_of_stock", f"only {stock} of {what} in stock")
 
 
 def _may_edit(room: Room, actor: str, line: Line) -> None:
@@ -81,14 +85,15 @@ def line_events(
                 ctx.actor,
                 ctx.actor,
                 "",
-            ):
-                _check_quantity(facts, line.quantity + quantity)
+            ) and not (line.line_id in room.frozen or line.line_id in room.drop_claims):
+                # a line being paid for stays as bought; a drop's keeps the drop's price
+                _check_quantity(facts, variant, line.quantity + quantity)
                 return [
                     e.QuantityChanged(
                         line_id=line.line_id, quantity=line.quantity + quantity, by=ctx.actor
                     )
                 ]
-    _check_quantity(facts, quantity)
+    _check_quantity(facts, variant, quantity)
     if len(room.lines) >= room.limits.max_lines:
         raise LimitExceeded("too_many_lines", f"the cart holds at most {room.limits.max_lines}")
     own = sum(1 for line in room.lines.values() if line.added_by == ctx.actor)
@@ -107,7 +112,7 @@ def line_events(
             added_by=ctx.actor,
             payer=ctx.actor,
             title=facts.title,
-            price_minor=facts.price_minor,
+            price_minor=facts.unit_price(variant),
             currency=facts.currency,
             at=ctx.now,
         )
@@ -122,10 +127,11 @@ def set_quantity(room: Room, command: c.SetQuantity, ctx: Context) -> list[e.Eve
     require_open_cart(room)
     line = find_line(room, command.line_id)
     _may_edit(room, ctx.actor, line)
+    require_not_frozen(room, line)
     if command.quantity == line.quantity:
         return []
     if command.quantity > line.quantity:
-        _check_quantity(product(ctx, line.sku), command.quantity)
+        _check_quantity(product(ctx, line.sku), line.variant, command.quantity)
     elif command.quantity < 1:
         raise InvalidCommand("invalid_quantity", "quantity must be at least 1; use RemoveLine")
     return [e.QuantityChanged(line_id=line.line_id, quantity=command.quantity, by=ctx.actor)]
@@ -135,6 +141,7 @@ def remove_line(room: Room, command: c.RemoveLine, ctx: Context) -> list[e.Event
     require_open_cart(room)
     line = find_line(room, command.line_id)
     _may_edit(room, ctx.actor, line)
+    require_not_frozen(room, line)
     return [e.LineRemoved(line_id=line.line_id, by=ctx.actor)]
 
 
@@ -142,6 +149,7 @@ def claim_line(room: Room, command: c.ClaimLine, ctx: Context) -> list[e.Event]:
     require_open_cart(room)
     line = find_line(room, command.line_id)
     _may_claim(room, ctx.actor, line)
+    require_not_frozen(room, line)
     if line.payer == ctx.actor:
         return []
     return [e.PayerAssigned(line_id=line.line_id, payer=ctx.actor, by=ctx.actor)]
@@ -150,6 +158,7 @@ def claim_line(room: Room, command: c.ClaimLine, ctx: Context) -> list[e.Event]:
 def assign_payer(room: Room, command: c.AssignPayer, ctx: Context) -> list[e.Event]:
     require_open_cart(room)
     line = find_line(room, command.line_id)
+    require_not_frozen(room, line)
     payer = find_member(room, command.member_id)
     if line.payer == payer.member_id:
         return []
@@ -162,6 +171,7 @@ def decline_payment(room: Room, command: c.DeclinePayment, ctx: Context) -> list
     line = find_line(room, command.line_id)
     if line.payer != ctx.actor:
         raise NotAllowed("not_your_line", "only the line's payer may decline paying for it")
+    require_not_frozen(room, line)
     back_to = line.added_by if line.added_by in room.members else room.host_id
     if back_to == ctx.actor:
         raise InvalidCommand("nothing_to_decline", "you added this line: remove it instead")

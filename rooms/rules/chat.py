@@ -11,6 +11,11 @@ its author and staff: it names the words, not the text) and is a *strike*; the
 :data:`AUTO_MUTE_MS` (``MemberMuted`` by the system, reason ``blocked_words``). The window is
 measured on event times, so replaying the log decides the same. Staff are not struck: their
 message is refused with ``blocked_word`` and nothing is recorded.
+
+Product cards: ``PostMessage.product`` shares a catalogue product (``unknown_product``,
+``invalid_variant``); the event carries a snapshot of its title, price and image
+(:class:`rooms.state.SharedProduct`). The text may then be empty; any text still passes the card
+gate and the word lists.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from rooms import commands as c
 from rooms import events as e
 from rooms.errors import InvalidCommand, NotAllowed, NotFound
 from rooms.model import RANK, STAFF, SYSTEM_ACTOR, Context, Role
-from rooms.rules.common import clean_text, find_member, outranks
+from rooms.rules.common import clean_text, find_member, outranks, product
+from rooms.state import ProductRef, SharedProduct
 from rooms.wordlist import check_word_list, screen
 
 if TYPE_CHECKING:
@@ -75,7 +81,10 @@ def post_message(room: Room, command: c.PostMessage, ctx: Context) -> list[e.Eve
         if last is not None and ctx.now < last + room.slow_mode * 1000:
             wait = -(-(last + room.slow_mode * 1000 - ctx.now) // 1000)
             raise NotAllowed("slow_mode", f"slow mode: wait {wait} s")
-    text, redacted = clean_text(command.text, "text", MAX_MESSAGE, multiline=True)
+    shared = None if command.product is None else _shared(ctx, command.product)
+    text, redacted = "", False
+    if shared is None or command.text.strip():
+        text, redacted = clean_text(command.text, "text", MAX_MESSAGE, multiline=True)
     member = room.members.get(ctx.actor)
     screened = screen(text, room.word_lists)
     if screened.blocked:
@@ -90,8 +99,28 @@ def post_message(room: Room, command: c.PostMessage, ctx: Context) -> list[e.Eve
             at=ctx.now,
             author_name=member.display_name if member is not None else "",
             author_role=member.role.value if member is not None else "",
+            product=shared,
         )
     ]
+
+
+def _shared(ctx: Context, ref: ProductRef) -> SharedProduct:
+    """The card of a shared product: ``unknown_product`` / ``invalid_variant`` like AddLine.
+
+    Unlike AddLine, no variant is needed: a card may share the product as a whole (the reader
+    picks one on Add). A variant given must be one of the product's.
+    """
+    facts = product(ctx, ref.sku)
+    if ref.variant is not None and ref.variant not in facts.variants:
+        raise InvalidCommand("invalid_variant", f"{ref.variant!r} is not a variant of {ref.sku}")
+    return SharedProduct(
+        sku=facts.sku,
+        variant=ref.variant,
+        title=facts.title,
+        price_minor=facts.unit_price(ref.variant),  # the variant's own price when it has one
+        currency=facts.currency,
+        image=facts.image,
+    )
 
 
 def delete_message(room: Room, command: c.DeleteMessage, ctx: Context) -> list[e.Event]:

@@ -24,10 +24,13 @@ if TYPE_CHECKING:
     from rooms.room import Room
 
 __all__ = [
+    "HOLDOUT_CHOICES",
     "SETTLED_SHARES",
     "begin_settlement",
+    "check_share_update",
     "lock_cart",
     "record_handoff",
+    "record_holdout",
     "report_pricing",
     "settle_order",
     "split_default",
@@ -54,6 +57,10 @@ def lock_cart(room: Room, command: c.LockCart, ctx: Context) -> list[e.Event]:
     _require(room, Phase.OPEN)
     if not room.lines:
         raise PhaseError("cart_empty", "there is nothing in the cart to check out")
+    if room.viewer_orders:
+        raise PhaseError(
+            "viewer_checkouts_open", "viewers are paying for their own items; wait for them"
+        )
     return [e.CartLocked(by=ctx.actor, at=ctx.now)]
 
 
@@ -80,12 +87,17 @@ def settle_order(room: Room, command: c.SettleOrder, ctx: Context) -> list[e.Eve
     return [e.OrderSettled(order_id=command.order_id, outcome=command.outcome, at=ctx.now)]
 
 
-def update_share(room: Room, command: c.UpdateShare, ctx: Context) -> list[e.Event]:
-    _check_order(room, command.order_id)
+def check_share_update(command: c.UpdateShare) -> None:
+    """Refuse a malformed share report (``bad_command``)."""
     if not _STATUS.fullmatch(command.status) or command.amount_minor < 0:
         raise InvalidCommand("bad_command", "status must be a short lower-case word, amount >= 0")
     if not 1 <= len(command.payer) <= MAX_ID:
         raise InvalidCommand("bad_command", "payer must be 1-64 characters")
+
+
+def update_share(room: Room, command: c.UpdateShare, ctx: Context) -> list[e.Event]:
+    _check_order(room, command.order_id)
+    check_share_update(command)
     now = room.shares.get(command.payer)
     if now is not None and (now.status, now.amount_minor) == (command.status, command.amount_minor):
         return []  # told twice (an outbox retry, a repeated provider report): nothing new
@@ -101,8 +113,45 @@ def update_share(room: Room, command: c.UpdateShare, ctx: Context) -> list[e.Eve
     ]
 
 
-SETTLED_SHARES = frozenset({"paid", "authorized", "refunded", "partially_refunded"})
-"""Share states whose money moved (or is held): a later "processing" report is out of date."""
+SETTLED_SHARES = frozenset({"paid", "authorized", "refunded", "partially_refunded", "released"})
+"""Share states whose money moved (or is held), or that the group released (a holdout's):
+a later "processing" report is out of date."""
+
+HOLDOUT_CHOICES = ("host_covers", "split_others", "drop_lines")
+"""What a group may do about a payer who did not pay (checkout_bridge.orders.ResolveHoldout)."""
+
+
+def record_holdout(room: Room, command: c.RecordHoldout, ctx: Context) -> list[e.Event]:
+    """The bridge re-planned the order around a holdout: show everyone the group's choice.
+
+    Dropped lines leave the cart (they are not bought); the order's history keeps the step.
+    """
+    _check_order(room, command.order_id)
+    if command.choice not in HOLDOUT_CHOICES or not 1 <= len(command.payer) <= MAX_ID:
+        raise InvalidCommand("bad_command", f"choice must be one of {', '.join(HOLDOUT_CHOICES)}")
+    if (
+        len(command.covered_by) > room.limits.max_members
+        or len(command.dropped_line_ids) > room.limits.max_lines
+    ):
+        raise InvalidCommand("bad_command", "more payers or lines than the room holds")
+    for holdout in room.holdouts:
+        if (holdout.payer, holdout.choice, holdout.covered_by, holdout.dropped_line_ids) == (
+            command.payer,
+            command.choice,
+            command.covered_by,
+            command.dropped_line_ids,
+        ):
+            return []  # told twice (an outbox retry): nothing new
+    return [
+        e.HoldoutResolved(
+            order_id=command.order_id,
+            payer=command.payer,
+            choice=command.choice,
+            covered_by=command.covered_by,
+            dropped_line_ids=command.dropped_line_ids,
+            at=ctx.now,
+        )
+    ]
 
 
 PRICING_ISSUES = frozenset(

@@ -99,6 +99,7 @@ def leaving_lines(room: Room, member_id: str) -> list[e.Event]:
     - Lines they pay for that someone else added go back to that person to pay (the host's,
       when the adder left too).
     - Lines they added that someone else pays for stay: that person wanted to pay for them.
+    - Lines in their own open order (a live viewer's) stay until it is paid or void.
 
     While the cart is locked or being paid nothing can change: a member who pays for any of it
     is refused with ``pays_in_checkout``; the others leave with the cart untouched.
@@ -114,6 +115,8 @@ def leaving_lines(room: Room, member_id: str) -> list[e.Event]:
         return []
     events: list[e.Event] = []
     for line in paying:
+        if line.line_id in room.frozen or line.line_id in room.drop_claims:
+            continue  # in their own open order (or held by a drop claim): it may still be paid
         if line.added_by == member_id:
             events.append(e.LineRemoved(line_id=line.line_id, by=member_id))
         else:
@@ -128,8 +131,18 @@ def kick(room: Room, command: c.Kick, ctx: Context) -> list[e.Event]:
 
 
 def ban(room: Room, command: c.Ban, ctx: Context) -> list[e.Event]:
+    """Ban a member; their messages leave the chat with them, for everyone (as Whatnot and
+    Twitch do): a banned spammer's lines must not stay on the audience's screens, nor offer the
+    moderators Delete/Mute/Ban for someone already gone. Each is an ordinary ``MessageDeleted``,
+    so every client (and a live room's viewers, who never see a viewer's ban) drops it."""
     outranks(room, ctx.actor, find_member(room, command.member_id))
-    return [e.MemberBanned(member_id=command.member_id, by=ctx.actor, at=ctx.now)]
+    events: list[e.Event] = [e.MemberBanned(member_id=command.member_id, by=ctx.actor, at=ctx.now)]
+    events += [
+        e.MessageDeleted(message_id=m.message_id, by=ctx.actor)
+        for m in room.messages
+        if m.author == command.member_id
+    ]
+    return events
 
 
 def unban(room: Room, command: c.Unban, ctx: Context) -> list[e.Event]:

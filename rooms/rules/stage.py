@@ -22,6 +22,7 @@ from rooms.cardgate import url_may_be_card
 from rooms.errors import InvalidCommand, LimitExceeded, NotAllowed, NotFound
 from rooms.model import Context, StreamKind
 from rooms.rules.common import clean_text, product
+from rooms.rules.drops import closed_by_show_end
 from rooms.wordlist import screen
 
 if TYPE_CHECKING:
@@ -103,6 +104,16 @@ def set_stream(room: Room, command: c.SetStream, ctx: Context) -> list[e.Event]:
     if command.url == current:
         return []
     return [e.StreamSet(url=command.url, stream_kind=kind, by=ctx.actor)]
+
+
+def set_show_ended(room: Room, command: c.SetShowEnded, ctx: Context) -> list[e.Event]:
+    """The show API's word that the show ended (and whether its replay is set); told again
+    with nothing new, it changes nothing."""
+    if (room.show_ended_at, room.replay_ready) == (command.ended_at, command.replay):
+        return []
+    # a drop still running ends with the show: nobody can claim from a show that is over
+    ended = closed_by_show_end(room, ctx.now)
+    return [*ended, e.ShowEnded(ended_at=command.ended_at, replay=command.replay)]
 
 
 def set_follow_mode(room: Room, command: c.SetFollowMode, ctx: Context) -> list[e.Event]:

@@ -32,6 +32,7 @@ from rooms import commands as c
 from rooms import events as e
 from rooms.audience import AUDIENCES, _owners, _roster, audience_table_markdown
 from rooms.jsoncodec import to_json
+from rooms.rules.deadline import PAID_SHARES
 from rooms.state import PricingIssue
 from tests.rooms.support import Driver
 
@@ -219,12 +220,19 @@ def _seen(view: dict[str, Any]) -> dict[str, Any]:
         "order_id": co["order_id"],
         "muted": view["muted"],
         "kind": view["kind"],
+        "deadline": co["deadline"],
+        "nudges": {n["member_id"]: n for n in co["nudges"]},
     }
 
 
 def _fold(copy: dict[str, Any], ev: Event, me: str) -> None:
     """A client's fold of one received event (as static/js/state.js does it)."""
-    lines, members = copy["lines"], copy["members"]
+    lines, members, nudges = copy["lines"], copy["members"], copy["nudges"]
+
+    def drop_nudge(member: str, reason: str) -> None:
+        if member in nudges and nudges[member]["reason"] == reason:
+            del nudges[member]
+
     match ev:
         case e.MemberJoined():
             members[ev.member_id] = {
@@ -234,15 +242,18 @@ def _fold(copy: dict[str, Any], ev: Event, me: str) -> None:
             }
         case e.MemberLeft() | e.MemberKicked() | e.MemberBanned():
             members.pop(ev.member_id, None)
+            nudges.pop(ev.member_id, None)
         case e.MemberPromoted() if ev.member_id in members:
             members[ev.member_id] = {**members[ev.member_id], "role": ev.role}
         case e.LineAdded():
+            drop_nudge(ev.added_by, "add")
             lines[ev.line_id] = _line(ev)
         case e.QuantityChanged() if ev.line_id in lines:
             lines[ev.line_id] = {**lines[ev.line_id], "quantity": ev.quantity}
         case e.LineRemoved():
             lines.pop(ev.line_id, None)
         case e.PayerAssigned() if ev.line_id in lines:
+            drop_nudge(ev.payer, "add")
             told = copy["kind"] == "group" and ev.by != ev.payer  # the payer is told who
             lines[ev.line_id] = {
                 **lines[ev.line_id],
@@ -251,6 +262,20 @@ def _fold(copy: dict[str, Any], ev: Event, me: str) -> None:
             }
         case e.CartUnlocked():
             copy["pricing"] = None
+        case e.CartLocked():
+            copy["deadline"] = None
+            nudges.clear()
+        case e.DeadlineSet():
+            copy["deadline"] = (
+                None if ev.closes_at is None else {"closes_at": ev.closes_at, "set_by": ev.by}
+            )
+        case e.MemberNudged():
+            nudges[ev.member_id] = {
+                "member_id": ev.member_id,
+                "reason": ev.reason,
+                "by": ev.by,
+                "at": ev.at,
+            }
         case e.PricingReported():
             copy["pricing"] = {
                 "snapshot_version": ev.snapshot_version,
@@ -265,6 +290,8 @@ def _fold(copy: dict[str, Any], ev: Event, me: str) -> None:
         case e.SettlementBegan():
             copy["order_id"], copy["shares"] = ev.order_id, {}
         case e.ShareUpdated() if ev.order_id == copy["order_id"]:
+            if ev.status in PAID_SHARES:
+                drop_nudge(ev.payer, "pay")
             copy["shares"][ev.payer] = {
                 "payer": ev.payer,
                 "status": ev.status,
@@ -274,6 +301,7 @@ def _fold(copy: dict[str, Any], ev: Event, me: str) -> None:
             if ev.outcome == "paid":
                 lines.clear()
             copy.update(order_id=None, shares={}, pricing=None, handoff_url=None)
+            nudges.clear()
         case e.MemberMuted() if ev.member_id == me:
             copy["muted"] = {"until": ev.until}
         case e.MemberUnmuted() if ev.member_id == me:
@@ -316,6 +344,9 @@ steps = st.one_of(
     st.tuples(st.just("join"), members),
     st.tuples(st.just("kick"), st.just("host"), members),
     st.tuples(st.just("promote"), st.just("host"), members, st.sampled_from(list(Role))),
+    st.tuples(st.just("nudge"), st.sampled_from(["host", SYSTEM_ACTOR]), members),
+    st.tuples(st.just("deadline"), st.just("host"), st.sampled_from([None, 60_000])),
+    st.tuples(st.just("close"), st.just(SYSTEM_ACTOR)),
 )  # fmt: skip
 
 
@@ -380,6 +411,13 @@ def _command(room: Driver, step: tuple[Any, ...]) -> Command:
             return c.Kick(member)
         case ("promote", _, member, role):
             return c.PromoteMember(member, role)
+        case ("nudge", _, member):
+            return c.Nudge(member)
+        case ("deadline", _, ahead):
+            return c.SetDeadline(None if ahead is None else room.now + ahead)
+        case ("close", _):
+            room.now = max(room.now, room.room.deadline or 0)  # the deadline came
+            return c.LockAtDeadline()
         case _:
             return c.PostMessage("hello")
 

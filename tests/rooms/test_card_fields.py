@@ -57,6 +57,12 @@ CHECKED_IDS = {
     ("UnmuteMember", "member_id"),
     ("PinProduct", "sku"),
     ("UnpinProduct", "sku"),
+    ("Nudge", "member_id"),
+    ("StartDrop", "sku"),
+    ("StartDrop", "variant"),
+    ("EndDrop", "drop_id"),
+    ("ClaimDrop", "drop_id"),
+    ("ClaimDrop", "variant"),
 }
 # Built by the server or the checkout bridge, never by a person (client = False).
 SERVER_MADE = {
@@ -66,6 +72,16 @@ SERVER_MADE = {
     ("UpdateShare", "payer"),
     ("UpdateShare", "status"),
     ("ReportPricing", "currency"),
+    ("RecordHoldout", "order_id"),
+    ("RecordHoldout", "payer"),
+    ("RecordHoldout", "choice"),
+    ("RecordHoldout", "covered_by"),
+    ("RecordHoldout", "dropped_line_ids"),
+    ("BeginViewerOrder", "order_id"),
+    ("BeginViewerOrder", "payer"),
+    ("BeginViewerOrder", "currency"),
+    ("ReleaseDropClaim", "line_id"),
+    ("ReleaseDropClaim", "reason"),
 }
 
 
@@ -174,3 +190,7 @@ def test_the_server_made_handoff_url_is_not_card_gated() -> None:
 def test_a_card_number_in_an_id_is_refused_as_unknown(command: c.Command) -> None:
     d = Driver()
     d.refuse("host", command, "not_found")
+
+
+def test_a_wire_cap_is_published_as_max_length() -> None:
+    assert MaxLen(64).json_schema() == {"maxLength": 64}

@@ -81,6 +81,18 @@ def test_settlement_paid_archives_lines() -> None:
         "last_order": None,
         "split_roles": ["cohost", "host", "member"],
         "receipts": [],
+        "holdouts": [],
+        "deadline": None,
+        "nudges": [],
+        "viewer_orders": [],
+        "my_last_order": None,
+        "my_receipts": [],
+        "sales": None,
+        "buy_ticker": False,
+        "show": {"ended_at": None, "replay": False},
+        "drops": [],
+        "drop_claims": [],
+        "drop_taken": {},
     }
     d.refuse(SYSTEM_ACTOR, c.SettleOrder("o2", "paid"), "not_found")
     d.refuse(SYSTEM_ACTOR, c.SettleOrder("o1", "maybe"), "bad_command")  # type: ignore[arg-type]

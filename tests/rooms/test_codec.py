@@ -20,7 +20,7 @@ from rooms import signals as s
 from rooms.commands import BaseCommand
 from rooms.events import BaseEvent
 from rooms.model import Role, RoomKind, RoomLimits
-from rooms.state import PricingIssue, WordEntry
+from rooms.state import OrderLine, PricingIssue, WordEntry
 
 
 def _code(name: str, args: Any) -> RoomError:
@@ -38,11 +38,14 @@ def test_client_commands_exclude_hub_and_system_commands() -> None:
         "RecordHandoff",
         "ReportPricing",
         "SetMerchantWordList",
+        "BeginViewerOrder",
+        "ReleaseDropClaim",
+        "SetShowEnded",
     ):
         assert name not in CLIENT_COMMANDS
         assert _code(name, {}).code == "unknown_command"
     assert {"AddLine", "PostMessage", "Vote", "LockCart", "Leave"} <= CLIENT_COMMANDS
-    assert len(BaseCommand.registry) == len(CLIENT_COMMANDS) + 7
+    assert len(BaseCommand.registry) == len(CLIENT_COMMANDS) + 12
 
 
 def test_decodes_commands() -> None:
@@ -139,13 +142,27 @@ SAMPLE_EVENTS: list[e.Event] = [
     e.ProductUnpinned("tee", "h"),
     e.Announced("a", "sale!", False, "h", 9),
     e.StreamSet("https://x/live.m3u8", "hls", "h"),
+    e.ShowEnded(5_000, True),
     e.CartLocked("h", 10),
     e.CartUnlocked("h", 11),
+    e.DeadlineSet(1_765_000_000_000, "h", 11),
+    e.DeadlineSet(None, "system", 11),
+    e.MemberNudged("m", "add", "h", 11),
     e.SettlementBegan("o", 1, 12),
     e.PricingReported(1, "USD", 100, False, (PricingIssue("l", "out_of_stock", available=0),), 12),
     e.ShareUpdated("o", "m", "paid", 500),
     e.OrderSettled("o", "paid", 13),
     e.HandoffRecorded("https://shop/cart", 14),
+    e.HoldoutResolved("o", "m", "split_others", ("h", "x"), (), 15),
+    e.HoldoutResolved("o", "m", "drop_lines", (), ("l",), 15),
+    e.ViewerOrderBegan("v1", "m", (OrderLine("l", 2, 900),), 1800, "USD", 16),
+    e.BuyTickerSet(True, "h"),
+    e.PurchaseShown("Bea", "Tee", 1, 17),
+    e.DropStarted("d1", "tee", None, "Tee", 900, 1500, "EUR", 50, 2, 60, 61_000, None, "h", 1),
+    e.DropEnded("d1", "tee", "host", 3, "h", 2),
+    e.DropClaimed("d1", "l1", "bob", "m", 1, 900, 120_003, 3),
+    e.DropClaimReleased("d1", "l1", "bob", "not_paid", 4),
+    e.DropRemaining("d1", 49, 0, 5),
 ]
 
 

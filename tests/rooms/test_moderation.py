@@ -221,3 +221,23 @@ def test_the_auto_mute_follows_the_rule_and_replays_the_same(
         else:
             assert [type(ev) for ev in events] == [e.MessageBlocked]
     assert d.replayed() == d.room
+
+
+def test_a_ban_takes_the_banned_members_messages_out_of_the_chat_for_everyone() -> None:
+    d = _room()
+    d.do("ann", c.PostMessage("hello all"))
+    d.do("bob", c.PostMessage("FREE FOLLOWERS click my profile"))
+    d.do("bob", c.PostMessage("FREE FOLLOWERS again"))
+    spam = [m.message_id for m in d.room.messages if m.author == "bob"]
+    events = d.do("mod", c.Ban("bob"))
+    assert events == [
+        e.MemberBanned("bob", "mod", d.now),
+        *(e.MessageDeleted(message_id, "mod") for message_id in spam),
+    ]
+    assert [m.author for m in d.room.messages] == ["ann"]
+    # every viewer is told (they never see a viewer's ban itself), and a replay agrees
+    for deleted in events[1:]:
+        assert audience(d.room, deleted).everyone
+    assert [m.message_id for m in Room.replay(d.log).messages] == [
+        m.message_id for m in d.room.messages
+    ]

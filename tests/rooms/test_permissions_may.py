@@ -176,6 +176,7 @@ def test_the_rules_refuse_what_phases_holds_back(phase: Phase) -> None:
     d.do("host", c.LockCart())
     if phase is Phase.SETTLING:
         d.do(SYSTEM_ACTOR, c.BeginSettlement("o1", 1))
+        d.do(SYSTEM_ACTOR, c.UpdateShare("o1", "bob", "pending", 900))
     commands: dict[type, c.Command] = {
         c.AddLine: c.AddLine("mug", None, 1),
         c.SetQuantity: c.SetQuantity(line, 2),
@@ -185,6 +186,8 @@ def test_the_rules_refuse_what_phases_holds_back(phase: Phase) -> None:
         c.DeclinePayment: c.DeclinePayment(line),
         c.LockCart: c.LockCart(),
         c.UnlockCart: c.UnlockCart(),
+        c.SetDeadline: c.SetDeadline(d.now + 60_000),
+        c.Nudge: c.Nudge("bob"),
     }
     assert set(commands) == {k for k in PHASES if isinstance(k, type)}
     may = _may(d, "host")

@@ -160,6 +160,9 @@ def test_system_actor_holds_only_bridge_commands() -> None:
         "RecordHandoff",
         "ReportPricing",
         "SetMerchantWordList",
+        "LockAtDeadline",  # the cart's deadline came (rules/deadline.py)
+        "Nudge",  # the room may remind a member too
+        "RecordHoldout",  # the bridge re-planned an order around a payer who did not pay
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rooms import SYSTEM_ACTOR, Context, Role, RoomError, RoomKind, RoomLimits
+from rooms import SYSTEM_ACTOR, Context, Role, RoomError, RoomKind, RoomLimits, audience
 from rooms import commands as c
 from rooms import events as e
 from rooms.cardgate import PLACEHOLDER
@@ -130,3 +130,23 @@ def test_signals() -> None:
     assert _refused(d, "v", React("🔥")) == "muted"
     assert _signal(d, "v", Typing(False)) == Typing(False)
     assert d.room.to_snapshot() != before
+
+
+def test_the_show_api_tells_the_room_its_show_ended_then_that_its_replay_is_set() -> None:
+    d = Driver(RoomKind.LIVE)
+    d.join("co", Role.COHOST)
+    d.join("v", Role.VIEWER)
+    assert d.room.view("v")["checkout"]["show"]["ended_at"] is None
+    for who in ("host", "co", "v"):  # only the server says so, never a member
+        d.refuse(who, c.SetShowEnded(5_000, False), "forbidden")
+    assert d.do(SYSTEM_ACTOR, c.SetShowEnded(5_000, False)) == [e.ShowEnded(5_000, False)]
+    assert d.do(SYSTEM_ACTOR, c.SetShowEnded(5_000, False)) == []  # told again: nothing new
+    stage = d.room.view("v")["checkout"]["show"]
+    assert (stage["ended_at"], stage["replay"]) == (5_000, False)
+    (published,) = d.do(SYSTEM_ACTOR, c.SetShowEnded(5_000, True))
+    assert audience(d.room, published).everyone
+    assert d.room.view("v")["checkout"]["show"]["replay"] is True
+    assert d.replayed() == d.room
+    assert d.room.copy() == d.room
+    group = Driver(RoomKind.GROUP)  # a group room has no show
+    group.refuse(SYSTEM_ACTOR, c.SetShowEnded(5_000, False), "forbidden")
