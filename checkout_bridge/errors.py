@@ -16,7 +16,9 @@ boundary with ``raise CheckoutError(...) from exc``. This module holds no logic 
     │                             checkout_already_open, share_not_open, share_not_retryable,
     │                             share_not_paid, amount_mismatch, currency_mismatch,
     │                             reference_mismatch, unexpected_authorization, invalid_amount,
-    │                             refund_exceeds_paid, event_malformed
+    │                             refund_exceeds_paid, event_malformed, share_not_holdout,
+    │                             holdout_is_host, no_one_to_split, lines_not_separable,
+    │                             nothing_left, unknown_choice
     ├── WebhookError              webhook_secret_missing, signature_header_missing,
     │                             signature_header_malformed, signature_mismatch,
     │                             timestamp_too_old, timestamp_in_future, payload_malformed

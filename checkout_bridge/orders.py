@@ -13,8 +13,17 @@ Share states::
                          │  └─authorized─▶ authorized (all-or-nothing only) ─captured─▶ paid
                          └─completed─▶ paid ─refund─▶ partially_refunded ─refund─▶ refunded
 
-Order states: ``collecting`` → ``paid`` (every share paid) | ``void`` (all-or-nothing share
-failed, deadline passed before every share was in, or canceled by the host).
+A share whose payer fails, lets the page expire or drags their feet (a *holdout*) can be
+released by the group (``ResolveHoldout``): the host covers it, the other payers re-split it, or
+— when each share is its payer's own lines — the holdout's lines are dropped. The released share
+is never charged (money that still reaches it is sent back, rule 2) and new shares for the same
+amount are appended (``SharesReplanned``); the live shares always sum to the order's total
+(the planned total minus dropped lines).
+
+Order states: ``collecting`` → ``paid`` (every live share paid) | ``void`` (an authorized
+all-or-nothing share failed to capture, the deadline passed before every share was in, or the
+host canceled). An all-or-nothing share that fails *before* authorizing does not void the order:
+its payer may retry, or the group resolves it, until the deadline.
 
 Rules (the provider is the authority on money):
 
@@ -46,10 +55,11 @@ from typing import (
 from checkout_bridge.errors import CheckoutError, OrderError
 from checkout_bridge.money import normalize_currency
 from checkout_bridge.pricing import CartSnapshot
-from checkout_bridge.splits import PaymentMode, compute_shares
+from checkout_bridge.splits import PaymentMode, compute_shares, split_amount
 from rooms.jsoncodec import DecodeError, from_tagged, to_tagged
 
 __all__ = [
+    "HOLDOUT_CHOICES",
     "Authorized",
     "CancelCheckout",
     "CancelOrder",
@@ -58,6 +68,7 @@ __all__ = [
     "CheckoutCanceled",
     "CheckoutOpened",
     "CompensationDue",
+    "HoldoutChoice",
     "OpenCheckout",
     "Order",
     "OrderEvent",
@@ -69,6 +80,7 @@ __all__ = [
     "PaymentFailed",
     "PaymentRef",
     "Refunded",
+    "ResolveHoldout",
     "SessionCompleted",
     "SessionExpired",
     "ShareAuthorized",
@@ -79,6 +91,7 @@ __all__ = [
     "ShareSpec",
     "ShareState",
     "ShareStatus",
+    "SharesReplanned",
     "event_from_dict",
     "event_to_dict",
     "plan_order",
@@ -86,9 +99,11 @@ __all__ = [
 
 ShareStatus = Literal[
     "pending", "checkout_open", "authorized", "paid", "failed", "expired", "canceled",
-    "refunded", "partially_refunded",
+    "refunded", "partially_refunded", "released",
 ]  # fmt: skip
 OrderStatus = Literal["collecting", "paid", "void"]
+HoldoutChoice = Literal["host_covers", "split_others", "drop_lines"]
+HOLDOUT_CHOICES: tuple[HoldoutChoice, ...] = get_args(HoldoutChoice)
 
 _RETRYABLE = frozenset({"pending", "expired", "failed", "canceled"})
 _MONEY_MOVED = frozenset({"paid", "refunded", "partially_refunded"})
@@ -123,6 +138,17 @@ class CancelOrder:
 @dataclass(frozen=True, slots=True)
 class CheckDeadline:
     """Command: a timer tick; voids the order if the deadline passed before every share was in."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveHoldout:
+    """Command: the group's choice for a share that is not in (its payer failed, let the page
+    expire or has not paid): ``host`` (the room's host) covers it, the other payers split it,
+    or its lines are dropped from the order."""
+
+    share_id: str
+    choice: HoldoutChoice
+    host: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +199,7 @@ class Refunded:
 
 
 OrderInput = Union[  # noqa: UP007  # a runtime alias; kept as Union for Python 3.11 readers
-    OpenCheckout, CancelCheckout, CancelOrder, CheckDeadline,
+    OpenCheckout, CancelCheckout, CancelOrder, CheckDeadline, ResolveHoldout,
     SessionCompleted, Authorized, SessionExpired, PaymentFailed, Refunded,
 ]  # fmt: skip
 
@@ -270,6 +296,19 @@ class CaptureDue:
 
 
 @dataclass(frozen=True, slots=True)
+class SharesReplanned:
+    """A holdout's share is released and ``added`` shares take over its amount (none when its
+    lines are dropped: ``dropped_line_ids``). ``expire_session``: the released share's open
+    payment page, which the server expires."""
+
+    share_id: str
+    choice: HoldoutChoice
+    added: tuple[ShareSpec, ...]
+    dropped_line_ids: tuple[str, ...]
+    expire_session: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderPaid:
     order_id: str
 
@@ -293,6 +332,7 @@ class CompensationDue:
 OrderEvent = Union[  # noqa: UP007  # a runtime alias; kept as Union for Python 3.11 readers
     OrderOpened, CheckoutOpened, CheckoutCanceled, ShareExpired, ShareFailed, ShareAuthorized,
     SharePaid, ShareRefunded, CaptureDue, OrderPaid, OrderVoided, CompensationDue,
+    SharesReplanned,
 ]  # fmt: skip
 
 
@@ -340,6 +380,8 @@ class Order:
     shares: tuple[ShareState, ...]
     status: OrderStatus = "collecting"
     void_reason: str | None = None
+    dropped_line_ids: tuple[str, ...] = ()  # lines a holdout's share paid for, left out
+    dropped_minor: int = 0
     _sessions: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------ construction and views
@@ -375,8 +417,14 @@ class Order:
         return order
 
     @property
+    def live_shares(self) -> tuple[ShareState, ...]:
+        """The shares to be paid: every share but those released by a holdout's resolution."""
+        return tuple(s for s in self.shares if s.status != "released")
+
+    @property
     def total_minor(self) -> int:
-        return sum(s.amount_minor for s in self.shares)
+        """What the order charges: its live shares (the planned total minus dropped lines)."""
+        return sum(s.amount_minor for s in self.live_shares)
 
     @property
     def paid_minor(self) -> int:
@@ -384,8 +432,8 @@ class Order:
 
     @property
     def all_in(self) -> bool:
-        """Every share is paid or (all-or-nothing) authorized."""
-        return all(s.status in _IN for s in self.shares)
+        """Every live share is paid or (all-or-nothing) authorized."""
+        return all(s.status in _IN for s in self.live_shares)
 
     @property
     def paid_payers(self) -> tuple[str, ...]:
@@ -393,7 +441,13 @@ class Order:
 
     @property
     def unpaid_payers(self) -> tuple[str, ...]:
-        return tuple(s.payer for s in self.shares if s.status not in _MONEY_MOVED)
+        return tuple(s.payer for s in self.live_shares if s.status not in _MONEY_MOVED)
+
+    def holdouts(self) -> tuple[ShareState, ...]:
+        """Live shares that are not in: what the group may resolve (while collecting)."""
+        if self.status != "collecting":
+            return ()
+        return tuple(s for s in self.live_shares if s.status not in _IN)
 
     def share(self, share_id: str) -> ShareState:
         for s in self.shares:
@@ -427,6 +481,8 @@ class Order:
                 if self.status != "collecting" or now < self.deadline or self.all_in:
                     return []
                 return [self._void(self, "deadline_passed")]
+            case ResolveHoldout():
+                primary = [self._replan(command)]
             case SessionCompleted():
                 primary = self._completed(command)
             case Authorized():
@@ -443,6 +499,48 @@ class Order:
             case _:
                 assert_never(command)
         return primary + self._follow_ups(primary)
+
+    def _replan(self, command: ResolveHoldout) -> SharesReplanned:
+        """Release a holdout's share and say who takes its amount over (see the module doc)."""
+        self._require_collecting()
+        share = self.share(command.share_id)
+        if share.status in _IN or share.status == "released":
+            raise OrderError("share_not_holdout", f"the share is {share.status}: nothing to do")
+        others = tuple(
+            dict.fromkeys(
+                s.payer for s in self.live_shares if s.share_id != share.share_id
+            )  # each other payer once, in share order
+        )
+        amount = share.amount_minor
+        payers: tuple[tuple[str, int], ...]
+        match command.choice:
+            case "host_covers":
+                if not command.host or command.host == share.payer:
+                    raise OrderError("holdout_is_host", "the host cannot cover their own share")
+                payers = ((command.host, amount),)
+            case "split_others":
+                others = tuple(p for p in others if p != share.payer)
+                if not others:
+                    raise OrderError("no_one_to_split", "nobody else pays in this order")
+                payers = tuple(zip(others, split_amount(amount, len(others)), strict=True))
+            case "drop_lines":
+                if self.mode != "own_lines" or not share.line_ids:
+                    raise OrderError(
+                        "lines_not_separable", "this share is not one payer's own lines"
+                    )
+                if not others:
+                    raise OrderError("nothing_left", "dropping these lines leaves nothing to pay")
+                payers = ()
+            case _:
+                raise OrderError("unknown_choice", f"choose one of {', '.join(HOLDOUT_CHOICES)}")
+        first = len(self.shares) + 1
+        added = tuple(
+            ShareSpec(f"{self.order_id}-{first + n}", payer, part, share.line_ids)
+            for n, (payer, part) in enumerate(p for p in payers if p[1] > 0)
+        )
+        dropped = share.line_ids if command.choice == "drop_lines" else ()
+        expire = share.session_id if share.status == "checkout_open" else None
+        return SharesReplanned(share.share_id, command.choice, added, dropped, expire)
 
     def _require_collecting(self) -> None:
         if self.status != "collecting":
@@ -487,7 +585,9 @@ class Order:
         ):
             return []  # duplicate
         ref = PaymentRef(share.share_id, fact.session_id, fact.payment_id, fact.amount_minor)
-        if share.status in _MONEY_MOVED:  # a second session paid for the same share
+        if share.status in _MONEY_MOVED or share.status == "released":
+            # a second session paid for the same share, or a released one was paid after all:
+            # its amount is someone else's now — never charge twice
             return [CompensationDue("refund", ref)]
         events: list[OrderEvent] = [
             SharePaid(share.share_id, fact.session_id, fact.payment_id, fact.amount_minor)
@@ -510,7 +610,7 @@ class Order:
         ):
             return []  # duplicate, or its capture already arrived
         ref = PaymentRef(share.share_id, fact.session_id, fact.payment_id, fact.amount_minor)
-        if share.status in _IN or self.status == "void":
+        if share.status in _IN or share.status == "released" or self.status == "void":
             return [CompensationDue("void", ref)]
         return [ShareAuthorized(share.share_id, fact.session_id, fact.payment_id)]
 
@@ -546,9 +646,14 @@ class Order:
             after = after.apply(event)
         if after.status != "collecting":
             return []
-        if any(isinstance(e, ShareFailed) for e in primary) and self.all_or_nothing:
+        held = any(
+            isinstance(e, ShareFailed) and self.share(e.share_id).status == "authorized"
+            for e in primary
+        )
+        if held and self.all_or_nothing:
+            # a capture failed while the others were being captured: nothing can be re-planned
             return [self._void(after, "share_failed")]
-        if all(s.status in _MONEY_MOVED for s in after.shares):
+        if all(s.status in _MONEY_MOVED for s in after.live_shares):
             return [OrderPaid(self.order_id)]
         if self.all_or_nothing and after.all_in and not self.all_in:
             captures = tuple(
@@ -643,6 +748,19 @@ class Order:
                 return self._with_share(
                     share.share_id,
                     compensated_sessions=(*share.compensated_sessions, event.payment.session_id),
+                )
+            case SharesReplanned():
+                released = self.share(event.share_id)
+                order = self._with_share(event.share_id, status="released")
+                added = tuple(
+                    ShareState(s.share_id, s.payer, s.amount_minor, s.line_ids) for s in event.added
+                )
+                dropped = released.amount_minor if event.dropped_line_ids else 0
+                return replace(
+                    order,
+                    shares=(*order.shares, *added),
+                    dropped_line_ids=(*self.dropped_line_ids, *event.dropped_line_ids),
+                    dropped_minor=self.dropped_minor + dropped,
                 )
             case _:
                 assert_never(event)

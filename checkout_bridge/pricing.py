@@ -2,8 +2,10 @@
 
 The room's cart says *what* the group wants (sku, variant, quantity, who added it, who pays);
 this module says *what it costs*, from the catalogue alone. A price a client saw or sent is used
-only to tell the room that the price changed, never to charge. Stock is checked per product
-across all lines (two lines of the same sku share its stock); ``stock=None`` is untracked.
+only to tell the room that the price changed, never to charge. A line is priced at its variant's
+price (``ProductFacts.unit_price``: the product's when the variant has none). Stock is checked
+across all lines: lines of one variant with a stock of its own share it; the other lines of a sku
+share the product's stock; ``None`` is untracked.
 
 Issues found while freezing are data, not errors, so the room can show them:
 
@@ -27,7 +29,7 @@ from typing import Literal, get_args
 
 from checkout_bridge.errors import CheckoutError, PricingError
 from checkout_bridge.money import normalize_currency, require_amount
-from rooms.catalog import Catalog
+from rooms.catalog import Catalog, ProductFacts
 from rooms.jsoncodec import DecodeError, from_json, to_json
 
 __all__ = [
@@ -171,6 +173,12 @@ def _check_consistent(snapshot: CartSnapshot) -> None:
             raise bad(f"line {change.line_id}: {change.kind} with the wrong figures")
 
 
+def _stock_key(product: ProductFacts | None, line: CartLineInput) -> tuple[str, str | None]:
+    """Which stock ``line`` draws on: its variant's own, else its product's."""
+    own = product is not None and product.own_stock(line.variant)
+    return (line.sku, line.variant if own else None)
+
+
 def freeze_cart(
     lines: Sequence[CartLineInput],
     catalog: Catalog,
@@ -204,9 +212,11 @@ def freeze_cart(
         raise PricingError("mixed_currency", f"one currency per cart: {sorted(currencies)}")
     if not currencies:
         raise PricingError("unknown_currency", "no known product and no merchant currency")
-    wanted: dict[str, int] = {}
+    # Lines share a stock: a variant's own, or the product's (variants without their own).
+    wanted: dict[tuple[str, str | None], int] = {}
     for line in lines:
-        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+        key = _stock_key(found[line.sku], line)
+        wanted[key] = wanted.get(key, 0) + line.quantity
 
     priced: list[PricedLine] = []
     changes: list[LineIssue] = []
@@ -215,7 +225,7 @@ def freeze_cart(
         if product is None:
             changes.append(LineIssue(line.line_id, line.sku, "unknown_product"))
             continue
-        unit = require_amount(product.price_minor)
+        unit = require_amount(product.unit_price(line.variant))
         priced.append(
             PricedLine(
                 line_id=line.line_id,
@@ -241,12 +251,14 @@ def freeze_cart(
         variant_ok = line.variant in product.variants if product.variants else not line.variant
         if not variant_ok:
             changes.append(LineIssue(line.line_id, line.sku, "unknown_variant"))
-        if product.stock is not None and wanted[line.sku] > product.stock:
-            kind: IssueKind = "out_of_stock" if product.stock <= 0 else "insufficient_stock"
+        stock = product.stock_of(line.variant)
+        requested = wanted[_stock_key(product, line)]
+        if stock is not None and requested > stock:
+            kind: IssueKind = "out_of_stock" if stock <= 0 else "insufficient_stock"
             changes.append(
                 LineIssue(
                     line.line_id, line.sku, kind,
-                    requested=wanted[line.sku], available=max(product.stock, 0),
+                    requested=requested, available=max(stock, 0),
                 )
             )  # fmt: skip
     return CartSnapshot(

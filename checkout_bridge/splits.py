@@ -23,7 +23,14 @@ from typing import Literal, get_args
 from checkout_bridge.errors import SplitError
 from checkout_bridge.pricing import CartSnapshot
 
-__all__ = ["PAYMENT_MODES", "PaymentMode", "Share", "compute_shares", "parse_mode"]
+__all__ = [
+    "PAYMENT_MODES",
+    "PaymentMode",
+    "Share",
+    "compute_shares",
+    "parse_mode",
+    "split_amount",
+]
 
 PaymentMode = Literal["host_pays", "own_lines", "equal_split"]
 PAYMENT_MODES: tuple[PaymentMode, ...] = get_args(PaymentMode)
@@ -81,3 +88,12 @@ def compute_shares(
     result = tuple(share for share in shares if share.amount_minor > 0)
     assert sum(s.amount_minor for s in result) == snapshot.total_minor
     return result
+
+
+def split_amount(amount_minor: int, parts: int) -> tuple[int, ...]:
+    """``amount_minor`` in ``parts`` nearly equal parts that sum to it exactly: the remainder
+    goes one minor unit each to the first parts (1000 in 3: 334, 333, 333)."""
+    if parts < 1:
+        raise SplitError("no_payers", "split among at least one payer")
+    base, extra = divmod(amount_minor, parts)
+    return tuple(base + (1 if n < extra else 0) for n in range(parts))

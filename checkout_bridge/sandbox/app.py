@@ -29,16 +29,19 @@ __all__ = ["TEMPLATES_DIR", "create_sandbox_app", "run_sandbox"]
 
 logger = logging.getLogger(__name__)
 
+_STOP_GRACE_S = 5.0  # as the server's loops (server/waiting.py), which this package cannot import
 TEMPLATES_DIR = templates_dir() / "sandbox"  # the checkout's, or a wheel's installed copy
 
 
-async def _sweep_forever(service: SandboxService, interval: float) -> None:
-    while True:
+async def _sweep_forever(service: SandboxService, interval: float, stopping: asyncio.Event) -> None:
+    while not stopping.is_set():
         try:
             await service.sweep()
         except Exception:
             logger.exception("sandbox sweep failed; retrying")
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):  # not asyncio.wait_for: server/waiting.py
+            async with asyncio.timeout(interval):
+                await stopping.wait()
 
 
 def create_sandbox_app(config: SandboxConfig) -> Starlette:
@@ -60,20 +63,25 @@ def create_sandbox_app(config: SandboxConfig) -> Starlette:
         app.state.sandbox_idempotency_lock = asyncio.Lock()
         async with httpx.AsyncClient(transport=config.webhook_transport) as client:
             dispatcher = WebhookDispatcher(config, store, service, client)
+            stopping = dispatcher.stopping
             tasks = [
                 asyncio.create_task(dispatcher.run(), name="sandbox-webhooks"),
                 asyncio.create_task(
-                    _sweep_forever(service, config.sweep_interval), name="sandbox-sweep"
+                    _sweep_forever(service, config.sweep_interval, stopping),
+                    name="sandbox-sweep",
                 ),
             ]
             try:
                 yield
             finally:
+                # each loop finishes its pass: a query cancelled half way costs SQLAlchemy its
+                # connection, and can leave a close behind that never ends (server/waiting.py)
+                stopping.set()
+                service.events_recorded.set()
+                await asyncio.wait(tasks, timeout=_STOP_GRACE_S)
                 for task in tasks:
                     task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                await asyncio.wait(tasks)
                 await store.close()
 
     return Starlette(routes=[*api_routes(), *hosted_routes()], lifespan=lifespan)

@@ -40,10 +40,11 @@ class WebhookDispatcher:
         self._store = store
         self._service = service
         self._client = client
+        self.stopping = asyncio.Event()  # set (and events_recorded with it) to stop the loop
 
     async def run(self) -> None:
-        """Deliver forever (until cancelled)."""
-        while True:
+        """Deliver until told to stop (or cancelled)."""
+        while not self.stopping.is_set():
             try:
                 await self.deliver_due()
             except Exception:
@@ -57,8 +58,9 @@ class WebhookDispatcher:
         if next_due is not None:
             timeout = min(_MAX_IDLE, max(0.0, next_due - self._config.clock()))
         wake = self._service.events_recorded
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout)
+        with contextlib.suppress(TimeoutError):  # not wait_for: see server/waiting.py
+            async with asyncio.timeout(timeout):
+                await wake.wait()
         wake.clear()
 
     async def deliver_due(self) -> None:

@@ -6,11 +6,13 @@
 :class:`~server.http.problem.ProblemError` (the app renders ``application/problem+json``). Must
 not write to the catalogue or build the repository.
 
-The list finds its page in the merchant's in-memory snapshot when the process has one (the
-:class:`~server.catalog.mirror.CatalogMirror` rooms read, ``app.state.hub.catalogs``) — a scan
-of 50,000 strings instead of a ``LIKE`` over every row — and reads that page's products from the
-database. A merchant not in memory yet is answered from the database, and one that has
-products is then read into memory in the background.
+The list answers from the merchant's in-memory snapshot when the process has one (the
+:class:`~server.catalog.mirror.CatalogMirror` rooms read, ``app.state.hub.catalogs``): the
+snapshot's word index finds the page — instead of a ``LIKE`` over every row — and the snapshot
+holds what the list shows of each product, so the page and its total are the snapshot's, at one
+catalogue revision, without a query (a product the snapshot holds only in part — read by an
+older reader — makes the page come from the database). A merchant not in memory yet is answered
+from the database, and one that has products is then read into memory in the background.
 """
 
 from __future__ import annotations
@@ -108,7 +110,8 @@ async def _list_products(request: Request) -> JSONResponse:
     snapshot = None if mirror is None else mirror.current(merchant_id)
     if snapshot is not None:
         skus, total = await sliced(snapshot.search_steps(query, limit, offset))
-        page = await repository.products(merchant_id, skus)
+        in_memory = snapshot.products(merchant_id, skus)
+        page = await repository.products(merchant_id, skus) if in_memory is None else in_memory
     else:
         page, total = await repository.list(merchant_id, query=query, limit=limit, offset=offset)
         if mirror is not None and total:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.catalog.records import RowError
 from server.catalog.tables import imports, products, revisions, variants
+from server.db.engine import begin_write
 from server.storage import translate_unavailable
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ async def record_import(engine: AsyncEngine, report: ImportReport, now: int) -> 
     import_id = "imp_" + secrets.token_hex(12)
     problems = json.dumps({"errors": _rows(report.errors), "notices": _rows(report.notices)})
     with translate_unavailable():
-        async with engine.begin() as conn:
+        async with begin_write(engine) as conn:
             await conn.execute(
                 imports.insert().values(
                     import_id=import_id,

@@ -34,15 +34,18 @@ from checkout_bridge.orders import (
     ShareFailed,
     SharePaid,
     ShareRefunded,
+    SharesReplanned,
+    ShareState,
 )
 from rooms import Command
-from rooms.commands import SettleOrder, UpdateShare
+from rooms.commands import RecordHoldout, SettleOrder, UpdateShare
 
 __all__ = [
     "PROVIDER_KINDS",
     "Effect",
     "EffectKind",
     "effects_for",
+    "payer_share",
     "payment_ref",
     "room_command",
     "share_update",
@@ -65,16 +68,41 @@ class Effect:
     payload: Mapping[str, Any]
 
 
+_IN = frozenset({"paid", "authorized", "refunded", "partially_refunded"})
+
+
+def payer_share(order: Order, payer: str) -> tuple[str, int]:
+    """How one payer's part of ``order`` stands for the room, which shows one share per payer.
+
+    A payer usually has one share; after a holdout's share was covered or re-split they may
+    have two. The room shows the one that needs them (the first share not in: its status and
+    amount, what their Pay button pays), else their status and the sum of their shares;
+    "released" (amount 0) when every share they had was released.
+    """
+    mine = [s for s in order.shares if s.payer == payer]
+    live: list[ShareState] = [s for s in mine if s.status != "released"]
+    if not live:
+        return "released", 0
+    due = next((s for s in live if s.status not in _IN), None)
+    if due is not None:
+        return due.status, due.amount_minor
+    statuses = {s.status for s in live}
+    if len(statuses) == 1:
+        status = live[0].status
+    elif "authorized" in statuses:
+        status = "authorized"  # some of it is held (all-or-nothing): charged with the rest
+    else:
+        status = "paid"  # paid, some of it refunded since
+    return status, sum(s.amount_minor for s in live)
+
+
 def share_update(order: Order, share_id: str) -> Effect:
-    share = order.share(share_id)
+    """The room's ``UpdateShare`` for the payer of ``share_id`` (see :func:`payer_share`)."""
+    payer = order.share(share_id).payer
+    status, amount = payer_share(order, payer)
     return Effect(
         "room_command",
-        {
-            "name": "UpdateShare",
-            "payer": share.payer,
-            "status": share.status,
-            "amount_minor": share.amount_minor,
-        },
+        {"name": "UpdateShare", "payer": payer, "status": status, "amount_minor": amount},
     )
 
 
@@ -99,11 +127,35 @@ def payment_ref(payload: Mapping[str, Any]) -> PaymentRef:
 def effects_for(order: Order, events: Sequence[OrderEvent]) -> list[Effect]:
     """The effects of ``events``, given ``order`` as it is after them, in delivery order."""
     effects: list[Effect] = []
-    touched: dict[str, None] = {}
+    touched: dict[str, None] = {}  # payers whose part changed, in order
     for event in events:
         if isinstance(event, _SHARE_EVENTS):
-            touched[event.share_id] = None
-    effects.extend(share_update(order, share_id) for share_id in touched)
+            touched[order.share(event.share_id).payer] = None
+        elif isinstance(event, SharesReplanned):
+            # the room hears the group's choice first, then how each payer's part now stands
+            holdout = order.share(event.share_id).payer
+            effects.append(
+                Effect(
+                    "room_command",
+                    {
+                        "name": "RecordHoldout",
+                        "payer": holdout,
+                        "choice": event.choice,
+                        "covered_by": [s.payer for s in event.added],
+                        "dropped_line_ids": list(event.dropped_line_ids),
+                    },
+                )
+            )
+            touched[holdout] = None
+            touched.update((s.payer, None) for s in event.added)
+    for payer in touched:
+        status, amount = payer_share(order, payer)
+        effects.append(
+            Effect(
+                "room_command",
+                {"name": "UpdateShare", "payer": payer, "status": status, "amount_minor": amount},
+            )
+        )
     for event in events:
         match event:
             case CaptureDue():
@@ -112,6 +164,8 @@ def effects_for(order: Order, events: Sequence[OrderEvent]) -> list[Effect]:
                 effects.append(Effect(event.action, _ref(event.payment)))
             case OrderPaid():
                 effects.append(Effect("room_command", {"name": "SettleOrder", "outcome": "paid"}))
+            case SharesReplanned() if event.expire_session is not None:
+                effects.append(Effect("expire", {"session_id": event.expire_session}))
             case OrderVoided():
                 effects.append(Effect("room_command", {"name": "SettleOrder", "outcome": "void"}))
                 effects.extend(Effect("void", _ref(ref)) for ref in event.voids)
@@ -131,6 +185,14 @@ def room_command(order_id: str, payload: Mapping[str, Any]) -> Command:
     if name == "UpdateShare":
         return UpdateShare(
             order_id, str(payload["payer"]), str(payload["status"]), int(payload["amount_minor"])
+        )
+    if name == "RecordHoldout":
+        return RecordHoldout(
+            order_id,
+            str(payload["payer"]),
+            str(payload["choice"]),
+            tuple(str(p) for p in payload["covered_by"]),
+            tuple(str(line) for line in payload["dropped_line_ids"]),
         )
     if name == "SettleOrder":
         outcome = payload["outcome"]

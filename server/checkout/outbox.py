@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from server.checkout.outbox_store import OutboxRow, OutboxStore
 from server.metrics import Metrics
+from server.waiting import STOP_GRACE_S, stop_task, wait_event
 
 __all__ = ["EffectFailed", "OutboxWorker"]
 
@@ -80,6 +81,7 @@ class OutboxWorker:
         self.keep_ms = int(keep_s * 1000)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._pruned_at: int | None = None
 
     def now_ms(self) -> int:
@@ -92,24 +94,27 @@ class OutboxWorker:
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
+        self._stopping = False  # a worker closed and started again runs again
         self._task = asyncio.get_running_loop().create_task(self._run(), name="checkout-outbox")
 
     async def close(self) -> None:
+        """Let the pass in progress finish (a query cancelled half way costs its connection,
+        server/waiting.py), then stop."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task, grace_s=STOP_GRACE_S)
             self._task = None
 
     def wake(self) -> None:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             wait = self.poll_s
             try:
-                while await self.drain():
+                while not self._stopping and await self.drain():
                     pass
                 stats = await self.store.stats()
                 now = self.now_ms()
@@ -124,8 +129,7 @@ class OutboxWorker:
                     wait = min(wait, max(0.0, (stats.next_due_at - now) / 1000))
             except Exception:
                 log.exception("checkout outbox drain failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+            await wait_event(self._wake, wait)
 
     # ---- running rows ----------------------------------------------------------------------
     async def drain(self, ids: Sequence[str] | None = None) -> int:

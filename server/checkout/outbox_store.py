@@ -18,6 +18,7 @@ Knows SQL only: no rules about what an effect means, no provider, no room.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +29,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from server.checkout.effects import Effect
 from server.checkout.tables import outbox
 from server.db.engine import begin_write
+from server.storage import StorageUnavailable, translate_unavailable
 
-__all__ = ["OutboxRow", "OutboxStats", "OutboxStore", "effect_id", "insert_effects"]
+__all__ = [
+    "ENQUEUE_ATTEMPTS",
+    "OutboxRow",
+    "OutboxStats",
+    "OutboxStore",
+    "effect_id",
+    "insert_effects",
+]
+
+log = logging.getLogger("coshop.checkout.outbox")
+
+ENQUEUE_ATTEMPTS = 3  # writes of effects that follow an order the room already took
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +124,27 @@ class OutboxStore:
     async def enqueue(
         self, order_id: str, room_id: str, seq: int, effects: Sequence[Effect], now_ms: int
     ) -> list[str]:
-        """Write effects in a transaction of their own (not caused by an order event)."""
-        async with begin_write(self._engine) as conn:
-            return await insert_effects(conn, order_id, room_id, seq, effects, now_ms)
+        """Write effects in a transaction of their own (not caused by an order event).
+
+        The room has already taken the order these effects follow, so a write that waited out
+        a locked database (a loaded SQLite behind the room's commits) is tried again, up to
+        :data:`ENQUEUE_ATTEMPTS` times, before :class:`StorageUnavailable` (a 503) is raised.
+        A repeat after a commit whose outcome is unknown can write an effect twice: room
+        effects set a state, so running one twice changes nothing.
+        """
+        for attempt in range(1, ENQUEUE_ATTEMPTS + 1):
+            try:
+                with translate_unavailable():
+                    async with begin_write(self._engine) as conn:
+                        return await insert_effects(conn, order_id, room_id, seq, effects, now_ms)
+            except StorageUnavailable:
+                if attempt == ENQUEUE_ATTEMPTS:
+                    raise
+                log.warning(
+                    "checkout effects not written (database busy); trying again",
+                    extra={"order_id": order_id, "attempt": attempt},
+                )
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     async def due(
         self, now_ms: int, limit: int, ids: Sequence[str] | None = None

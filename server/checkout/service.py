@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -32,8 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout_bridge.errors import CheckoutError, OrderError, ProviderError, WebhookError
 from checkout_bridge.orders import (
+    Authorized,
     CancelOrder,
     CheckDeadline,
+    HoldoutChoice,
     OpenCheckout,
     Order,
     OrderEvent,
@@ -41,7 +43,10 @@ from checkout_bridge.orders import (
     OrderPaid,
     OrderVoided,
     PaymentFailed,
+    ResolveHoldout,
     SessionCompleted,
+    ShareFailed,
+    ShareState,
     plan_order,
 )
 from checkout_bridge.pricing import CartLineInput, CartSnapshot, freeze_cart
@@ -56,7 +61,9 @@ from rooms.rules.checkout import split_participants
 from rooms.state import PricingIssue
 from server.api.common import new_id
 from server.auth import MemberClaims
+from server.catalog import reservations
 from server.catalog.repository import CatalogRepository
+from server.checkout.drops import DropClaimRequest, check_out_drop
 from server.checkout.effects import (
     PROVIDER_KINDS,
     Effect,
@@ -77,9 +84,11 @@ from server.checkout.outbox import EffectFailed, OutboxWorker
 from server.checkout.outbox_store import OutboxRow, effect_id, insert_effects
 from server.checkout.store import CheckoutStore, DuplicateWebhook, SessionRecord
 from server.checkout.tables import outbox as outbox_table
+from server.checkout.viewer import Buy, check_out_own, snapshot_key
 from server.hub.hub import Hub, RoomNotFound
 from server.metrics import Metrics
 from server.settings import Settings
+from server.waiting import STOP_GRACE_S, stop_task, wait_event
 
 __all__ = ["CheckoutService", "order_json", "snapshot_json"]
 
@@ -101,6 +110,21 @@ Inputs = Callable[[Order], Sequence[OrderInput]]
 # Outbox rows of "processing" reports are numbered apart from the order's own event seqs:
 # effect_id(order, _PROCESSING_SEQ + session attempt, 0) — one report per payment attempt.
 _PROCESSING_SEQ = 1_000_000
+
+
+def _give_up_on_failure(
+    inputs: Inputs, viewer_order: bool
+) -> Callable[[Order, list[OrderEvent]], Iterator[OrderInput]]:
+    """``inputs``, then — for a live viewer's own order whose payment just failed — a cancel:
+    its stock goes back and its lines thaw; a retry is a fresh checkout (checkout/viewer.py).
+    ``events`` is the list the caller fills while it decides the inputs before."""
+
+    def items(order: Order, events: list[OrderEvent]) -> Iterator[OrderInput]:
+        yield from inputs(order)
+        if viewer_order and any(isinstance(event, ShareFailed) for event in events):
+            yield CancelOrder("payment_failed")
+
+    return items
 
 
 class Invalid(CheckoutFlowError):
@@ -159,6 +183,14 @@ def order_json(order: Order) -> dict[str, Any]:
     }
 
 
+def _payable(order: Order, member_id: str) -> ShareState | None:
+    """The share ``member_id`` pays next: their first live share not yet in (a covered or
+    re-split share comes after their own), else their first share."""
+    mine = [s for s in order.shares if s.payer == member_id]
+    due = [s for s in order.holdouts() if s.payer == member_id]
+    return due[0] if due else (mine[0] if mine else None)
+
+
 def _own_part(answer: dict[str, Any], member_id: str) -> dict[str, Any]:
     """A live viewer's part of a checkout status: their lines, issues and share, their totals."""
     snapshot, order = answer["snapshot"], answer["order"]
@@ -198,6 +230,7 @@ class CheckoutService:
         provider_name: str = "stripe",
         handoff: CartPermalinkProvider | None = None,
         payment_window_s: int = 3600,
+        viewer_window_s: int = 1800,
         sweep_interval_s: float = 5.0,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
@@ -214,10 +247,12 @@ class CheckoutService:
         self.provider_name = provider_name
         self.handoff_provider = handoff
         self.payment_window_s = payment_window_s
+        self.viewer_window_s = viewer_window_s  # a live viewer's own order (checkout/viewer.py)
         self.sweep_interval_s = sweep_interval_s
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._sweep_stop = asyncio.Event()
         # Told (after the commit, never awaited) which order's log grew: outbound webhooks
         # (server/webhooks/feed.py) read it from there.
         self.order_changed: Callable[[str], None] | None = None
@@ -259,10 +294,9 @@ class CheckoutService:
 
     async def close(self) -> None:
         await self.outbox.close()
+        self._sweep_stop.set()  # the sweep in progress finishes first (server/waiting.py)
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await stop_task(self._sweeper, grace_s=STOP_GRACE_S)
         if self.provider is not None:
             await self.provider.aclose()
 
@@ -285,6 +319,30 @@ class CheckoutService:
             raise Forbidden(*refusal)
 
     # ---- freeze ------------------------------------------------------------------------------
+    async def check_out(
+        self,
+        room_id: str,
+        claims: MemberClaims,
+        *,
+        mode: PaymentMode,
+        all_or_nothing: bool,
+        participants: Sequence[str] | None,
+        line_ids: Sequence[str] | None,
+        buy: Buy | None,
+        accept_prices: bool,
+        drop: DropClaimRequest | None = None,
+    ) -> dict[str, Any]:
+        """``POST …/checkout``: a live viewer checks out their own lines (checkout/viewer.py)
+        or claims a drop (checkout/drops.py); the host freezes the whole cart (:meth:`freeze`)."""
+        kind = await self.hub.inspect(room_id, lambda room, _seq: room.kind)
+        if allowed(RestAction.CHECK_OUT_OWN, kind, Role(claims.role)):
+            if drop is not None:
+                return await check_out_drop(self, room_id, claims, drop)
+            return await check_out_own(
+                self, room_id, claims, line_ids=line_ids, buy=buy, accept_prices=accept_prices
+            )
+        return await self.freeze(room_id, claims, mode, all_or_nothing, participants)
+
     async def freeze(
         self,
         room_id: str,
@@ -406,6 +464,8 @@ class CheckoutService:
         except RoomError as exc:
             if exc.code == "cart_empty":
                 raise NotReady("cart_empty", "there is nothing in the cart") from exc
+            if exc.code == "viewer_checkouts_open":  # a live room: viewers are paying their own
+                raise NotReady(exc.code, "viewers are paying for their own items; wait") from exc
             raise NotReady(
                 "cart_not_locked", "lock the cart (LockCart) before checking out"
             ) from exc
@@ -424,7 +484,7 @@ class CheckoutService:
             if record is None or record.order.room_id != room_id:
                 raise NotFound("order_not_found", "no such order in this room")
             order = record.order
-            share = next((s for s in order.shares if s.payer == claims.member_id), None)
+            share = _payable(order, claims.member_id)
             if share is None:
                 raise Forbidden("not_a_payer", "you have no share to pay in this order")
             if order.status != "collecting":
@@ -441,7 +501,9 @@ class CheckoutService:
                 raise NotReady("order_closed", "the payment deadline has passed")
             attempt = len(share.sessions) + 1
             key = f"coshop-{share.share_id}-{attempt}"
-            snapshot = await self.store.snapshot(room_id, order.snapshot_version)
+            snapshot = await self.store.snapshot(
+                snapshot_key(room_id, order_id, record.buyer), order.snapshot_version
+            )
             assert snapshot is not None
             request = ShareRequest(
                 order_id=order_id,
@@ -525,20 +587,62 @@ class CheckoutService:
 
     # ---- host actions ----------------------------------------------------------------------
     async def cancel(self, room_id: str, order_id: str, claims: MemberClaims) -> dict[str, Any]:
-        await self._require(
-            room_id,
-            claims,
-            RestAction.CANCEL_CHECKOUT,
-            ("host_only", "only the host cancels the order"),
-        )
+        """The host gives up the room's order; a live viewer gives up their own."""
         record = await self.store.load(order_id)
+        own = record is not None and record.buyer == claims.member_id
+        if not own:
+            await self._require(
+                room_id,
+                claims,
+                RestAction.CANCEL_CHECKOUT,
+                ("host_only", "only the host cancels the order"),
+            )
         if record is None or record.order.room_id != room_id:
             raise NotFound("order_not_found", "no such order in this room")
         if record.order.status != "collecting":
             raise NotReady("order_closed", f"the order is {record.order.status}")
-        order = await self._apply(order_id, lambda _o: [CancelOrder("canceled_by_host")])
+        reason = "canceled_by_buyer" if own else "canceled_by_host"
+        order = await self._apply(order_id, lambda _o: [CancelOrder(reason)])
         assert order is not None
         return {"order": order_json(order)}
+
+    async def resolve_holdout(
+        self, room_id: str, order_id: str, claims: MemberClaims, payer: str, choice: HoldoutChoice
+    ) -> dict[str, Any]:
+        """The host's choice for a payer who did not pay: cover, re-split or drop their lines.
+
+        The order core re-plans the shares (``ResolveHoldout``): the holdout's share is
+        released — never charged; a payment that still reaches it is refunded — and the new
+        shares, the room's record of the choice and each payer's part go out through the outbox
+        in the same transaction.
+        """
+        await self._require(
+            room_id,
+            claims,
+            RestAction.RESOLVE_HOLDOUT,
+            ("host_only", "only the host decides for someone who has not paid"),
+        )
+        host = await self.hub.inspect(room_id, lambda room, _seq: room.host_id)
+        record = await self.store.load(order_id)
+        if record is None or record.order.room_id != room_id:
+            raise NotFound("order_not_found", "no such order in this room")
+        order = record.order
+        if order.status != "collecting":
+            raise NotReady("order_closed", f"the order is {order.status}")
+        share = next((s for s in order.holdouts() if s.payer == payer), None)
+        if share is None:
+            raise NotReady("share_not_holdout", "that person has nothing left to pay")
+        command = ResolveHoldout(share.share_id, choice, host)
+        try:
+            order.decide(command, now=self.now())  # refused here with its code, for the host
+        except OrderError as exc:
+            raise NotReady(exc.code, exc.message) from exc
+        after = await self._apply(order_id, _given([command]))
+        assert after is not None
+        log.info(
+            "holdout resolved", extra={"room_id": room_id, "order_id": order_id, "choice": choice}
+        )
+        return {"order": order_json(after)}
 
     async def handoff(self, room_id: str, claims: MemberClaims) -> dict[str, Any]:
         """Send the whole cart to the merchant's own checkout (cart permalink), and record it."""
@@ -579,8 +683,23 @@ class CheckoutService:
         if claims is not None and Role(claims.role) not in STAFF:
             kind = await self.hub.inspect(room_id, lambda room, _seq: room.kind)
             if kind is RoomKind.LIVE:
-                return _own_part(answer, claims.member_id)
+                return {
+                    **_own_part(answer, claims.member_id),
+                    "own": await self._own_order(claims.member_id, room_id),
+                }
         return answer
+
+    async def _own_order(self, member_id: str, room_id: str) -> dict[str, Any] | None:
+        """A live viewer's latest order of their own, with its snapshot (checkout/viewer.py)."""
+        order_id = await self.store.latest_order_id(room_id, buyer=member_id)
+        record = None if order_id is None else await self.store.load(order_id)
+        if record is None:
+            return None
+        snapshot = await self.store.snapshot(order_id or "", record.order.snapshot_version)
+        return {
+            "order": order_json(record.order),
+            "snapshot": None if snapshot is None else snapshot_json(snapshot),
+        }
 
     async def order_status(self, order_id: str) -> Order | None:
         record = await self.store.load(order_id)
@@ -660,6 +779,7 @@ class CheckoutService:
         webhook: tuple[str, str, str, str] | None = None,
         quiet: bool = False,
         processing: _Processing | None = None,
+        also: Sequence[Effect] = (),
     ) -> Order | None:
         """Decide and store ``inputs`` and their effects in one transaction, then deliver.
 
@@ -668,6 +788,8 @@ class CheckoutService:
         ``processing``: the provider says this session's payment is processing — the room is
         told (``UpdateShare(status="processing")``, through the outbox in the same transaction)
         while the share is still on its payment page; the order itself has nothing to record.
+        ``also``: effects written with those of the events, in the same transaction (when any
+        event is recorded).
         """
         now = self.now()
         events: list[OrderEvent] = []
@@ -678,7 +800,7 @@ class CheckoutService:
             if tx is None:
                 return None
             order = tx.order
-            for item in inputs(order):
+            for item in _give_up_on_failure(inputs, tx.record.buyer is not None)(order, events):
                 try:
                     new = order.decide(item, now=now)
                 except OrderError as exc:
@@ -695,8 +817,12 @@ class CheckoutService:
                 for event in new:
                     order = order.apply(event)
                 events.extend(new)
-            effects = effects_for(order, events)
+            effects = [*effects_for(order, events), *also] if events else []
             order = await tx.append(events, now, effects=effects, now_ms=self.now_ms())
+            if any(isinstance(event, OrderVoided) for event in events):
+                await reservations.release(tx.conn, order_id, now)
+            elif any(isinstance(event, OrderPaid) for event in events):
+                await reservations.commit(tx.conn, order_id, now)
             ids = list(zip(tx.effect_ids, effects, strict=True))
             if processing is not None:
                 ids += await self._tell_processing(tx.conn, order, processing)
@@ -786,17 +912,37 @@ class CheckoutService:
     async def _capture_refused(
         self, provider: PaymentProvider, row: OutboxRow, refused: ProviderError
     ) -> None:
-        """A capture refused for good: captured already (delivered), or the share failed."""
-        session_id = payment_ref(row.payload).session_id
+        """A capture refused for good: captured already (delivered), or the share failed.
+
+        When the hold is still on the card (the intent still waits for its capture), it is
+        voided: the ``void`` effect is written with the share's failure, in one transaction, so
+        the payer's money is not held until the authorization lapses. The order's other holds
+        are voided by the order itself if it gives up (``OrderVoided.voids``).
+        """
+        ref = payment_ref(row.payload)
         try:
-            facts = await session_facts(provider, await provider.retrieve(session_id))
+            facts = await session_facts(provider, await provider.retrieve(ref.session_id))
         except ProviderError as exc:  # cannot tell now: ask again later
             raise EffectFailed(exc.code) from exc
         if any(isinstance(fact, SessionCompleted) for fact in facts):
             await self._apply(row.order_id, _given(facts))  # the money moved: nothing failed
             return
-        # The authorization cannot be captured (voided, expired): the share failed.
-        await self._apply(row.order_id, _given([PaymentFailed(session_id, "capture_failed")]))
+        held = ref.payment_id is not None and any(isinstance(f, Authorized) for f in facts)
+        void = Effect(
+            "void",
+            {
+                "share_id": ref.share_id,
+                "session_id": ref.session_id,
+                "payment_id": ref.payment_id,
+                "amount_minor": ref.amount_minor,
+            },
+        )
+        # The authorization cannot be captured (refused, voided, expired): the share failed.
+        await self._apply(
+            row.order_id,
+            _given([PaymentFailed(ref.session_id, "capture_failed")]),
+            also=(void,) if held else (),
+        )
         raise EffectFailed(refused.code, permanent=True) from refused
 
     async def _room(self, row: OutboxRow) -> None:
@@ -831,12 +977,12 @@ class CheckoutService:
 
     # ---- deadlines ---------------------------------------------------------------------------
     async def _sweep_forever(self) -> None:
-        while True:
+        while not self._sweep_stop.is_set():
             try:
                 await self.sweep()
             except Exception:
                 log.exception("checkout sweep failed; retrying")
-            await asyncio.sleep(self.sweep_interval_s)
+            await wait_event(self._sweep_stop, self.sweep_interval_s)
 
     async def sweep(self) -> None:
         """Void orders past their deadline, after asking the provider about open sessions."""

@@ -14,7 +14,7 @@ This module knows SQL and the order codec; it holds no checkout rules and calls 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +35,7 @@ from server.checkout.effects import Effect
 from server.checkout.outbox_store import OutboxStore, insert_effects
 from server.checkout.tables import order_events, orders, sessions, snapshots, webhook_events
 from server.db.engine import begin_write
+from server.storage import translate_unavailable
 
 __all__ = ["CheckoutStore", "DuplicateWebhook", "OrderRecord", "OrderTx", "SessionRecord"]
 
@@ -43,11 +44,22 @@ class DuplicateWebhook(Exception):
     """This provider event id was handled before; the transaction was rolled back."""
 
 
+@asynccontextmanager
+async def _write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction whose "database away or still locked" is ``StorageUnavailable``
+    (a 503 with Retry-After for the caller to try again), never a 500: on a loaded SQLite a
+    write can wait out the busy timeout behind the room's commits."""
+    with translate_unavailable():
+        async with begin_write(engine) as conn:
+            yield conn
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRecord:
     order: Order
     merchant_id: str
     seq: int
+    buyer: str | None = None  # a live viewer's own order: the viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +132,7 @@ class OrderTx:
             effects,
             now * 1000 if now_ms is None else now_ms,
         )
-        self.record = OrderRecord(order, self.record.merchant_id, seq)
+        self.record = OrderRecord(order, self.record.merchant_id, seq, self.record.buyer)
         return order
 
 
@@ -138,7 +150,7 @@ class CheckoutStore:
         return int(top or 0) + 1
 
     async def save_snapshot(self, room_id: str, snapshot: CartSnapshot, now: int) -> None:
-        async with begin_write(self._engine) as conn:
+        async with _write(self._engine) as conn:
             await conn.execute(
                 insert(snapshots).values(
                     room_id=room_id,
@@ -161,8 +173,20 @@ class CheckoutStore:
         return None if data is None else CartSnapshot.from_dict(json.loads(data))
 
     # -- orders ------------------------------------------------------------------------------
-    async def create_order(self, opened: OrderOpened, merchant_id: str, now: int) -> Order:
-        async with begin_write(self._engine) as conn:
+    async def create_order(
+        self,
+        opened: OrderOpened,
+        merchant_id: str,
+        now: int,
+        *,
+        buyer: str | None = None,
+        hold: Callable[[AsyncConnection], Awaitable[None]] | None = None,
+    ) -> Order:
+        """Insert the order; ``hold`` (the stock it reserves) runs in the same transaction,
+        and what it raises rolls the order back."""
+        async with _write(self._engine) as conn:
+            if hold is not None:
+                await hold(conn)
             await conn.execute(
                 insert(orders).values(
                     order_id=opened.order_id,
@@ -173,6 +197,7 @@ class CheckoutStore:
                     deadline=opened.deadline,
                     created_at=now,
                     updated_at=now,
+                    buyer=buyer,
                 )
             )
             await conn.execute(
@@ -188,11 +213,14 @@ class CheckoutStore:
 
     @staticmethod
     async def _load(conn: AsyncConnection, order_id: str) -> OrderRecord | None:
-        merchant = await conn.scalar(
-            select(orders.c.merchant_id).where(orders.c.order_id == order_id)
-        )
-        if merchant is None:
+        row = (
+            await conn.execute(
+                select(orders.c.merchant_id, orders.c.buyer).where(orders.c.order_id == order_id)
+            )
+        ).first()
+        if row is None:
             return None
+        merchant, buyer = row
         result = await conn.execute(
             select(order_events.c.seq, order_events.c.data)
             .where(order_events.c.order_id == order_id)
@@ -200,17 +228,21 @@ class CheckoutStore:
         )
         rows = result.all()
         order = Order.replay(event_from_dict(json.loads(data)) for _seq, data in rows)
-        return OrderRecord(order, str(merchant), int(rows[-1][0]))
+        return OrderRecord(order, str(merchant), int(rows[-1][0]), buyer)
 
     async def load(self, order_id: str) -> OrderRecord | None:
         async with self._engine.connect() as conn:
             return await self._load(conn, order_id)
 
-    async def latest_order_id(self, room_id: str) -> str | None:
+    async def latest_order_id(self, room_id: str, buyer: str | None = None) -> str | None:
+        """The room's latest room-wide order, or with ``buyer`` that viewer's latest own."""
         async with self._engine.connect() as conn:
             found = await conn.scalar(
                 select(orders.c.order_id)
-                .where(orders.c.room_id == room_id)
+                .where(
+                    orders.c.room_id == room_id,
+                    orders.c.buyer.is_(None) if buyer is None else orders.c.buyer == buyer,
+                )
                 .order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
                 .limit(1)
             )
@@ -232,7 +264,7 @@ class CheckoutStore:
         With ``webhook=(provider, event_id, type, result)`` the event id is recorded first;
         a repeat raises :class:`DuplicateWebhook` and nothing is written.
         """
-        async with begin_write(self._engine) as conn:
+        async with _write(self._engine) as conn:
             if webhook is not None:
                 await self._record_webhook(conn, webhook, now)
             record = await self._load(conn, order_id)
@@ -258,7 +290,7 @@ class CheckoutStore:
 
     async def record_webhook(self, webhook: tuple[str, str, str, str], now: int) -> None:
         """Record an event that touches no order (ignored types, unknown sessions)."""
-        async with begin_write(self._engine) as conn:
+        async with _write(self._engine) as conn:
             await self._record_webhook(conn, webhook, now)
 
     async def webhook_seen(self, provider: str, event_id: str) -> bool:
@@ -274,7 +306,7 @@ class CheckoutStore:
     async def add_session(self, record: SessionRecord) -> SessionRecord:
         """Insert ``record``; if its idempotency key exists already, return the stored one."""
         try:
-            async with begin_write(self._engine) as conn:
+            async with _write(self._engine) as conn:
                 await conn.execute(insert(sessions).values(**_session_row(record)))
             return record
         except IntegrityError:
@@ -290,7 +322,7 @@ class CheckoutStore:
         return await self._session_where(sessions.c.payment_intent == payment_intent)
 
     async def set_payment_intent(self, session_id: str, payment_intent: str) -> None:
-        async with begin_write(self._engine) as conn:
+        async with _write(self._engine) as conn:
             await conn.execute(
                 update(sessions)
                 .where(sessions.c.session_id == session_id)

@@ -1,7 +1,9 @@
 """SQL tables of the checkout bridge, declared on the shared ``server.db.base.metadata``.
 
 - ``checkout_snapshots``: every priced cart snapshot, per room and version (JSON text).
-- ``checkout_orders``: one row per order, with the status and deadline the sweeper queries.
+- ``checkout_orders``: one row per order, with the status and deadline the sweeper queries;
+  ``buyer`` names the viewer of a live viewer's own order (NULL: a room-wide order). The stock
+  such an order holds is in ``stock_reservations`` (``server/catalog/reservations.py``).
 - ``checkout_order_events``: the order's event log; ``(order_id, seq)`` is unique, so two
   writers racing on one order cannot both append the same step.
 - ``checkout_sessions``: provider sessions opened for shares. ``idempotency_key`` (share and
@@ -34,6 +36,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from server.catalog.reservations import reservations  # noqa: F401  # held with the orders
 from server.db.base import metadata
 
 __all__ = ["order_events", "orders", "outbox", "sessions", "snapshots", "webhook_events"]
@@ -63,8 +66,11 @@ orders = Table(
     Column("deadline", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # a live viewer's own order: the viewer (rooms/rules/viewer_orders.py); NULL: the room's
+    Column("buyer", String(ID), nullable=True),
     PrimaryKeyConstraint("order_id"),
     Index("ix_checkout_orders_room", "room_id"),
+    Index("ix_checkout_orders_buyer", "room_id", "buyer"),
     Index("ix_checkout_orders_status", "status", "deadline"),
 )
 

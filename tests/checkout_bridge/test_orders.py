@@ -314,15 +314,21 @@ def test_all_or_nothing_share_paid_directly_completes_the_set() -> None:
     assert events[-1] == CaptureDue((PaymentRef("o1-1", "cs_a", "pi_cs_a", 1500),))
 
 
-def test_all_or_nothing_failure_voids_every_authorization() -> None:
+def test_all_or_nothing_failure_keeps_the_holds_for_a_retry_or_the_groups_choice() -> None:
     log = Log(aon=True)
     log.do(OpenCheckout("o1-1", "cs_a"))
     log.do(OpenCheckout("o1-2", "cs_b"))
     log.do(auth("cs_a", "o1-1"))
+    # a payment that fails before it is authorized does not void the order: the payer may try
+    # again, or the group decides (ResolveHoldout, tests/checkout_bridge/test_holdout.py)
     events = log.do(PaymentFailed("cs_b", "card_declined"))
+    assert events == [ShareFailed("o1-2", "cs_b", "card_declined")]
+    assert log.order.status == "collecting"
+    assert [s.status for s in log.order.shares] == ["authorized", "failed"]
+    # ... until the deadline, which voids the held authorization
+    events = log.do(CheckDeadline(), now=DEADLINE)
     assert events == [
-        ShareFailed("o1-2", "cs_b", "card_declined"),
-        OrderVoided("share_failed", (PaymentRef("o1-1", "cs_a", "pi_cs_a", 1500),), (), ()),
+        OrderVoided("deadline_passed", (PaymentRef("o1-1", "cs_a", "pi_cs_a", 1500),), (), ())
     ]
     assert [s.status for s in log.order.shares] == ["canceled", "failed"]
     # A late authorization for the void order is voided at once.

@@ -240,3 +240,56 @@ def test_from_dict_refuses_repeated_line_ids() -> None:
     with pytest.raises(PricingError) as exc:
         CartSnapshot.from_dict(data)
     assert exc.value.code == "snapshot_invalid"
+
+
+SCARF = ProductFacts(
+    "scarf",
+    "Scarf",
+    22900,
+    "USD",
+    variants=("short", "long", "plain"),
+    stock=4,
+    variant_facts=(("short", 19900, None), ("long", 24900, 2)),
+)
+
+
+def test_lines_are_priced_and_stocked_by_variant() -> None:
+    catalog = StaticCatalog([SCARF])
+    snap = freeze_cart(
+        [
+            line("l1", "scarf", 2, variant="long", shown=24900),
+            line("l2", "scarf", 1, variant="plain"),
+            line("l3", "scarf", 3, variant="short"),
+        ],
+        catalog,
+        version=1,
+    )
+    assert [p.unit_price_minor for p in snap.lines] == [24900, 22900, 19900]
+    assert snap.total_minor == 2 * 24900 + 22900 + 3 * 19900
+    # Long has its own 2; plain and short share the product's 4 (1 + 3).
+    assert snap.changes == ()
+    assert snap.ready
+
+    # A third Long, on another line: the variant's stock is short, the others unaffected.
+    snap = freeze_cart(
+        [
+            line("l1", "scarf", 2, variant="long"),
+            line("l2", "scarf", 1, variant="long", added_by="bea"),
+            line("l3", "scarf", 4, variant="short"),
+        ],
+        catalog,
+        version=2,
+    )
+    assert snap.changes == (
+        LineIssue("l1", "scarf", "insufficient_stock", requested=3, available=2),
+        LineIssue("l2", "scarf", "insufficient_stock", requested=3, available=2),
+    )
+    assert not snap.ready
+    # The product's stock binds every variant without its own.
+    snap = freeze_cart(
+        [line("l1", "scarf", 3, variant="short"), line("l2", "scarf", 2, variant="plain")],
+        catalog,
+        version=3,
+    )
+    assert [c.kind for c in snap.changes] == ["insufficient_stock", "insufficient_stock"]
+    assert snap.changes[0].requested == 5

@@ -32,6 +32,7 @@ from checkout_bridge.orders import (
     SharePaid,
     ShareRefunded,
     ShareSpec,
+    SharesReplanned,
     event_from_dict,
     event_to_dict,
 )
@@ -85,8 +86,11 @@ def stored_text(data: object) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
+AFTER_V1 = {SharesReplanned}  # event types added since; tests/checkout_bridge/test_holdout.py
+
+
 def test_the_fixture_holds_every_order_event_type() -> None:
-    assert {type(event) for event in EVENTS} == set(get_args(OrderEvent))
+    assert {type(event) for event in EVENTS} == set(get_args(OrderEvent)) - AFTER_V1
     assert len(FIXTURE["order_event_rows"]) == len(EVENTS)
 
 

@@ -201,8 +201,11 @@ def test_a_snapshot_built_from_changes_equals_one_built_from_scratch(changed: in
         products[int(item[0][1:])] = item
     scratch = apply_changes(None, CatalogChanges(2, True, tuple(products.values())))
     assert len(after) == len(scratch) == len(products)
-    for query in [None, "mug", "v2", "tent 4"]:
+    for query in [None, "mug", "v2", "tent 4", "g 1", "4\nv", "p 2", "%", "1"]:
         assert after.search(query, 50_000, 0) == scratch.search(query, 50_000, 0)
+        needle = (query or "").casefold()
+        expected = sorted((item[1], item[0]) for item in products.values() if needle in item[8])
+        assert after.search(query, 50, 7) == ([sku for _, sku in expected[7:57]], len(expected))
     assert all(after.product(item[0]) == listed_facts(item) for item in written)
     assert all(after.product(sku) is None for sku in gone if int(sku[1:]) not in products)
 

@@ -123,6 +123,7 @@ async def test_facts_for_the_room_core(engine: AsyncEngine) -> None:
             price_minor=1800,
             currency="USD",
             variants=("tee-s", "tee-m"),
+            variant_facts=(("tee-s", 1800, 2), ("tee-m", 2000, 0)),
         ),
     }
     assert sorted(f.sku for f in await repo.all_facts("m1")) == ["tee", "tent"]

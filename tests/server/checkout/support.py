@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -55,7 +56,8 @@ class RecordingPeer(Peer):
     frames: list[bytes | str]
 
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        frame = await asyncio.wait_for(self.ws.recv(), timeout)
+        async with asyncio.timeout(timeout):  # not wait_for: it swallows cancels (waiting.py)
+            frame = await self.ws.recv()
         if not hasattr(self, "frames"):
             self.frames = []
         self.frames.append(frame)
@@ -96,8 +98,13 @@ async def serve_app(app: Starlette, port: int) -> tuple[uvicorn.Server, asyncio.
 
 async def stop_app(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
     server.should_exit = True
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 30)
+    except TimeoutError:  # say what the shutdown still waits on, then fail
+        for other in asyncio.all_tasks():
+            other.print_stack(limit=6, file=sys.stderr)
+        raise
 
 
 @dataclass
@@ -198,6 +205,7 @@ async def checkout_env(
     webhook_secret: str = SECRET,
     sandbox_port: int | None = None,
     provider_url: str | None = None,
+    database_url: str = "",
 ) -> AsyncIterator[Env]:
     """coshop and the sandbox; coshop calls the provider at ``provider_url`` (default: the
     sandbox itself, or a proxy in front of it the test runs on ``sandbox_port``'s behalf)."""
@@ -226,6 +234,7 @@ async def checkout_env(
         handoff_shop="shop.example.com",
         payment_window_s=payment_window_s,
         checkout_sweep_s=0.1,
+        database_url=database_url,
     )
     app = create_app(settings)
     sbx = await serve_app(create_sandbox_app(sandbox_config), sport)
@@ -243,10 +252,14 @@ async def checkout_env(
                     with contextlib.suppress(Exception):
                         await peer.close()
     finally:
-        await stop_app(*srv)
-        await stop_app(*sbx)
-        root.removeHandler(sink)
-        root.setLevel(old_level)
+        try:
+            await stop_app(*srv)
+        finally:  # the sandbox stops even when coshop did not stop in time
+            try:
+                await stop_app(*sbx)
+            finally:
+                root.removeHandler(sink)
+                root.setLevel(old_level)
 
 
 async def add_line(

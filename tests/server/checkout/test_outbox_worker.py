@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,16 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import server.db.engine as engine_module
 import server.db.tables  # noqa: F401  # registers every table on the shared metadata
 from server.checkout.effects import Effect
 from server.checkout.outbox import EffectFailed, OutboxWorker
-from server.checkout.outbox_store import OutboxRow, OutboxStore
+from server.checkout.outbox_store import ENQUEUE_ATTEMPTS, OutboxRow, OutboxStore
 from server.checkout.tables import outbox
 from server.db.base import metadata
 from server.db.engine import create_engine, database_url_for_data_dir, upgrade_database
 from server.metrics import Metrics
+from server.storage import StorageUnavailable
 from tests.services import postgres_url, unique_name
 
 
@@ -282,3 +285,60 @@ async def test_delivered_rows_are_pruned_after_a_while_and_dead_ones_stay(db: Da
     finally:
         await worker.close()
     assert [r.id for n in range(4) for r in await store.rows(f"o{n}")] == [dead[0], waiting[0]]
+
+
+async def test_a_worker_woken_as_it_closes_still_stops(db: Databases) -> None:
+    """Woken and closed in one loop turn (a request's rows written as the server stops): the
+    close cancels the worker's wait and the worker stops. With ``asyncio.wait_for`` the wait
+    swallowed that cancellation on Python 3.11 and the close waited for ever (server/waiting.py).
+    """
+    delivered: list[str] = []
+
+    async def deliver(row: OutboxRow) -> None:
+        delivered.append(row.id)
+
+    for _ in range(3):  # idle in its wait each time: nothing due, a long poll
+        worker = OutboxWorker(OutboxStore(db.engine()), deliver, clock=Clock(), poll_s=60)
+        await worker.start()
+        async with asyncio.timeout(10):  # its first pass done, it waits to be woken
+            while not worker._wake._waiters:
+                await asyncio.sleep(0.01)
+        worker.wake()
+        closing = asyncio.ensure_future(worker.close())
+        done, _ = await asyncio.wait({closing}, timeout=5)
+        assert done == {closing}, "the worker went on after its close cancelled it"
+        closing.result()
+    assert delivered == []
+
+
+async def test_effects_written_while_sqlite_stays_locked_are_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The room took the order: its effects must not be lost to a write lock held past the
+    busy timeout. Tried again while the lock is held; written once it is released; a lock
+    that never goes is a StorageUnavailable (503) after ENQUEUE_ATTEMPTS, nothing written."""
+    monkeypatch.setattr(engine_module, "_SQLITE_BUSY_TIMEOUT_MS", 50)
+    url = database_url_for_data_dir(tmp_path / "data")
+    await upgrade_database(url)
+    engine = create_engine(url)
+    store = OutboxStore(engine)
+    other = sqlite3.connect(tmp_path / "data" / "coshop.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock past the timeout
+        writing = asyncio.create_task(store.enqueue("o1", "r1", 1, [ROOM], 1_000))
+        async with asyncio.timeout(10):
+            while "trying again" not in caplog.text:
+                await asyncio.sleep(0.01)
+        other.execute("ROLLBACK")  # released: the next attempt gets it
+        ids = await writing
+        assert len(ids) == 1 and (await store.stats()).depth == 1
+
+        other.execute("BEGIN IMMEDIATE")  # held for good
+        with pytest.raises(StorageUnavailable):
+            await store.enqueue("o2", "r1", 1, [ROOM], 1_000)
+        assert caplog.text.count("trying again") == 1 + ENQUEUE_ATTEMPTS - 1
+        other.execute("ROLLBACK")
+        assert (await store.stats()).depth == 1  # nothing of o2
+    finally:
+        other.close()
+        await engine.dispose()
