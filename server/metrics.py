@@ -83,6 +83,34 @@ class Metrics:
             "Checkout effects given up on (a permanent failure)",
             registry=r,
         )
+        # Outbound webhooks (server/webhooks/worker.py): attempts by outcome in this process;
+        # the gauges read the shared tables after each delivery pass (every process the same).
+        self.webhook_deliveries = Counter(
+            "coshop_webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, retrying, failed: given up)",
+            ["outcome"],
+            registry=r,
+        )
+        self.webhook_pending = Gauge(
+            "coshop_webhook_pending",
+            "Webhook deliveries to enabled endpoints not delivered or given up yet",
+            registry=r,
+        )
+        self.webhook_oldest_pending_age = Gauge(
+            "coshop_webhook_oldest_pending_age_seconds",
+            "Age of the oldest pending webhook delivery (0 when none)",
+            registry=r,
+        )
+        self.webhook_endpoints_disabled = Gauge(
+            "coshop_webhook_endpoints_disabled",
+            "Disabled webhook endpoints by reason (merchant, failing)",
+            ["reason"],
+            registry=r,
+        )
+        for outcome in ("delivered", "retrying", "failed"):
+            self.webhook_deliveries.labels(outcome)
+        for reason in ("merchant", "failing"):
+            self.webhook_endpoints_disabled.labels(reason)
 
         ProcessCollector(registry=r)
         self.tasks = Gauge(

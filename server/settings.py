@@ -129,10 +129,16 @@ class Settings:
     rate_webhook: str = "1200/minute"  # provider webhooks per address
     rate_api: str = "600/minute"  # every other /api/ request per member or address
     rate_address: str = "1200/minute"  # every limited request of one address, whoever it says it is
+    rate_show_status: str = "6000/minute"  # a show's status polls (waiting pages) per address
+    # shopper rooms started with one publishable key, from any address (POST /api/v1/shopper-rooms)
+    rate_publishable: str = "120/minute;2000/hour"
     # One client (address; IPv6 by /64) may hold at most this share of the room and connection
     # caps, and never fewer than client_share_floor of each; 0 = no shares.
     client_share: float = 0.1
     client_share_floor: int = 16
+    # The rooms started with one publishable key may be at most this share of the room cap (never
+    # fewer than client_share_floor), whoever loads them; 0 = no share per key.
+    publishable_share: float = 0.5
     token_ttl_s: int = 86_400
     hello_timeout_s: float = 10.0
     live_tick_ms: int = 50
@@ -147,6 +153,8 @@ class Settings:
     handoff_shop: str = ""  # shop domain for cart hand-off permalinks (e.g. shop.example.com)
     payment_window_s: int = 3_600  # how long payers have before an order is voided
     checkout_sweep_s: float = 5.0  # how often deadlines and expiries are checked
+    # a webhook endpoint whose every attempt failed this long is disabled (reason "failing")
+    webhook_disable_after_s: float = 432_000.0
     catalog_refresh_s: float = 30.0  # rooms' catalogue snapshots refresh in the background
     log_level: str = "info"
     access_log: bool = True  # one line per HTTP request / WebSocket handshake, no query strings
@@ -209,6 +217,8 @@ class Settings:
             raise ConfigError(f"{_ENV_PREFIX}CLIENT_SHARE must be between 0 and 1")
         if self.client_share_floor < 1:
             raise ConfigError(f"{_ENV_PREFIX}CLIENT_SHARE_FLOOR must be 1 or more")
+        if not 0 <= self.publishable_share <= 1:
+            raise ConfigError(f"{_ENV_PREFIX}PUBLISHABLE_SHARE must be between 0 and 1")
         from server.http.ratelimit import check_rate_settings
 
         check_rate_settings(self)

@@ -7,9 +7,13 @@ PostgreSQL schema, its own Redis key prefix.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import socket
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +60,20 @@ def redis_url() -> str:
 def unique_name(prefix: str) -> str:
     """A name no other test (or concurrent CI run) uses: for schemas and key prefixes."""
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a file or directory that exists) across processes.
+
+    For set-up that writes to a shared place under the repository (``npm ci`` into
+    ``tools/asyncapi``, for instance): pytest-xdist workers and other test runs on the machine
+    wait for each other here instead of writing the same files at once. The lock goes with the
+    process, so a crashed holder never leaves it taken.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

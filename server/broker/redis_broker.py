@@ -57,6 +57,7 @@ from server.broker.names import (
     presence_key,
     room_channel,
 )
+from server.waiting import stop_task
 
 __all__ = ["RedisBroker"]
 
@@ -176,9 +177,7 @@ class RedisBroker:
         if task is None or client is None:
             return
         self._supervisor = None
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
         if self._presence_rooms:
             with contextlib.suppress(*_IO_ERRORS):
                 async with client.pipeline(transaction=False) as pipe:
@@ -213,7 +212,8 @@ class RedisBroker:
         self._confirm_waiters.setdefault(channel, []).append(confirmed)
         try:
             await self._send(conn, self._SUBSCRIBE, channel)
-            await asyncio.wait_for(confirmed, self._socket_timeout)
+            async with asyncio.timeout(self._socket_timeout):
+                await confirmed
         except (*_IO_ERRORS, TimeoutError):
             # The listener's connection is failing; it re-subscribes this room after
             # reconnecting and then calls on_reconnect, so the hub fills any gap.

@@ -41,6 +41,7 @@ from server.client.errors import (
 from server.client.frames import Ack, Event, Notice, ServerError, Welcome, decode_frame
 from server.protocol.close import UNKNOWN_ACTION, CloseAction, CloseCode
 from server.transport.wire import CODECS, Codec
+from server.waiting import stop_task
 
 __all__ = ["CLOSE_ACTIONS", "CoshopClient", "State"]
 
@@ -184,9 +185,7 @@ class CoshopClient:
             with contextlib.suppress(Exception):
                 await ws.close()
         if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
         self._finish(ConnectionFailed("closed", "the client was closed"))
 
     async def command(

@@ -19,6 +19,12 @@ SQLite notes (docs/storage.md explains the choices):
   on one room then serialise cleanly instead of failing with ``SQLITE_BUSY`` on lock upgrade.
 * Every engine hides statement parameters (``hide_parameters=True``): a logged database error
   names the statement, never the chat text, names or key hashes bound to it.
+* One writer at a time per process, in arrival order: every in-process write transaction on a
+  SQLite file (:func:`begin_write`, the event log's appender, the registry's invite uses) first
+  waits for its turn (:func:`sqlite_write_turn`), a FIFO lock per file. SQLite's busy handler
+  is not a queue: waiters poll with growing sleeps, the lock sits idle between them and an
+  unlucky waiter can starve past the busy timeout — 200 viewers buying at once got 503s on a
+  loaded machine. The busy timeout still settles writers of *other* processes.
 * :func:`sqlite_file` tells a caller that wants its own ``sqlite3`` connection to the same file
   (the event log's append path, see ``server/storage/sqlite_append.py``) where the file is and
   which pragmas to apply (:func:`apply_sqlite_pragmas`), so both connections behave alike.
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,6 +58,7 @@ __all__ = [
     "create_engine",
     "database_url_for_data_dir",
     "sqlite_file",
+    "sqlite_write_turn",
     "upgrade_database",
     "upgrade_engine",
 ]
@@ -63,6 +71,8 @@ SqliteSynchronous = Literal["FULL", "NORMAL", "EXTRA"]
 _BEGIN_OPTION = "coshop_begin"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 _MIGRATION_LOCK = 0x636F73686F70  # "coshop": the advisory lock id held while migrating
+WRITE_TURN_WAIT_S = 30.0
+"""How long an in-process SQLite writer waits for its turn before "database is locked"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,10 @@ class SqliteFile:
 
 
 _SQLITE_FILES: weakref.WeakKeyDictionary[Engine, SqliteFile] = weakref.WeakKeyDictionary()
+# The write turns (module docstring): per event loop (an asyncio.Lock belongs to one), per file.
+_WRITE_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def database_url_for_data_dir(data_dir: Path) -> str:
@@ -177,14 +191,41 @@ def _install_sqlite_hooks(engine: AsyncEngine, synchronous: SqliteSynchronous) -
 
 
 @asynccontextmanager
+async def sqlite_write_turn(database: SqliteFile | None) -> AsyncIterator[None]:
+    """Hold this process's turn to write to ``database``; nothing to wait for when None.
+
+    Turns are given in arrival order (module docstring). A writer still waiting after
+    :data:`WRITE_TURN_WAIT_S` gets :class:`sqlite3.OperationalError` ("database is locked"),
+    which callers already answer as storage being unavailable. Must not be nested: a writer
+    holding the turn that waits for another write to the same file waits for itself.
+    """
+    if database is None:
+        yield
+        return
+    turns = _WRITE_TURNS.setdefault(asyncio.get_running_loop(), {})
+    turn = turns.setdefault(database.path, asyncio.Lock())
+    try:
+        async with asyncio.timeout(WRITE_TURN_WAIT_S):
+            await turn.acquire()
+    except TimeoutError:
+        raise sqlite3.OperationalError(
+            f"database is locked: no turn to write within {WRITE_TURN_WAIT_S:g} s"
+        ) from None
+    try:
+        yield
+    finally:
+        turn.release()
+
+
+@asynccontextmanager
 async def begin_write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection inside a transaction meant to write; commits on success, rolls back on error.
 
     On SQLite this is ``BEGIN IMMEDIATE`` (write lock first, then reads are consistent with the
-    writes); on PostgreSQL a plain read-committed transaction, where unique constraints settle
-    races.
+    writes), after waiting for the process's turn to write (:func:`sqlite_write_turn`); on
+    PostgreSQL a plain read-committed transaction, where unique constraints settle races.
     """
-    async with engine.connect() as conn:
+    async with sqlite_write_turn(sqlite_file(engine)), engine.connect() as conn:
         await conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         async with conn.begin():
             yield conn

@@ -18,15 +18,14 @@ not: await a client (sessions have outboxes), or keep state the log cannot rebui
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, assert_never
 
-from rooms import EVERYONE, Context, Role, RoomError, Signal
-from rooms.commands import Join
-from server.hub.fanout import AudienceBatch, Item
+from rooms import EVERYONE, Context, Phase, Role, RoomError, Signal
+from rooms.commands import Join, LockAtDeadline
+from server.hub.fanout import AudienceBatch, Item, visible
 from server.hub.mailbox import Mailbox
 from server.hub.pacing import LivePacer
 from server.hub.peers import (
@@ -57,6 +56,7 @@ from server.ids import new_id, now_ms
 from server.protocol import frames
 from server.storage import StorageError, StorageUnavailable, StoredEvent
 from server.transport.session import CLOSE_CODES, Session
+from server.waiting import stop_task
 
 __all__ = ["RoomActor", "event_message", "signal_to_wire"]
 
@@ -83,8 +83,14 @@ class RoomActor(CommandPipeline):
             call_later=services.call_later,
         )
         self._in_tick = False  # deciding held commands: their events join the tick's frame
+        # sessions welcomed while events waited for the tick -> their welcome's seq
+        self._welcomed: dict[Session, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
+        # the cart's deadline (rooms/rules/deadline.py): the one this timer is armed for
+        self._deadline_for: int | None = None
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadline_fired = False  # fired for _deadline_for already: retry slower
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -92,13 +98,20 @@ class RoomActor(CommandPipeline):
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name=f"room:{self.room_id}"
         )
+        room = self.room
+        if room is not None and room.deadline is not None and room.deadline <= now_ms():
+            # loaded after its deadline (a restart, an idle room): lock before anyone is
+            # welcomed — this is the first work in the queue
+            self._deadline_for = room.deadline
+            self._deadline_due()
+        else:
+            self._arm_deadline()
 
     async def stop(self) -> None:
+        self._disarm_deadline()
         self.pacer.cancel()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
         left = self.mailbox.take_all()
         self._fail_unanswered(left, "shutting_down", "the server is stopping; reconnect")
 
@@ -179,6 +192,16 @@ class RoomActor(CommandPipeline):
         attaches: list[Attach] = []
         pacer = self.pacer
         for item in items:
+            if isinstance(item, Inspect):
+                # Answered where it stands, before the commands and joins gathered so far: the
+                # room is at a turn's end (committed), and nobody has been answered for those
+                # yet, so this is the answer it would get had it come first. Splitting the group
+                # instead would cost an arrival storm one commit and one checkpoint per hello
+                # (server/transport/ws.py looks into the room before a first join).
+                assert self.room is not None
+                if not item.done.done():
+                    item.done.set_result(item.fn(self.room, self.seq))
+                continue
             if commands and not isinstance(item, Submit | SystemSubmit):
                 await self._run_commands(commands)
                 commands = []
@@ -209,13 +232,12 @@ class RoomActor(CommandPipeline):
                     await self.catch_up()
                 case PeersChanged():
                     self._presence_changed()
-                case Inspect():
-                    assert self.room is not None
-                    if not item.done.done():
-                        item.done.set_result(item.fn(self.room, self.seq))
+                case Inspect():  # pragma: no cover - answered above
+                    pass
                 case Unload():
                     if not self.sessions and self.queue.empty() and not self.mailbox.held:
                         self._stopped = True
+                        self._disarm_deadline()  # a reload arms it again, or locks at once
                         self.services.unloaded(self.room_id, self)
                 case _:  # pragma: no cover - the type checker proves this unreachable
                     assert_never(item)
@@ -223,6 +245,46 @@ class RoomActor(CommandPipeline):
             await self._run_commands(commands)
         if attaches:
             await self._attach_group(attaches)
+        if not self._stopped:
+            self._arm_deadline()
+
+    # ---- the cart's deadline ---------------------------------------------------------------
+
+    def _arm_deadline(self) -> None:
+        """Keep one timer for the open cart's deadline, as the room now has it.
+
+        At the deadline the room is asked to lock (``LockAtDeadline`` as the system, through
+        the queue like any command); the room checks the time itself, so a timer for an older
+        deadline, or another process's timer for the same one, changes nothing. A try that did
+        not lock (too early by a clock's jitter, storage down) is armed again, at most once a
+        second.
+        """
+        room = self.room
+        due = room.deadline if room is not None and room.phase is Phase.OPEN else None
+        if due != self._deadline_for:
+            self._disarm_deadline()
+            self._deadline_for = due
+        if due is None or self._deadline_timer is not None:
+            return
+        delay = max(0.0, (due - now_ms()) / 1000) + 0.005
+        if self._deadline_fired:
+            delay = max(delay, 1.0)
+        loop = asyncio.get_running_loop()
+        self._deadline_timer = loop.call_later(delay, self._deadline_due)
+
+    def _disarm_deadline(self) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        self._deadline_timer = None
+        self._deadline_for = None
+        self._deadline_fired = False
+
+    def _deadline_due(self) -> None:
+        self._deadline_timer = None
+        self._deadline_fired = True
+        done: asyncio.Future[tuple[StoredEvent, ...]] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_deadline_answered)
+        self.post(SystemSubmit(LockAtDeadline(), done))
 
     # ---- membership and presence ------------------------------------------------------------
 
@@ -274,9 +336,11 @@ class RoomActor(CommandPipeline):
         room = self.room
         assert room is not None
         self.roster.adopt_identity(room, session)
-        if self.pacer.scheduled:
-            # what is waiting for the tick is older than the welcome: send it first
-            self._tick()
+        if self.pacer.events:
+            # What waits for the tick is older than the welcome, which covers it: the tick
+            # sends this session only what comes after (see _send_batch). Ticking early here
+            # instead sent every viewer a frame for every actor turn that admitted someone.
+            self._welcomed[session] = self.seq
         missed = self._missed_since(item.last_seq)
         self.roster.welcome(session, room, self.seq, missed, self._audience_of)
         self.roster.add(session)
@@ -414,14 +478,35 @@ class RoomActor(CommandPipeline):
         self._send_batch(items)  # some are not for everyone: a batch that says its range
 
     def _send_batch(self, items: list[Item]) -> None:
-        """One batch frame per audience class, covering ``from``..``to`` (rooms/audience.py)."""
+        """One batch frame per audience class, covering ``from``..``to`` (rooms/audience.py).
+
+        Sessions welcomed while these events waited for the tick get only the events after
+        their welcome's seq, in a batch of their own (their welcome covered the rest).
+        """
+        roster = self.roster
+        to: list[Session] | None = None
+        if self._welcomed:
+            welcomed, self._welcomed = self._welcomed, {}
+            to = [s for s in roster.sessions.values() if s not in welcomed]
+            self._send_after_welcome(items, welcomed)
         if all(who is EVERYONE for _, who in items):  # the common case: one frame for all
             first, last = items[0][0]["seq"], items[-1][0]["seq"]
-            self.roster.broadcast(frames.batch(first, last, [msg for msg, _ in items]))
+            roster.broadcast(frames.batch(first, last, [msg for msg, _ in items]), to=to)
             return
-        roster = self.roster
-        sent = AudienceBatch(items).send(list(roster.sessions.values()), roster.encoding_failed)
+        sessions = list(roster.sessions.values()) if to is None else to
+        sent = AudienceBatch(items).send(sessions, roster.encoding_failed)
         self.services.metrics.frames_out.inc(sent)
+
+    def _send_after_welcome(self, items: list[Item], welcomed: dict[Session, int]) -> None:
+        """The part of ``items`` after each session's welcome, in its audience's view."""
+        last = items[-1][0]["seq"]
+        sessions = self.roster.sessions
+        for session, since in welcomed.items():
+            if sessions.get(session.session_id) is not session or since >= last:
+                continue  # gone, or welcomed with all of it
+            rest = [item for item in items if item[0]["seq"] > since]
+            evs = visible(rest, session.member_id, session.role)
+            session.send_message(frames.batch(since + 1, last, evs))
 
     def _on_timer(self) -> None:
         held = self.mailbox.take_held()
@@ -452,6 +537,16 @@ class RoomActor(CommandPipeline):
         members = self.room.member_count if self.room is not None else 0
         if pacer.count_due(count, members):
             self.roster.broadcast(frames.count(count, members))
+
+
+def _deadline_answered(done: asyncio.Future[tuple[StoredEvent, ...]]) -> None:
+    """Nobody waits for the deadline's lock: read its answer (a refusal is expected, e.g. when
+    another process locked first) so that no error goes unretrieved."""
+    if done.cancelled():
+        return
+    error = done.exception()
+    if error is not None and not isinstance(error, RoomError):
+        log.warning("the cart's deadline could not lock it now; retrying", exc_info=error)
 
 
 def signal_to_wire(signal: Signal) -> dict[str, Any]:

@@ -21,7 +21,6 @@ failure: a batch that commits is one transaction, as before.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +37,7 @@ from server.storage import (
     StoredEvent,
     WriteRefused,
 )
+from server.waiting import STOP_GRACE_S, stop_task
 
 __all__ = ["Committer"]
 
@@ -58,12 +58,14 @@ class Committer:
         self._queue: list[_Pending] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         # Told of every group that committed, after its futures are resolved, on this task:
         # the webhook feed notes which rooms' logs grew (server/webhooks/feed.py). It must
         # only take note (no I/O, no await): the next group waits for it.
         self.committed: Callable[[Sequence[tuple[StoredEvent, ...]]], None] | None = None
 
     def start(self) -> None:
+        self._stopping = False  # a worker closed and started again runs again
         self._task = asyncio.get_running_loop().create_task(self._run(), name="committer")
         self._task.add_done_callback(self._died)
 
@@ -73,10 +75,12 @@ class Committer:
             log.critical("the committer died; no command can be saved", exc_info=task.exception())
 
     async def close(self) -> None:
+        # the group being written finishes (cancelled half way, a query costs SQLAlchemy its
+        # connection: server/waiting.py); what waits behind it is refused below
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task, grace_s=STOP_GRACE_S)
         for p in self._queue:
             if not p.future.done():
                 p.future.set_exception(StorageError("server is stopping", code="shutting_down"))
@@ -97,10 +101,10 @@ class Committer:
         return future
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
-            while self._queue:
+            while self._queue and not self._stopping:
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
                 await self._commit_group(batch)

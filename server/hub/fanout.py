@@ -160,19 +160,25 @@ class AudienceBatch:
         groups: dict[tuple[str, bool], list[Session]] = {}
         public: dict[bool, str | bytes] = {}
         sent = 0
+        # the frame is looked up again only when a recipient's codec differs from the last one's
+        codec: Codec | None = None
+        frame: str | bytes = b""
         for s in sessions:
             if s.role in STAFF_ROLES or s.member_id in owners:
                 groups.setdefault((self.key(s.member_id, s.role), s.codec.binary), []).append(s)
                 continue
-            binary = s.codec.binary
-            frame = public.get(binary)
-            if frame is None:
-                try:
-                    frame = public[binary] = self.frame(_PUBLIC_KEY, binary)
-                except (TypeError, ValueError, OverflowError):
-                    if on_error is not None:
-                        on_error(s)
-                    continue
+            if s.codec is not codec:
+                codec = s.codec
+                found = public.get(codec.binary)
+                if found is None:
+                    try:
+                        found = public[codec.binary] = self.frame(_PUBLIC_KEY, codec.binary)
+                    except (TypeError, ValueError, OverflowError):
+                        codec = None
+                        if on_error is not None:
+                            on_error(s)
+                        continue
+                frame = found
             if s.send(frame):
                 sent += 1
         for (key, binary), members in groups.items():

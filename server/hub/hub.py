@@ -20,7 +20,6 @@ process that stops cleanly says goodbye (an empty announcement) before it closes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -37,7 +36,7 @@ from server.hub.catalogs import CatalogCache
 from server.hub.committer import Committer
 from server.hub.peers import HeadAnnounced, PeerMessage, PresenceChanged, PresenceQuery
 from server.hub.services import RoomServices
-from server.hub.shares import ClientShareExceeded, ClientShares, current_client
+from server.hub.shares import ClientShareExceeded, ClientShares, RoomHolders
 from server.hub.work import (
     Attach,
     CatchUp,
@@ -54,6 +53,7 @@ from server.metrics import Metrics
 from server.settings import Settings
 from server.storage import Append, EventStore, NewEvent, Registry, StoredEvent
 from server.transport.session import Session
+from server.waiting import stop_task, wait_event
 
 __all__ = ["ClientShareExceeded", "Hub", "HubFull", "RoomNotFound"]
 
@@ -132,9 +132,9 @@ class Hub:
         self._refresh_s = max(0.5, ttl / 3)
         # rewritten every refresh, gone at most refresh later: forgotten within the TTL
         self._key_ttl = max(1, math.ceil(ttl - self._refresh_s))
-        # Fair shares of the caps (server/hub/shares.py): which client loaded each room.
-        self.shares = ClientShares(settings.client_share, settings.client_share_floor)
-        self._loaded_by: dict[str, str] = {}
+        # Fair shares of the caps (server/hub/shares.py): whom each loaded room counts against.
+        self.shares = ClientShares.from_settings(settings)
+        self._loaded_by: dict[str, RoomHolders] = {}
         self._room_freed = asyncio.Event()  # set whenever a room is unloaded
         self._evicting: set[str] = set()  # idle rooms asked to unload to make room
         # Only a shared broker (Redis) has other processes to tell about presence.
@@ -175,9 +175,7 @@ class Hub:
         await self._say_goodbye()
         for task in (self._janitor, self._presence_task, self._publisher_task):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop_task(task)
         for actor in list(self._actors.values()):
             for s in list(actor.sessions.values()):
                 s.close(1001, "server is restarting; reconnect")
@@ -205,13 +203,10 @@ class Hub:
             return await asyncio.shield(pending)
         if room_id in self._actors:
             return self._actors[room_id]
-        client = current_client.get()
-        if client is not None and not self.shares.take(
-            self.shares.rooms, client, self.shares.cap(self.settings.max_rooms)
-        ):
-            raise ClientShareExceeded(
-                "this client has loaded its share of this server's rooms; try again later"
-            )
+        holders = self.shares.holders(room_id)  # the client's address, the room's key
+        refusal = self.shares.take_room(holders, self.settings.max_rooms)
+        if refusal is not None:
+            raise ClientShareExceeded(refusal)
         future: asyncio.Future[RoomActor] = asyncio.get_running_loop().create_future()
         self._loading[room_id] = future
         try:
@@ -229,13 +224,11 @@ class Hub:
             actor.post(CatchUp())
             # ... and who is connected elsewhere: they answer at once (the module docstring)
             self.publish(room_id, PresenceQuery())
-            if client is not None:
-                self._loaded_by[room_id] = client
+            self._loaded_by[room_id] = holders
             future.set_result(actor)
             return actor
         except BaseException as exc:
-            if client is not None:
-                self.shares.give_back(self.shares.rooms, client)
+            self.shares.give_back_room(holders)
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters got it through shield
             raise
@@ -262,7 +255,8 @@ class Hub:
             try:
                 if left <= 0:
                     raise TimeoutError
-                await asyncio.wait_for(self._room_freed.wait(), left)
+                async with asyncio.timeout(left):
+                    await self._room_freed.wait()
             except TimeoutError:
                 # the room asked to go stayed (someone came in): ask another next time
                 self._evicting.clear()
@@ -285,9 +279,7 @@ class Hub:
         if self._actors.get(room_id) is not actor:
             return
         del self._actors[room_id]
-        client = self._loaded_by.pop(room_id, None)
-        if client is not None:
-            self.shares.give_back(self.shares.rooms, client)
+        self.shares.give_back_room(self._loaded_by.pop(room_id, None))
         self._peers.pop(room_id, None)
         self._count_sent_at.pop(room_id, None)
         self._keyed.discard(room_id)  # a key left behind expires; a reload writes it again
@@ -308,6 +300,7 @@ class Hub:
 
     async def open_room(self, room_id: str, events: Sequence[NewEvent]) -> tuple[StoredEvent, ...]:
         """Commit a new room's opening events (seq 1…) before anyone can connect."""
+        self.shares.started(room_id)  # a shopper room counts against its publishable key
         return await self.committer.commit(Append(room_id, 0, tuple(events), None))
 
     async def attach(self, session: Session, last_seq: int | None) -> RoomActor | None:
@@ -487,8 +480,7 @@ class Hub:
                 # queued now even if an earlier count of the room waits for its turn
                 self._pending_presence[actor.room_id] = PresenceChanged(0, {})
                 self._enqueue((actor.room_id, None, b""))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._drained.wait(), _GOODBYE_WAIT_S)
+        await wait_event(self._drained, _GOODBYE_WAIT_S)
 
     def _on_broker_message(self, message: BrokerMessage) -> None:
         if message.origin == self.broker.process_id:

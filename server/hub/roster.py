@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from rooms import Audience, Room
@@ -25,7 +25,7 @@ from server.metrics import Metrics
 from server.protocol import frames
 from server.storage import StoredEvent
 from server.transport.session import CLOSE_CODES, Session
-from server.transport.wire import JSON, MSGPACK
+from server.transport.wire import JSON, MSGPACK, Codec
 
 __all__ = ["SESSIONS_PER_MEMBER", "Roster", "event_message"]
 
@@ -136,21 +136,36 @@ class Roster:
             evs = visible(items, session.member_id, session.role)
             session.send_message(frames.batch(missed[0].seq, missed[-1].seq, evs))
 
-    def broadcast(self, msg: dict[str, Any], *, skip: Session | None = None) -> None:
-        """Encode once per subprotocol, queue to every session; never awaits."""
+    def broadcast(
+        self,
+        msg: dict[str, Any],
+        *,
+        skip: Session | None = None,
+        to: Iterable[Session] | None = None,
+    ) -> None:
+        """Encode once per subprotocol, queue to every session (or those ``to``); never awaits."""
         encoded: dict[bool, str | bytes] = {}
         sent = 0
-        for s in list(self.sessions.values()):
+        # one pass per recipient, kept short (docs/performance.md): the frame is looked up
+        # again only when a recipient's codec differs from the previous one's
+        codec: Codec | None = None
+        frame: str | bytes = b""
+        for s in list(self.sessions.values()) if to is None else to:
             if s is skip:
                 continue
-            binary = s.codec.binary
-            frame = encoded.get(binary)
-            if frame is None:
-                try:
-                    frame = encoded[binary] = (MSGPACK if binary else JSON).encode(msg)
-                except (TypeError, ValueError, OverflowError):
-                    self.encoding_failed(s)
-                    continue
+            if s.codec is not codec:
+                codec = s.codec
+                found = encoded.get(codec.binary)
+                if found is None:
+                    try:
+                        found = encoded[codec.binary] = (MSGPACK if codec.binary else JSON).encode(
+                            msg
+                        )
+                    except (TypeError, ValueError, OverflowError):
+                        codec = None  # try again for the next one (and fail it the same way)
+                        self.encoding_failed(s)
+                        continue
+                frame = found
             if s.send(frame):
                 sent += 1
         self.metrics.frames_out.inc(sent)

@@ -291,7 +291,8 @@ TRANSPORT_ERRORS: tuple[TransportError, ...] = (
         "rate_limited",
         "the dropped command's op (null for other frames and at `hello`)",
         "a frame over the rate limit was dropped, not applied; at `hello`: this client address "
-        "already holds its share (`COSHOP_CLIENT_SHARE`) of the process's rooms or sockets",
+        "already holds its share (`COSHOP_CLIENT_SHARE`) of the process's rooms or sockets, "
+        "or the room's publishable key holds its share (`COSHOP_PUBLISHABLE_SHARE`)",
         "slow down; resend that op after a pause (op ids make resending safe); "
         "at `hello` back off (closes 4429)",
     ),

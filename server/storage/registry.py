@@ -17,13 +17,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import ColumnElement, Update
 
-from server.db.engine import begin_write
+from server.db.engine import begin_write, sqlite_file
 from server.storage._sql import dump_json, load_json, translate_unavailable
 from server.storage.errors import AlreadyExists, InviteError, NotFound
+from server.storage.sqlite_registry import SqliteRegistryPath
 from server.storage.tables import (
     invites,
     merchants,
@@ -146,11 +148,48 @@ def hash_manage_secret(secret: str) -> str:
     return hashlib.sha256(b"coshop.manage.v1:" + secret.encode("utf-8")).hexdigest()
 
 
+def _use_invite_stmt(invite_id: Any, now: Any) -> Update:
+    """Count one use of an invite that may still be used; returns the row it changed."""
+    c = invites.c
+    return (
+        update(invites)
+        .where(
+            c.invite_id == invite_id,
+            c.revoked.is_(False),
+            c.disabled.is_(False),
+            or_(c.expires_at.is_(None), c.expires_at > now),
+            or_(c.max_uses.is_(None), c.uses < c.max_uses),
+        )
+        .values(uses=c.uses + 1)
+        .returning(*invites.c)
+    )
+
+
+def _by_id(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    return column == bindparam("id")
+
+
 class Registry:
-    """Merchants, rooms and invites on an :class:`AsyncEngine`."""
+    """Merchants, rooms and invites on an :class:`AsyncEngine`.
+
+    On a SQLite file the three calls every join makes (:meth:`get_room`, :meth:`get_invite`,
+    :meth:`use_invite`) take the registry's own connections (``server/storage/sqlite_registry.py``:
+    one thread hop each, invite uses group-committed); everything else goes through the engine.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        database = sqlite_file(engine)
+        self._fast = (
+            None
+            if database is None
+            else SqliteRegistryPath(
+                database,
+                room_stmt=select(rooms).where(_by_id(rooms.c.room_id)),
+                invite_stmt=select(invites).where(_by_id(invites.c.invite_id)),
+                use_stmt=_use_invite_stmt(bindparam("invite_id"), bindparam("now")),
+            )
+        )
 
     # -- merchants --------------------------------------------------------------------------
 
@@ -269,7 +308,11 @@ class Registry:
         await self._insert(insert(rooms).values(values), "room_exists", record.room_id)
 
     async def get_room(self, room_id: str) -> RoomRecord | None:
-        row = await self._first(select(rooms).where(rooms.c.room_id == room_id))
+        if self._fast is not None:
+            with translate_unavailable():
+                row = await self._fast.room(room_id)
+        else:
+            row = await self._first(select(rooms).where(rooms.c.room_id == room_id))
         return None if row is None else _room(row)
 
     async def list_rooms(
@@ -454,7 +497,11 @@ class Registry:
         await self._insert(insert(invites).values(values), "invite_exists", invite.invite_id)
 
     async def get_invite(self, invite_id: str) -> Invite | None:
-        row = await self._first(select(invites).where(invites.c.invite_id == invite_id))
+        if self._fast is not None:
+            with translate_unavailable():
+                row = await self._fast.invite(invite_id)
+        else:
+            row = await self._first(select(invites).where(invites.c.invite_id == invite_id))
         return None if row is None else _invite(row)
 
     async def list_invites(self, room_id: str) -> list[Invite]:
@@ -473,31 +520,27 @@ class Registry:
         """Count one use of the invite and return it (with the new ``uses``).
 
         One conditional ``UPDATE … RETURNING``: concurrent users can never push ``uses`` past
-        ``max_uses``. Raises :class:`InviteError` with ``invite_unknown``, ``invite_revoked``,
-        ``invite_expired`` or ``invite_exhausted``.
+        ``max_uses``; on SQLite the uses that arrive together share one transaction (each still
+        its own conditional update), and each caller is answered once it is committed. Raises
+        :class:`InviteError` with ``invite_unknown``, ``invite_revoked``, ``invite_expired`` or
+        ``invite_exhausted``.
         """
-        c = invites.c
-        stmt = (
-            update(invites)
-            .where(
-                c.invite_id == invite_id,
-                c.revoked.is_(False),
-                c.disabled.is_(False),
-                or_(c.expires_at.is_(None), c.expires_at > now),
-                or_(c.max_uses.is_(None), c.uses < c.max_uses),
-            )
-            .values(uses=c.uses + 1)
-            .returning(*invites.c)
-        )
-        with translate_unavailable():
-            async with begin_write(self._engine) as conn:
-                row = (await conn.execute(stmt)).first()
-                if row is None:
-                    found = (
-                        await conn.execute(select(invites).where(c.invite_id == invite_id))
-                    ).first()
-        if row is not None:
-            return _invite(row)
+        if self._fast is not None:
+            # one conditional UPDATE per use, many uses per transaction (group commit)
+            with translate_unavailable():
+                outcome = await self._fast.use_invite(invite_id, now)
+            if outcome.used is not None:
+                return _invite(outcome.used)
+            found = outcome.found
+        else:
+            stmt = _use_invite_stmt(invite_id, now)
+            again = select(invites).where(invites.c.invite_id == invite_id)
+            with translate_unavailable():
+                async with begin_write(self._engine) as conn:
+                    row = (await conn.execute(stmt)).first()
+                    found = None if row is not None else (await conn.execute(again)).first()
+            if row is not None:
+                return _invite(row)
         raise _refusal(invite_id, None if found is None else _invite(found), now)
 
     async def revoke_invite(self, invite_id: str) -> None:
@@ -655,7 +698,7 @@ def _merchant(row: Row[Any]) -> Merchant:
     )
 
 
-def _room(row: Row[Any]) -> RoomRecord:
+def _room(row: Any) -> RoomRecord:
     return RoomRecord(
         room_id=row.room_id,
         merchant_id=row.merchant_id,
@@ -667,7 +710,7 @@ def _room(row: Row[Any]) -> RoomRecord:
     )
 
 
-def _invite(row: Row[Any]) -> Invite:
+def _invite(row: Any) -> Invite:
     return Invite(
         invite_id=row.invite_id,
         room_id=row.room_id,

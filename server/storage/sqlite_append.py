@@ -13,8 +13,8 @@ one-event append, ten times the cost of the SQLite work itself. Here the whole t
 one hop (about 0.2 ms). The connection gets the same pragmas as the engine's
 (:func:`~server.db.engine.apply_sqlite_pragmas`): WAL, the same ``synchronous`` mode (an fsync
 per commit by default), the same busy timeout; ``BEGIN IMMEDIATE`` takes the write lock first,
-so it serialises with the engine's writers and with other processes exactly as they do with
-each other.
+and it waits for the process's turn to write (:func:`~server.db.engine.sqlite_write_turn`), so it
+serialises with the engine's writers and with other processes exactly as they do with each other.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.dialects import sqlite
 
-from server.db.engine import SqliteFile, apply_sqlite_pragmas
+from server.db.engine import SqliteFile, apply_sqlite_pragmas, sqlite_write_turn
 
 __all__ = ["SqliteAppender", "insert_sql"]
 
@@ -85,7 +85,7 @@ class SqliteAppender:
 
     async def append(self, first: Sequence[Sequence[Any]], second: Sequence[Sequence[Any]]) -> None:
         """Insert ``first`` rows into the first table and ``second`` into the second, atomically."""
-        async with self._lock:
+        async with self._lock, sqlite_write_turn(self._database):
             await asyncio.get_running_loop().run_in_executor(
                 self._executor, self._write, first, second
             )

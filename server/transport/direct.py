@@ -25,7 +25,13 @@ from typing import Any
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-__all__ = ["DirectWriter", "FrameCache", "direct_writer", "limit_send_buffer"]
+__all__ = [
+    "DirectWriter",
+    "FrameCache",
+    "direct_writer",
+    "limit_send_buffer",
+    "release_handshake",
+]
 
 log = logging.getLogger("coshop.direct")
 
@@ -67,7 +73,15 @@ FRAMES = FrameCache()
 # What the direct path reads of uvicorn's protocol and of its websockets connection. uvicorn is
 # pinned to the range these were tested with (pyproject.toml); a release that renames one of them
 # makes every socket fall back to the ordinary ASGI send instead of failing.
-_PROTOCOL_ATTRIBUTES = ("conn", "writable", "transport", "close_sent", "disconnected", "config")
+_PROTOCOL_ATTRIBUTES = (
+    "conn",
+    "writable",
+    "transport",
+    "close_sent",
+    "disconnected",
+    "config",
+    "handshake_complete",
+)
 _CONNECTION_ATTRIBUTES = ("state", "expect_continuation_frame")
 
 
@@ -110,6 +124,26 @@ def limit_send_buffer(asgi_send: object, nbytes: int) -> bool:
     return True
 
 
+# uvicorn keeps the handshake's request and response (their headers: about 3.5 KiB a socket)
+# for the connection's whole life, and never reads them once the socket is accepted.
+_HANDSHAKE_ATTRIBUTES = ("request", "response")
+
+
+def release_handshake(asgi_send: object) -> bool:
+    """Let go of the accepted handshake's request and response; False if not uvicorn's.
+
+    Call only after the socket was accepted (``websocket.accept``): uvicorn builds the 101
+    response from them. Memory per idle member, docs/performance.md.
+    """
+    proto = _protocol(asgi_send)
+    if proto is None or not proto.handshake_complete:
+        return False
+    for name in _HANDSHAKE_ATTRIBUTES:
+        if hasattr(proto, name):
+            setattr(proto, name, None)
+    return True
+
+
 def direct_writer(asgi_send: object, cache: FrameCache = FRAMES) -> DirectWriter | None:
     """A synchronous writer for this socket, or None when the server is not the one we know.
 
@@ -119,21 +153,31 @@ def direct_writer(asgi_send: object, cache: FrameCache = FRAMES) -> DirectWriter
     proto = _protocol(asgi_send)
     if proto is None or proto.config.ws_per_message_deflate:
         return None
+    # a closure, not a slotted object with __call__: this runs once per frame of every fan-out,
+    # and reading cells is about 50 ns cheaper per call than reading attributes. For the same
+    # reason the cache's hit is read here (one fan-out, one payload: every recipient but the
+    # first hits) and its method only called on a miss.
     conn = proto.conn
     writable = proto.writable
     transport = proto.transport
     frame = cache.frame
+    is_open = State.OPEN
 
     def write(payload: str | bytes) -> bool:
         if (
-            conn.state is not State.OPEN
+            conn.state is not is_open
             or proto.close_sent
             or proto.disconnected
             or not writable.is_set()
             or conn.expect_continuation_frame
         ):
             return False
-        transport.write(frame(payload))
+        if payload is cache._text:
+            transport.write(cache._text_frame)
+        elif payload is cache._bin:
+            transport.write(cache._bin_frame)
+        else:
+            transport.write(frame(payload))
         return True
 
     return write

@@ -22,7 +22,8 @@ from collections import deque
 from collections.abc import MutableMapping
 from typing import Any, assert_never
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.types import Receive
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from rooms import (
     CLIENT_COMMANDS,
@@ -43,7 +44,7 @@ from server.protocol import frames
 from server.protocol.frames import Cmd, FrameError, Ping, Sig
 from server.settings import Settings
 from server.storage import StorageError
-from server.transport.direct import direct_writer, limit_send_buffer
+from server.transport.direct import direct_writer, limit_send_buffer, release_handshake
 from server.transport.session import CLOSE_CODES, RateLimiter, Session
 from server.transport.wire import CODECS, JSON, Codec, WireError
 
@@ -70,12 +71,19 @@ def _pick_codec(websocket: WebSocket) -> Codec | None:
 
 
 def _origin_ok(websocket: WebSocket, settings: Settings) -> bool:
-    origin = websocket.headers.get("origin")
-    return origin is None or origin.lower().rstrip("/") in settings.origins
+    # read from the scope: ``websocket.headers`` would keep a parsed copy for the socket's life
+    origin = next((v for k, v in websocket.scope["headers"] if k == b"origin"), None)
+    if origin is None:
+        return True
+    return origin.decode("latin-1").lower().rstrip("/") in settings.origins
 
 
 async def _receive_frame(websocket: WebSocket) -> str | bytes | None:
-    message = await websocket.receive()
+    return _payload(await websocket.receive())
+
+
+def _payload(message: MutableMapping[str, Any]) -> str | bytes | None:
+    """The frame an ASGI WebSocket message carries; None for a disconnect."""
     if message["type"] == "websocket.disconnect":
         return None
     text = message.get("text")
@@ -97,15 +105,35 @@ class RoomSockets:
     the server's own ``send`` for its direct writes (``server/transport/direct.py``).
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, owner: Any = None) -> None:
         self.app = app
+        self.owner = owner
+
+    @classmethod
+    def outermost(cls, app: Any) -> RoomSockets:
+        """Room sockets ahead of ``app`` itself (a Starlette application), not only of its
+        router: the server's own coroutine calls :func:`room_socket` directly, so an idle socket
+        also keeps no frame of Starlette's ``__call__`` and its ``ServerErrorMiddleware``
+        (which let WebSockets pass untouched). ``coshop serve`` and the test servers are served
+        this way (``server/cli.py``); the application keeps its own ``RoomSockets`` for any other
+        server."""
+        return cls(app, owner=app)
+
+    @property
+    def state(self) -> Any:
+        """The application's ``state`` when this wraps it (``outermost``): the server's own code
+        finds the app's metrics through ``config.app.state`` (server/serving.py)."""
+        return getattr(self.owner, "state", None)
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
             found = _ROOM_PATH.fullmatch(scope["path"])
             if found is not None:
+                if self.owner is not None:
+                    scope["app"] = self.owner  # what Starlette would have set
                 scope["path_params"] = {"room_id": found.group(1)}
-                await room_socket(WebSocket(scope, receive, send), asgi_send=send)
+                websocket = WebSocket(scope, receive, send)
+                await room_socket(websocket, asgi_send=send, asgi_receive=receive)
                 return
         await self.app(scope, receive, send)
 
@@ -119,7 +147,9 @@ async def _deny(websocket: WebSocket, error: ProblemError) -> None:
         await websocket.close(CLOSE_CODES["policy"])
 
 
-async def room_socket(websocket: WebSocket, asgi_send: object = None) -> None:
+async def room_socket(
+    websocket: WebSocket, asgi_send: object = None, asgi_receive: Receive | None = None
+) -> None:
     """Admit the handshake if its client is within its windows and its share of the
     connection cap, then serve the socket; the share is given back when it closes."""
     app = websocket.app
@@ -145,13 +175,13 @@ async def room_socket(websocket: WebSocket, asgi_send: object = None) -> None:
         return
     token = current_client.set(client)
     try:
-        await _serve(websocket, asgi_send)
+        await _serve(websocket, asgi_send, asgi_receive)
     finally:
         current_client.reset(token)
         shares.give_back(shares.sockets, client)
 
 
-async def _serve(websocket: WebSocket, asgi_send: object) -> None:
+async def _serve(websocket: WebSocket, asgi_send: object, asgi_receive: Receive | None) -> None:
     app = websocket.app
     settings: Settings = app.state.settings
     hub: Hub = app.state.hub
@@ -165,25 +195,19 @@ async def _serve(websocket: WebSocket, asgi_send: object) -> None:
         return
     await websocket.accept(subprotocol=codec.name if websocket.scope.get("subprotocols") else None)
     limit_send_buffer(asgi_send, settings.socket_send_buffer)
-
-    async def send_frame(frame: str | bytes) -> None:
-        if isinstance(frame, bytes):
-            await websocket.send_bytes(frame)
-        else:
-            await websocket.send_text(frame)
-
-    async def close_now(code: int, reason: str) -> None:
-        await websocket.close(code, reason)
+    # This coroutine lives as long as the connection: it keeps nothing it needs not (memory
+    # per idle member, docs/performance.md). The handshake's request and headers are read.
+    release_handshake(asgi_send)
+    websocket.scope["headers"] = []
+    sock = _Socket(websocket)
 
     async def refuse(code: str, message: str, close: str) -> None:
-        log.info("websocket refused", extra={"code": code})  # the path is untrusted text
-        with contextlib.suppress(Exception):
-            await send_frame(codec.encode(_error(code, message)))
-            await websocket.close(CLOSE_CODES[close], code)
+        await _refuse(sock, codec, code, message, close)
 
     # ---- hello -----------------------------------------------------------------------------
     try:
-        frame = await asyncio.wait_for(_receive_frame(websocket), settings.hello_timeout_s)
+        async with asyncio.timeout(settings.hello_timeout_s):
+            frame = await _receive_frame(websocket)
     except TimeoutError:
         await refuse("hello_timeout", "send a hello frame first", "hello_timeout")
         return
@@ -213,7 +237,7 @@ async def _serve(websocket: WebSocket, asgi_send: object) -> None:
         if revoked is not None:
             await refuse(*revoked)
             return
-    del hello, frame  # this coroutine lives as long as the connection: keep nothing it needs not
+    del hello, frame, refuse  # (see above: kept no longer than the hello)
 
     session = Session(
         session_id=secrets.token_hex(8),
@@ -222,8 +246,8 @@ async def _serve(websocket: WebSocket, asgi_send: object) -> None:
         name=claims.name,
         role=claims.role,
         codec=codec,
-        send_frame=send_frame,
-        close_socket=close_now,
+        send_frame=sock.send,
+        close_socket=sock.close,
         outbox_limit=settings.outbox_frames,
         limiter=RateLimiter(settings.commands_per_second, settings.command_burst),
         write_now=direct_writer(asgi_send),
@@ -239,27 +263,42 @@ async def _serve(websocket: WebSocket, asgi_send: object) -> None:
         await session.stop()
         return
 
+    member_id = claims.member_id
+    del claims  # the session holds what is needed of it
     log.debug(
         "member connected",
-        extra={"room_id": room_id, "member_id": claims.member_id, "codec": codec.name},
+        extra={"room_id": room_id, "member_id": member_id, "codec": codec.name},
     )
     # ---- frames ----------------------------------------------------------------------------
     # Two budgets per connection: frames per second and bytes per second (so a flood of big
-    # frames costs the server no more than a trickle). Dropped frames are not decoded.
-    byte_budget = RateLimiter(
-        float(settings.bytes_per_second), float(max(4 * settings.max_frame_bytes, 1 << 20))
-    )
+    # frames costs the server no more than a trickle). Dropped frames are not decoded. The byte
+    # budget is made with the first frame: most members of a live room never send one.
+    byte_budget: RateLimiter | None = None
     drops: deque[float] | None = None  # when frames were dropped (made on the first drop)
     try:
         while not session.closing:
-            frame = await _receive_frame(websocket)
-            if frame is None:
-                break
+            if asgi_receive is not None:
+                # the server's own receive: one coroutine less waiting on every idle socket
+                # (and on every frame) than Starlette's, whose one state change is made here
+                frame = _payload(await asgi_receive())
+                if frame is None:
+                    websocket.client_state = WebSocketState.DISCONNECTED
+                    break
+            else:
+                frame = await _receive_frame(websocket)
+                if frame is None:
+                    break
             if len(frame) > settings.max_frame_bytes:  # uvicorn enforces it too when configured
                 session.send_message(_error("frame_too_big", "frames are limited in size"))
                 session.close(CLOSE_CODES["too_big"], "frame_too_big")
                 break
             now = time.monotonic()
+            if byte_budget is None:
+                byte_budget = RateLimiter(
+                    float(settings.bytes_per_second),
+                    float(max(4 * settings.max_frame_bytes, 1 << 20)),
+                    stamp=now,
+                )
             if not (session.limiter.allow(now) and byte_budget.allow(now, len(frame))):
                 metrics.rejected_frames.labels("rate_limited").inc()
                 if drops is None:
@@ -286,11 +325,36 @@ async def _serve(websocket: WebSocket, asgi_send: object) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        log.debug("member disconnected", extra={"room_id": room_id, "member_id": claims.member_id})
+        log.debug("member disconnected", extra={"room_id": room_id, "member_id": member_id})
         hub.detach(actor, session)
         if session.closing:
             await session.drain_and_wait(2.0)
         await session.stop()
+
+
+class _Socket:
+    """What a session sends through when the direct path declines: the ASGI socket."""
+
+    __slots__ = ("_websocket",)
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+
+    async def send(self, frame: str | bytes) -> None:
+        if isinstance(frame, bytes):
+            await self._websocket.send_bytes(frame)
+        else:
+            await self._websocket.send_text(frame)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._websocket.close(code, reason)
+
+
+async def _refuse(sock: _Socket, codec: Codec, code: str, message: str, close: str) -> None:
+    log.info("websocket refused", extra={"code": code})  # the path is untrusted text
+    with contextlib.suppress(Exception):
+        await sock.send(codec.encode(_error(code, message)))
+        await sock.close(CLOSE_CODES[close], code)
 
 
 async def _attach(

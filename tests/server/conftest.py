@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -79,25 +80,44 @@ async def wait_ready(base: str) -> None:
     raise RuntimeError(f"{base} did not become ready")
 
 
+def _bind(settings: Settings) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's own bind does
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 @contextlib.asynccontextmanager
 async def run_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn_config(app, settings))
-    task = asyncio.get_running_loop().create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    else:  # pragma: no cover - a server that never starts fails the test here
-        raise RuntimeError("server did not start")
-    try:
-        yield LiveServer(settings, server, task, app)
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 10)
+    # The port is taken before the app starts (uvicorn would bind it only after the lifespan):
+    # from free_port() to here no other test, worker or process can take it in between.
+    with _bind(settings) as sock:  # closed at the end even if the server never started
+        app = create_app(settings)
+        server = uvicorn.Server(uvicorn_config(app, settings))
+        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+        for _ in range(3000):  # a bound for a loaded machine (three workers on two cores)
+            if server.started:
+                break
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        else:  # pragma: no cover - a server that never starts fails the test here
+            raise RuntimeError("server did not start")
+        try:
+            yield LiveServer(settings, server, task, app)
+        finally:
+            server.should_exit = True
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, 30)
+            except TimeoutError:  # say what the shutdown still waits on, then fail
+                for other in asyncio.all_tasks():
+                    other.print_stack(limit=6, file=sys.stderr)
+                raise
 
 
 @pytest.fixture

@@ -66,7 +66,8 @@ class Peer:
         await self.ws.send(self.codec.encode(message))
 
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        frame = await asyncio.wait_for(self.ws.recv(), timeout)
+        async with asyncio.timeout(timeout):  # not wait_for: it swallows cancels (waiting.py)
+            frame = await self.ws.recv()
         msg = self.codec.decode(frame)
         if self.check:
             check_frame(msg)

@@ -68,7 +68,10 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClu
     params=[
         "memory",
         pytest.param("redis", marks=pytest.mark.redis),
-        pytest.param("cluster", marks=pytest.mark.redis),
+        # one worker runs every cluster case: the session's cluster is started once
+        pytest.param(
+            "cluster", marks=[pytest.mark.redis, pytest.mark.xdist_group("broker_cluster")]
+        ),
     ]
 )
 def broker_kind(request: pytest.FixtureRequest) -> str:
