@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -27,6 +28,8 @@ from server.api.moderation import moderation_routes
 from server.api.openapi import openapi_document
 from server.api.rooms import DEMO_MERCHANT, room_routes
 from server.api.shopper_rooms import shopper_room_routes
+from server.api.shows import show_routes, starting_pass
+from server.api.stores import store_routes
 from server.api.webhooks import webhook_routes
 from server.assets import static_dir
 from server.auth import TokenSigner
@@ -200,25 +203,42 @@ def create_app(settings: Settings) -> Starlette:
         # Outbound webhooks: the committer and the checkout service tell the feed which logs
         # grew (after their commit, without waiting); hooked before the feed's first recovery
         # pass, so no commit falls between the two.
-        webhooks = WebhookService(engine, production=settings.production)
+        webhooks = WebhookService(
+            engine,
+            production=settings.production,
+            metrics=metrics,
+            disable_after_s=settings.webhook_disable_after_s,
+        )
         hub.committer.committed = webhooks.rooms_committed
         checkout.order_changed = webhooks.order_changed
         app.state.webhooks = webhooks
         await webhooks.start()
+        show_starting = starting_pass(app.state)  # show.starting, 10 minutes before a show
+        await show_starting.start()
         await checkout.start()
         log.info("coshop started", extra={"public_url": settings.public_url})
         try:
             yield
         finally:
-            await health.close()
-            await webhooks.close()
-            await checkout.close()
-            await rate_limits.close()
-            await hub.close()
-            await catalogs.close()
-            await store.close()
-            await broker.close()
-            await engine.dispose()
+            # each part stops in turn; one that takes long is named in the log (a deploy that
+            # waits on shutdown wants to know which part held it)
+            for name, close in (
+                ("health", health.close),
+                ("show_starting", show_starting.close),
+                ("webhooks", webhooks.close),
+                ("checkout", checkout.close),
+                ("rate_limits", rate_limits.close),
+                ("hub", hub.close),
+                ("catalogs", catalogs.close),
+                ("store", store.close),
+                ("broker", broker.close),
+                ("engine", engine.dispose),
+            ):
+                began = time.monotonic()
+                await close()
+                took = time.monotonic() - began
+                if took > 2.0:
+                    log.warning("slow shutdown", extra={"part": name, "seconds": round(took, 2)})
 
     routes: list[BaseRoute] = [
         Route("/livez", _livez),
@@ -236,6 +256,8 @@ def create_app(settings: Settings) -> Starlette:
         *me_routes(),
         *catalog_routes(),
         *checkout_routes(),
+        *show_routes(),
+        *store_routes(),
         *page_routes(),
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]

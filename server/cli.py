@@ -1,4 +1,4 @@
-"""The ``coshop`` command: serve, demo, database, catalogue and merchant administration.
+"""The ``coshop`` command: serve, demo, database, catalogue, merchant and outbox administration.
 
 Every ``serve`` flag mirrors a ``COSHOP_*`` variable (``--data-dir`` ↔ ``COSHOP_DATA_DIR``); a
 flag given on the command line wins over the environment.
@@ -74,17 +74,20 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
     open-file limit, slow clients cut, accept errors logged once per interval.
     """
     from server.serving import derive_limits, install_accept_error_throttle, protocol_class
+    from server.transport.lean import LeanWebSocketProtocol
+    from server.transport.ws import RoomSockets
 
     limits = derive_limits(settings)
     logging.getLogger("coshop.serving").info("serving limits: %s", limits.describe())
     install_accept_error_throttle()
     config = uvicorn.Config(
-        app,
+        RoomSockets.outermost(app),
         host=settings.host,
         port=settings.port,
         http=protocol_class(limits),
         backlog=limits.backlog,
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio protocol, lighter per idle socket (server/transport/lean.py)
+        ws=LeanWebSocketProtocol,
         ws_max_size=settings.max_frame_bytes,
         # compression costs CPU per frame and leaks through CRIME-style attacks
         ws_per_message_deflate=False,
@@ -473,6 +476,110 @@ def _cmd_merchant_update(args: argparse.Namespace) -> int:
     return 0
 
 
+def _older_than(value: str) -> int:
+    from server.checkout.outbox_admin import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _cmd_outbox_list(args: argparse.Namespace) -> int:
+    from server.checkout.outbox_admin import Which
+    from server.checkout.outbox_cli import ListArgs, outbox_list
+
+    settings = _settings_from(args)
+    _announce_database(settings)
+    which: Which = (
+        "dead" if args.dead else "pending" if args.pending else "all" if args.all else "open"
+    )
+    if args.limit < 1:
+        raise ConfigError("--limit must be 1 or more")
+    request = ListArgs(which, args.room, args.order, args.kind, args.limit, args.json)
+    return asyncio.run(outbox_list(settings, request))
+
+
+def _cmd_outbox_show(args: argparse.Namespace) -> int:
+    from server.checkout.outbox_cli import outbox_show
+
+    settings = _settings_from(args)
+    _announce_database(settings)
+    return asyncio.run(outbox_show(settings, args.id, args.json))
+
+
+def _cmd_outbox_retry(args: argparse.Namespace) -> int:
+    from server.checkout.outbox_cli import RetryArgs, outbox_retry
+
+    settings = _settings_from(args)
+    _announce_database(settings)
+    request = RetryArgs(
+        ids=tuple(args.ids),
+        all_dead=args.all_dead,
+        older_than_s=args.older_than,
+        room=args.room,
+        order=args.order,
+        kind=args.kind,
+        force=args.force,
+        dry_run=args.dry_run,
+        as_json=args.json,
+    )
+    return asyncio.run(outbox_retry(settings, request))
+
+
+def _add_outbox_parser(sub: Any) -> None:
+    kinds = ["room_command", "capture", "void", "refund", "expire"]
+    box = sub.add_parser(
+        "outbox", help="checkout effects: list, show, retry dead ones (docs/runbook.md)"
+    ).add_subparsers(dest="outbox_command", required=True)
+    p = box.add_parser(
+        "list", help="effects not delivered (dead and pending), or --dead, --pending, --all"
+    )
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--dead", action="store_true", help="only effects given up for good")
+    which.add_argument("--pending", action="store_true", help="only effects still queued")
+    which.add_argument("--all", action="store_true", help="delivered ones too (kept a week)")
+    p.add_argument("--room", help="only this room's effects")
+    p.add_argument("--order", help="only this order's effects")
+    p.add_argument("--kind", choices=kinds, help="only this kind")
+    p.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
+    p.add_argument("--json", action="store_true", help="JSON for scripts")
+    _add_settings_flags(p)
+    p.set_defaults(func=_cmd_outbox_list)
+
+    p = box.add_parser("show", help="everything about one effect")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true", help="JSON for scripts")
+    _add_settings_flags(p)
+    p.set_defaults(func=_cmd_outbox_show)
+
+    p = box.add_parser(
+        "retry",
+        help="put dead effects back in the queue (same idempotency key; a running server"
+        " runs them on its next pass)",
+    )
+    p.add_argument("ids", nargs="*", metavar="ID", help="dead effects to retry")
+    p.add_argument("--all-dead", action="store_true", help="every dead effect matching")
+    p.add_argument(
+        "--older-than",
+        type=_older_than,
+        metavar="DURATION",
+        help="with --all-dead: only effects dead at least this long (90s, 10m, 24h, 1d)",
+    )
+    p.add_argument("--room", help="with --all-dead: only this room's effects")
+    p.add_argument("--order", help="with --all-dead: only this order's effects")
+    p.add_argument("--kind", choices=kinds, help="with --all-dead: only this kind")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="retry a room command even though a later one of its order was delivered",
+    )
+    p.add_argument("--dry-run", action="store_true", help="show what would be retried")
+    p.add_argument("--json", action="store_true", help="JSON for scripts")
+    _add_settings_flags(p)
+    p.set_defaults(func=_cmd_outbox_retry)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coshop", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -556,6 +663,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_settings_flags(p)
     p.set_defaults(func=_cmd_merchant_update)
+
+    _add_outbox_parser(sub)
     return parser
 
 

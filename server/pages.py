@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
+from server.api.blocked_origins import note_blocked_origin
 from server.api.common import normalize_origin
 from server.api.shopper_rooms import PUBLISHABLE_KEY
 from server.assets import templates_dir
@@ -456,32 +457,18 @@ async def widget_start(request: Request) -> HTMLResponse:
             status=404, framers=framers,
         )  # fmt: skip
     if not parent or parent not in merchant.origins:
+        # the console lists the sites the widget was refused on (server.api.blocked_origins)
+        await note_blocked_origin(request, merchant.merchant_id, parent)
         site = parent or "this site"
         return _shop_page(
             request, "This site is not set up for shopping rooms",
-            f"{site} is not one of {merchant.name}'s registered sites. The shop adds it with"
-            " PUT /api/v1/merchant/origins, then reloads this page.",
+            f"Shopping rooms cannot open on {site} yet: it is not one of {merchant.name}'s"
+            " registered sites. Shopping here? Please try again later. Your shop? Register the"
+            " site in your coshop console (Set up, where blocked sites are listed), then reload"
+            " this page.",
             status=403, framers=framers,
         )  # fmt: skip
     return _start_page(request, merchant, key, embed=True, parent=parent, qr=False)
-
-
-async def store_sign(request: Request) -> HTMLResponse:
-    """GET /s/{merchant_id}/sign : a printable QR sign; each shopper who scans it starts a room."""
-    registry: Registry = request.app.state.registry
-    merchant = await registry.get_merchant(str(request.path_params["merchant_id"]))
-    if merchant is None:
-        return _shop_page(request, "Shop not found", "No shop has this address.", status=404)
-    if await registry.publishable_key(merchant.merchant_id) is None:
-        return _not_set_up(request, merchant.name)
-    url = f"{_settings(request).public_url.rstrip('/')}/s/{quote(merchant.merchant_id)}"
-    return _render(
-        request,
-        "print.html",
-        shop=merchant.name,
-        start_url=url,
-        qr=qr_svg(url, scale=10, title=f"Scan to shop with {merchant.name}"),
-    )
 
 
 # -- (end of a room for every shopper) ----------------------------------------------------------
@@ -512,6 +499,5 @@ def page_routes() -> list[BaseRoute]:
         Route("/r/{room_id}/qr.svg", qr_image),
         Route("/rooms/{room_id}", room_alias),
         Route("/s/{merchant_id}", store_start),
-        Route("/s/{merchant_id}/sign", store_sign),
         Route("/start", widget_start),
     ]

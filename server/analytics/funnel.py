@@ -9,6 +9,7 @@ answering what the merchant console and the analytics API show (:meth:`RoomFold.
 * **influence attribution**: for every line of a paid order, what led to it, decided when the
   line was added, first match wins:
 
+  ``drop``        a viewer won it in a drop (a live show's timed deal: ``DropClaimed``);
   ``poll``        a poll this product won closed at most :data:`WINDOW_MS` before;
   ``pin``         the product was pinned on stage;
   ``bring``       the host brought everyone to this product ("bring everyone here") within the
@@ -35,7 +36,7 @@ __all__ = ["CAUSES", "WINDOW_MS", "Attribution", "Event", "RoomFold", "RoomResul
 WINDOW_MS = 10 * 60 * 1000
 """How long a poll, a "bring everyone here" or an announcement keeps leading to adds."""
 
-CAUSES = ("poll", "pin", "bring", "announcement", "associate", "friend", "self")
+CAUSES = ("drop", "poll", "pin", "bring", "announcement", "associate", "friend", "self")
 
 
 class Event(Protocol):
@@ -180,6 +181,11 @@ class RoomFold:
             cause=self._cause(sku, title, added_by, payer, at),
         )
 
+    def _drop_claimed(self, data: Mapping[str, Any], _at: int) -> None:
+        line = self._lines.get(str(data["line_id"]))
+        if line is not None:  # the claim's line was added just before, at the drop's price
+            line.cause = "drop"
+
     def _quantity(self, data: Mapping[str, Any], _at: int) -> None:
         line = self._lines.get(str(data["line_id"]))
         if line is not None:
@@ -201,6 +207,17 @@ class RoomFold:
         self._orders[order_id] = lines
         if lines:
             self._order_currency[order_id] = lines[0].currency
+
+    def _viewer_order(self, data: Mapping[str, Any], _at: int) -> None:
+        """A live viewer's own order: the lines it names, at the prices it was opened with."""
+        order_id = str(data["order_id"])
+        lines = []
+        for ordered in data.get("lines") or ():
+            line = self._lines.get(str(ordered["line_id"]))
+            if line is not None:
+                lines.append(replace(line, price_minor=int(ordered["unit_minor"])))
+        self._orders[order_id] = tuple(lines)
+        self._order_currency[order_id] = str(data["currency"])
 
     def _share(self, data: Mapping[str, Any], _at: int) -> None:
         payer, status = str(data["payer"]), str(data["status"])
@@ -253,6 +270,8 @@ _HANDLERS = {
     "LineRemoved": RoomFold._removed,
     "PayerAssigned": RoomFold._payer,
     "SettlementBegan": RoomFold._settlement,
+    "ViewerOrderBegan": RoomFold._viewer_order,
+    "DropClaimed": RoomFold._drop_claimed,
     "ShareUpdated": RoomFold._share,
     "OrderSettled": RoomFold._settled,
 }

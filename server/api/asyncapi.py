@@ -79,7 +79,10 @@ _RULES: dict[tuple[str, str], str] = {
     ("SetQuantity", "quantity"): f"1-{MAX_QUANTITY}, else `invalid_quantity`",
     ("AddLine", "note"): f"at most {MAX_NOTE} characters after trimming, else `invalid_text`",
     ("AddLine", "variant"): "one of the product's variants; null for a product without any",
-    ("PostMessage", "text"): f"1-{MAX_MESSAGE} characters after trimming, else `invalid_text`",
+    ("PostMessage", "text"): f"1-{MAX_MESSAGE} characters after trimming (may be empty when a "
+    "product is shared), else `invalid_text`",
+    ("PostMessage", "product"): "a product to share as a card: `{sku, variant?}` from the "
+    "room's catalogue, else `unknown_product` / `invalid_variant`",
     ("Announce", "text"): f"1-{MAX_ANNOUNCEMENT} characters after trimming, else `invalid_text`",
     ("OpenPoll", "question"): f"1-{MAX_QUESTION} characters after trimming, else `invalid_text`",
     ("OpenPoll", "skus"): f"{MIN_OPTIONS}-{MAX_OPTIONS} distinct products, else `invalid_option`",

@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from server.api.common import (
     bearer,
+    merchant_caller,
     normalize_origin,
     now_ms,
     read_json,
@@ -120,14 +121,6 @@ def _origins(data: dict[str, Any], *, required: bool = False) -> tuple[str, ...]
     return tuple(dict.fromkeys(out))
 
 
-async def _caller(request: Request) -> Merchant:
-    key = bearer(request)
-    merchant = None if key is None else await _registry(request).merchant_by_api_key(key)
-    if merchant is None:
-        raise ProblemError(401, "invalid_api_key", "send your merchant API key as a bearer token")
-    return merchant
-
-
 async def create_merchant(request: Request) -> JSONResponse:
     """POST /api/v1/merchants"""
     settings: Settings = request.app.state.settings
@@ -157,12 +150,12 @@ async def create_merchant(request: Request) -> JSONResponse:
 
 async def me(request: Request) -> JSONResponse:
     """GET /api/v1/merchant"""
-    return JSONResponse(_merchant_json(await _caller(request)))
+    return JSONResponse(_merchant_json(await merchant_caller(request)))
 
 
 async def set_origins(request: Request) -> JSONResponse:
     """PUT /api/v1/merchant/origins"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     origins = _origins(await read_json(request), required=True)
     await _registry(request).set_origins(merchant.merchant_id, origins)
     updated = await _registry(request).get_merchant(merchant.merchant_id)
@@ -172,7 +165,7 @@ async def set_origins(request: Request) -> JSONResponse:
 
 async def rotate_key(request: Request) -> JSONResponse:
     """POST /api/v1/merchant/api-key"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     key = _new_key()
     await _registry(request).rotate_api_key(merchant.merchant_id, key)
     return JSONResponse({"merchant_id": merchant.merchant_id, "api_key": key})
@@ -180,7 +173,7 @@ async def rotate_key(request: Request) -> JSONResponse:
 
 async def rotate_signing_secret(request: Request) -> JSONResponse:
     """POST /api/v1/merchant/signing-secret"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     secret, now = _new_signing_secret(), now_ms()
     grace_until = now + ROTATION_GRACE_MS if merchant.has_signing_secret else None
     await _registry(request).rotate_signing_secret(merchant.merchant_id, secret, now)
@@ -197,14 +190,14 @@ async def rotate_signing_secret(request: Request) -> JSONResponse:
 
 async def delete_signing_secret(request: Request) -> JSONResponse:
     """DELETE /api/v1/merchant/signing-secret"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     await _registry(request).clear_signing_secret(merchant.merchant_id)
     return await _current(request, merchant.merchant_id)
 
 
 async def set_public_key(request: Request) -> JSONResponse:
     """PUT /api/v1/merchant/public-key"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     data = await read_json(request, max_bytes=_MAX_KEY_BODY)
     try:
         pem = normalize_public_key(data.get("public_key"))
@@ -216,14 +209,14 @@ async def set_public_key(request: Request) -> JSONResponse:
 
 async def delete_public_key(request: Request) -> JSONResponse:
     """DELETE /api/v1/merchant/public-key"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     await _registry(request).set_public_key(merchant.merchant_id, None)
     return await _current(request, merchant.merchant_id)
 
 
 async def set_sign_in_url(request: Request) -> JSONResponse:
     """PUT /api/v1/merchant/sign-in-url"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     data = await read_json(request, max_bytes=_MAX_KEY_BODY)
     if "sign_in_url" not in data:
         raise ProblemError(
@@ -279,7 +272,7 @@ async def _publishable_json(request: Request, merchant: Merchant) -> JSONRespons
 
 async def _publishable_key(request: Request) -> JSONResponse:
     """GET / POST / DELETE /api/v1/merchant/publishable-key"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     if request.method == "POST":
         key = new_publishable_key()
         await _registry(request).set_publishable_key(merchant.merchant_id, key, now_ms())

@@ -31,10 +31,10 @@ from rooms import RoomError
 from rooms.commands import SetMerchantWordList
 from rooms.state import WordEntry
 from rooms.wordlist import MAX_WORDS, check_word_list
-from server.api.common import bearer, check_text, now_ms, read_json
+from server.api.common import check_text, merchant_caller, now_ms, read_json
 from server.http.problem import ProblemError
 from server.hub.hub import Hub, HubFull, RoomNotFound
-from server.storage import Merchant, Registry, StorageError
+from server.storage import Registry, StorageError
 from server.storage.word_lists import StoredWordList, WordListStore
 
 __all__ = ["MAX_ROOMS_FED", "feed_new_room", "feed_room", "feed_rooms", "moderation_routes"]
@@ -47,15 +47,6 @@ _PAGE = 200
 _PARALLEL = 8
 _MAX_ENTRY = 200  # characters of one raw entry (the core bounds the folded word to 40)
 _MAX_BODY = 65_536
-
-
-async def _caller(request: Request) -> Merchant:
-    key = bearer(request)
-    registry: Registry = request.app.state.registry
-    merchant = None if key is None else await registry.merchant_by_api_key(key)
-    if merchant is None:
-        raise ProblemError(401, "invalid_api_key", "send your merchant API key as a bearer token")
-    return merchant
 
 
 def _store(request: Request) -> WordListStore:
@@ -148,13 +139,13 @@ async def feed_new_room(state: Any, merchant_id: str, room_id: str) -> None:
 
 async def get_word_list(request: Request) -> JSONResponse:
     """GET /api/v1/merchant/word-list"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     return JSONResponse(_json(await _store(request).get(merchant.merchant_id)))
 
 
 async def put_word_list(request: Request) -> JSONResponse:
     """PUT /api/v1/merchant/word-list"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     entries = _entries(await read_json(request, max_bytes=_MAX_BODY))
     stored = await _store(request).put(
         merchant.merchant_id, [(e.word, e.action) for e in entries], now_ms()

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkout_bridge.orders import HOLDOUT_CHOICES
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
 from server.api.members import REMOVED_CODES
 from server.api.merchants import SIGN_IN_URL
+from server.api.shows import show_paths
+from server.api.stores import store_paths
 from server.http.ratelimit import route_group
+from server.webhooks.events import EVENT_TYPES, RESERVED_TYPES
 
 __all__ = ["openapi_document"]
 
@@ -308,7 +312,13 @@ _SCHEMAS: dict[str, Any] = {
                 **_INT,
                 "description": "when unpaid shares are voided, ms since the Unix epoch",
             },
-            "shares": {"type": "array", "items": {"type": "object"}},
+            "shares": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "one per payer; a share's status is pending, checkout_open, "
+                "authorized, paid, failed, expired, canceled, refunded, partially_refunded or "
+                "released (holdout recovery moved it to others or dropped it: never charged)",
+            },
         },
     },
     "Product": {
@@ -943,7 +953,16 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/rooms/{room_id}/checkout": {
             "post": {
-                "summary": "Host: lock, price on the server and open an order",
+                "summary": "Open an order: the host's for the room's cart, or a live viewer's "
+                "for their own lines",
+                "description": "By the host of a group room (or a live room's whole cart): lock, "
+                "price on the server and open one order (mode, all_or_nothing, participants). "
+                "By a live viewer: an order of the viewer's own lines only (line_ids: some of "
+                "them; buy: 'Buy now' adds one product and checks it out alone), while the room "
+                "stays open; stock is reserved until the order is paid or ends "
+                "(409 out_of_stock with sku, variant and available); drop: claim a running drop "
+                "and pay for it at once. The answer's pay is the viewer's "
+                "payment page (null for the host, or when it could not be opened at once).",
                 "parameters": [_ROOM_ID],
                 "security": _MEMBER,
                 "requestBody": _body(
@@ -957,12 +976,85 @@ def _paths() -> dict[str, Any]:
                             "description": "who an equal split bills (member ids the host "
                             "picked); null or absent: the room's default",
                         },
+                        "line_ids": {
+                            "type": ["array", "null"],
+                            "items": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": 64,
+                                "pattern": _NO_CONTROL,
+                            },
+                            "minItems": 1,
+                            "maxItems": 50,
+                            "description": "(live viewer) which of their own lines; null or "
+                            "absent: all of them",
+                        },
+                        "buy": {
+                            "type": ["object", "null"],
+                            "required": ["sku"],
+                            "properties": {
+                                "sku": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": 64,
+                                    "pattern": _NO_CONTROL,
+                                },
+                                "variant": {
+                                    "type": ["string", "null"],
+                                    "minLength": 1,
+                                    "maxLength": 64,
+                                    "pattern": _NO_CONTROL,
+                                },
+                                "quantity": {"type": "integer", "minimum": 1, "maximum": 99},
+                            },
+                            "description": "(live viewer) Buy now: add this product and check "
+                            "it out alone",
+                        },
+                        "accept_prices": {
+                            "type": "boolean",
+                            "description": "(live viewer) go ahead although prices changed "
+                            "since the line was added",
+                        },
+                        "drop": {
+                            "type": ["object", "null"],
+                            "required": ["drop_id"],
+                            "properties": {
+                                "drop_id": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": 64,
+                                    "pattern": _NO_CONTROL,
+                                },
+                                "variant": {
+                                    "type": ["string", "null"],
+                                    "minLength": 1,
+                                    "maxLength": 64,
+                                    "pattern": _NO_CONTROL,
+                                },
+                                "quantity": {"type": "integer", "minimum": 1, "maximum": 99},
+                            },
+                            "description": "(live viewer) claim a running drop and, on a win, "
+                            "pay for it in the same step (the claim is decided in the room's "
+                            "order; a lost claim reserves and charges nothing)",
+                        },
                     }
                 ),
                 "responses": {
                     "200": _json(
-                        _object({"order": _ref("Order"), "snapshot": {"type": "object"}}),
-                        "the order and the priced snapshot",
+                        _object(
+                            {
+                                "order": _ref("Order"),
+                                "snapshot": {"type": "object"},
+                                "pay": {"oneOf": [_URL_ANSWER, {"type": "null"}]},
+                                "claim": _object(
+                                    {"drop_id": {"type": "string"}, "line_id": {"type": "string"}},
+                                    ["drop_id", "line_id"],
+                                ),
+                            },
+                            ["order", "snapshot"],
+                        ),
+                        "the order and the priced snapshot (and a viewer's payment page; "
+                        "claim: the drop line a drop claim won)",
                     ),
                     **_problems(
                         _merge(
@@ -970,7 +1062,22 @@ def _paths() -> dict[str, Any]:
                             _CHECKOUT_BASE,
                             {
                                 403: ["host_only"],
-                                409: _CHECKOUT_409,
+                                409: [
+                                    *_CHECKOUT_409,
+                                    "out_of_stock",
+                                    "line_in_checkout",
+                                    "not_your_line",
+                                    "cart_changed",
+                                    "viewer_checkouts_open",
+                                    "invalid_variant",
+                                    "unknown_product",
+                                    "too_many_lines",
+                                    "drop_sold_out",
+                                    "drop_ended",
+                                    "drop_limit_reached",
+                                    "no_active_drop",
+                                    "drop_line",
+                                ],
                                 422: [
                                     "invalid_field",
                                     "invalid_participants",
@@ -984,11 +1091,28 @@ def _paths() -> dict[str, Any]:
                 },
             },
             "get": {
-                "summary": "The latest snapshot and order of the room",
+                "summary": "The latest snapshot and order of the room (and a live viewer's own)",
                 "parameters": [_ROOM_ID],
                 "security": _MEMBER,
                 "responses": {
-                    "200": _json(_object({"snapshot": _SNAPSHOT_OR_NULL, "order": _ORDER_OR_NULL})),
+                    "200": _json(
+                        _object(
+                            {
+                                "snapshot": _SNAPSHOT_OR_NULL,
+                                "order": _ORDER_OR_NULL,
+                                "own": {
+                                    "oneOf": [
+                                        _object(
+                                            {"order": _ref("Order"), "snapshot": {"type": "object"}}
+                                        ),
+                                        {"type": "null"},
+                                    ],
+                                    "description": "a live viewer's latest own order",
+                                },
+                            },
+                            ["snapshot", "order"],
+                        )
+                    ),
                     **_problems(_CHECKOUT_BASE),
                 },
             },
@@ -1016,7 +1140,8 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/rooms/{room_id}/checkout/{order_id}/cancel": {
             "post": {
-                "summary": "Host: cancel the order (the cart unlocks)",
+                "summary": "Cancel the order: the host (the cart unlocks), or the live viewer "
+                "whose own order it is (their lines unfreeze, the stock goes back)",
                 "parameters": [_ROOM_ID, _ORDER_ID],
                 "security": _MEMBER,
                 "responses": {
@@ -1025,6 +1150,53 @@ def _paths() -> dict[str, Any]:
                         _merge(
                             _CHECKOUT_BASE,
                             {403: ["host_only"], 404: ["order_not_found"], 409: _CHECKOUT_409},
+                        )
+                    ),
+                },
+            }
+        },
+        "/api/v1/rooms/{room_id}/checkout/{order_id}/holdout": {
+            "post": {
+                "summary": "Host: decide what happens to an unpaid share (holdout recovery)",
+                "description": "For a share that failed, expired or is not paid: the host covers "
+                "it (host_covers), the other payers re-split it (split_others), or, when each "
+                "pays their own lines, the holdout's lines are dropped (drop_lines). The share is "
+                "released (never charged; money that still reaches it is sent back) and the "
+                "order re-planned; the room records the choice for everyone (docs/checkout.md).",
+                "parameters": [_ROOM_ID, _ORDER_ID],
+                "security": _MEMBER,
+                "requestBody": _body(
+                    {
+                        "payer": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 64,
+                            "pattern": _NO_CONTROL,
+                            "description": "the member id of the share's payer",
+                        },
+                        "choice": {"enum": list(HOLDOUT_CHOICES)},
+                    },
+                    ["payer", "choice"],
+                ),
+                "responses": {
+                    "200": _json(_object({"order": _ref("Order")})),
+                    **_problems(
+                        _merge(
+                            _CHECKOUT_BASE,
+                            _BODY,
+                            {
+                                403: ["host_only"],
+                                404: ["order_not_found"],
+                                409: [
+                                    "order_closed",
+                                    "share_not_holdout",
+                                    "holdout_is_host",
+                                    "no_one_to_split",
+                                    "lines_not_separable",
+                                    "nothing_left",
+                                ],
+                                422: ["invalid_field"],
+                            },
                         )
                     ),
                 },
@@ -1127,7 +1299,14 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "schemas": _SCHEMAS,
         },
         "paths": _rate_limited(
-            {**_paths(), **_keys_paths(), **_webhook_paths(), **_console_paths()}
+            {
+                **_paths(),
+                **_keys_paths(),
+                **_webhook_paths(),
+                **_console_paths(),
+                **show_paths(),
+                **store_paths(),
+            }
         ),
     }
 
@@ -1353,23 +1532,8 @@ _WEBHOOK_EVENTS = {
     "type": "array",
     "minItems": 1,
     "maxItems": 32,
-    "items": {
-        "enum": [
-            "*",
-            "room.created",
-            "member.joined",
-            "cart.line_added",
-            "cart.line_removed",
-            "poll.closed",
-            "checkout.started",
-            "order.paid",
-            "order.void",
-            "order.refunded",
-            "show.scheduled",
-            "show.starting",
-        ]
-    },
-    "description": "event types to receive ('*': all); show.* are reserved (not sent yet)",
+    "items": {"enum": ["*", *EVENT_TYPES, *RESERVED_TYPES]},
+    "description": "event types to receive ('*': all); docs/webhooks.md lists them",
 }
 _WEBHOOK_DESCRIPTION = {"type": "string", "maxLength": 200, "pattern": _NO_CONTROL}
 _WEBHOOK_FIELDS: dict[str, Any] = {
@@ -1380,6 +1544,16 @@ _WEBHOOK_FIELDS: dict[str, Any] = {
     "enabled": {"type": "boolean"},
     "created_at": _INT,
     "updated_at": _INT,
+    "failing_since": {
+        **_NULL_INT,
+        "description": "start of the current run of failed attempts (ms); null after a 2xx",
+    },
+    "disabled_at": {**_NULL_INT, "description": "when it was disabled (ms); null while enabled"},
+    "disabled_reason": {
+        "enum": [None, "merchant", "failing"],
+        "description": "merchant: PATCH enabled=false; failing: every attempt failed for 5 days "
+        "(COSHOP_WEBHOOK_DISABLE_AFTER_S)",
+    },
 }
 _WEBHOOK = _object(_WEBHOOK_FIELDS)
 _WEBHOOK_WITH_SECRET = _object(
@@ -1480,7 +1654,11 @@ def _webhook_paths() -> dict[str, Any]:
                         "url": _WEBHOOK_URL,
                         "events": _WEBHOOK_EVENTS,
                         "description": _WEBHOOK_DESCRIPTION,
-                        "enabled": {"type": "boolean"},
+                        "enabled": {
+                            "type": "boolean",
+                            "description": "true also re-enables an endpoint disabled for "
+                            "failing and forgets its failures",
+                        },
                     }
                 ),
                 "responses": {

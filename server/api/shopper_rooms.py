@@ -19,7 +19,9 @@ it):
   existing rooms, nothing to read.
 - **rate-limited per client**: every attempt (a wrong key too) counts against the client's
   ``room_create`` window of ``server.http.ratelimit`` (``COSHOP_RATE_ROOM_CREATE``, per address),
-  before the key is even looked up.
+  before the key is even looked up; a valid key is also counted on its own, from any address
+  (``COSHOP_RATE_PUBLISHABLE``), and the rooms it starts hold at most the key's share of the
+  process's rooms (``COSHOP_PUBLISHABLE_SHARE``, ``server.hub.shares``).
 
 A ``device`` (the guest device secret the join page keeps, ``server.identity``) binds the host's
 identity to the room, so "Your rooms" (``server.api.me``) lists it and the same browser is the
@@ -39,6 +41,7 @@ from starlette.routing import Route
 
 from rooms import Role, RoomKind
 from rooms.rules.membership import MAX_NAME, MAX_TITLE
+from server.api.blocked_origins import note_blocked_origin
 from server.api.common import new_id, normalize_origin, read_json, require_str
 from server.api.manage_links import issue_manage_link
 from server.api.rooms import open_new_room
@@ -93,9 +96,15 @@ def _check_origins(
         raise _refuse_origin(merchant, parent, "the page the widget is on")
 
 
-async def _limit(request: Request) -> None:
+async def _limit(request: Request, publishable_key: str | None = None) -> None:
+    """Every attempt counts against its address's ``room_create`` window, before the body is
+    read; once ``publishable_key`` is known valid, also against the key's own window and share
+    of the rooms, from whatever address (``server.http.ratelimit``, ``server.hub.shares``)."""
     limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
     if limits is None:
+        return
+    if publishable_key is not None:
+        await limits.admit_publishable_key(request.app.state, publishable_key)
         return
     wait = await limits.hit([("room_create", f"a:{limits.address(request.scope)}")])
     if wait is not None:
@@ -121,6 +130,7 @@ async def _start(request: Request) -> JSONResponse:
             "this publishable key is not valid (rotated or turned off by the shop)",
             extra={"field": "publishable_key"},
         )  # fmt: skip
+    await _limit(request, key)  # the key's window and share; its room counts against it
     raw_parent = data.get("parent")
     parent = None if raw_parent in (None, "") else normalize_origin(raw_parent)
     if raw_parent not in (None, "") and parent is None:
@@ -128,7 +138,12 @@ async def _start(request: Request) -> JSONResponse:
             422, "invalid_origin", "parent must be an origin like https://shop.example",
             extra={"field": "parent"},
         )  # fmt: skip
-    _check_origins(settings, merchant, request.headers.get("origin"), parent)
+    try:
+        _check_origins(settings, merchant, request.headers.get("origin"), parent)
+    except ProblemError as refused:
+        # the console lists the sites the widget was refused on (server.api.blocked_origins)
+        await note_blocked_origin(request, merchant.merchant_id, refused.extra.get("origin"))
+        raise
     host_name = require_str(data, "host_name", default="", max_len=MAX_NAME).strip()
     if not host_name:
         raise ProblemError(

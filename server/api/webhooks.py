@@ -5,7 +5,9 @@
 - ``GET /api/v1/merchant/webhooks`` — the merchant's endpoints (without secrets).
 - ``GET /api/v1/merchant/webhooks/{id}`` — one endpoint, with its secret.
 - ``PATCH /api/v1/merchant/webhooks/{id}`` — change ``url``, ``events``, ``description``,
-  ``enabled``; ``DELETE`` removes it with its delivery log.
+  ``enabled``; ``DELETE`` removes it with its delivery log. An endpoint whose every attempt
+  failed for days is disabled by the worker (``disabled_reason: "failing"``);
+  ``{"enabled": true}`` enables it again and starts a fresh count of failures.
 - ``POST /api/v1/merchant/webhooks/{id}/secret`` — rotate the secret; the old one still signs
   (a second signature) for 24 hours.
 - ``GET /api/v1/merchant/webhooks/{id}/deliveries`` — the delivery log, newest first
@@ -25,10 +27,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.api.common import bearer, check_text, new_id, now_ms, path_param, query_param
+from server.api.common import (
+    check_text,
+    merchant_caller,
+    new_id,
+    now_ms,
+    path_param,
+    query_param,
+)
 from server.api.common import read_json as _read_json
 from server.http.problem import ProblemError
-from server.storage import Merchant, Registry
+from server.storage import Merchant
 from server.webhooks.events import SUBSCRIBABLE
 from server.webhooks.service import WebhookService
 from server.webhooks.signing import new_secret
@@ -46,15 +55,6 @@ _PAGE = 50
 def _service(request: Request) -> WebhookService:
     service: WebhookService = request.app.state.webhooks
     return service
-
-
-async def _caller(request: Request) -> Merchant:
-    registry: Registry = request.app.state.registry
-    key = bearer(request)
-    merchant = None if key is None else await registry.merchant_by_api_key(key)
-    if merchant is None:
-        raise ProblemError(401, "invalid_api_key", "send your merchant API key as a bearer token")
-    return merchant
 
 
 async def _endpoint(request: Request, merchant: Merchant) -> Endpoint:
@@ -116,6 +116,9 @@ def _endpoint_json(endpoint: Endpoint, *, secret: bool = False) -> dict[str, Any
         "enabled": endpoint.enabled,
         "created_at": endpoint.created_at,
         "updated_at": endpoint.updated_at,
+        "failing_since": endpoint.failing_since,
+        "disabled_at": endpoint.disabled_at,
+        "disabled_reason": endpoint.disabled_reason,
     }
     if secret:
         data["secret"] = endpoint.secret
@@ -153,7 +156,7 @@ def _attempt_json(attempt: Attempt) -> dict[str, Any]:
 # ---- endpoints -------------------------------------------------------------------------------
 async def _create(request: Request) -> JSONResponse:
     """POST /api/v1/merchant/webhooks"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     data = await _read_json(request)
     if "url" not in data:
         raise _field_error("url", "url is required")
@@ -188,7 +191,7 @@ async def _create(request: Request) -> JSONResponse:
 
 async def _list(request: Request) -> JSONResponse:
     """GET /api/v1/merchant/webhooks"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     found = await _service(request).store.endpoints(merchant.merchant_id)
     return JSONResponse({"webhooks": [_endpoint_json(e) for e in found]})
 
@@ -208,11 +211,16 @@ async def _update(request: Request, merchant: Merchant, endpoint: Endpoint) -> J
         changes["events"] = _events(data["events"])
     if "description" in data:
         changes["description"] = _description(data["description"])
-    if "enabled" in data:
-        changes["enabled"] = _enabled(data["enabled"])
+    now = now_ms()
+    if "enabled" in data and _enabled(data["enabled"]) != endpoint.enabled:
+        changes["enabled"] = data["enabled"]
+        if data["enabled"]:  # a fresh start: the run of failures is forgotten
+            changes.update(disabled_at=None, disabled_reason=None, failing_since=None)
+        else:
+            changes.update(disabled_at=now, disabled_reason="merchant")
     service = _service(request)
     if changes:
-        changes["updated_at"] = now_ms()
+        changes["updated_at"] = now
         await service.store.update_endpoint(endpoint.endpoint_id, changes)
         service.endpoints_changed(merchant.merchant_id)
     return await _current(request, endpoint.endpoint_id, secret=False)
@@ -227,7 +235,7 @@ async def _current(request: Request, endpoint_id: str, *, secret: bool) -> JSONR
 
 async def _one(request: Request) -> Response:
     """GET, PATCH, DELETE /api/v1/merchant/webhooks/{endpoint_id}"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     endpoint = await _endpoint(request, merchant)
     if request.method == "PATCH":
         return await _update(request, merchant, endpoint)
@@ -241,7 +249,7 @@ async def _one(request: Request) -> Response:
 
 async def _rotate(request: Request) -> JSONResponse:
     """POST /api/v1/merchant/webhooks/{endpoint_id}/secret"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     endpoint = await _endpoint(request, merchant)
     now = now_ms()
     service = _service(request)
@@ -272,7 +280,7 @@ def _int_query(request: Request, name: str, low: int, high: int) -> int | None:
 
 async def _deliveries(request: Request) -> JSONResponse:
     """GET /api/v1/merchant/webhooks/{endpoint_id}/deliveries"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     endpoint = await _endpoint(request, merchant)
     limit = _int_query(request, "limit", 1, 200) or _PAGE
     before = _int_query(request, "before", 0, 2**62)
@@ -298,7 +306,7 @@ async def _delivery(request: Request, merchant: Merchant) -> tuple[Endpoint, Del
 
 async def _delivery_detail(request: Request) -> JSONResponse:
     """GET /api/v1/merchant/webhooks/{endpoint_id}/deliveries/{delivery_id}"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     _endpoint_found, delivery = await _delivery(request, merchant)
     tries = await _service(request).store.attempts(delivery.delivery_id)
     return JSONResponse(
@@ -312,7 +320,7 @@ async def _delivery_detail(request: Request) -> JSONResponse:
 
 async def _resend(request: Request) -> JSONResponse:
     """POST /api/v1/merchant/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend"""
-    merchant = await _caller(request)
+    merchant = await merchant_caller(request)
     _endpoint_found, delivery = await _delivery(request, merchant)
     service = _service(request)
     await service.store.resend(delivery.delivery_id, now_ms())

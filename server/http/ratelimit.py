@@ -12,6 +12,12 @@ Who a client is (:func:`client_key`):
 - otherwise the **address** (:func:`client_address`: the peer, or what a trusted proxy says in
   ``X-Forwarded-For``; IPv6 by /64, the block one subscriber gets).
 
+A **publishable key** (``pk_…``, which sits in a shop's pages for anyone to read) is a client of
+its own: ``POST /api/v1/shopper-rooms`` counts every start with a valid key against that key's
+``rate_publishable`` window, from whatever address (:meth:`RateLimits.admit_publishable_key`),
+besides the address's ``room_create`` window; the same call refuses a key whose rooms already
+fill its share of the room cap (``server.hub.shares``).
+
 Joins, webhooks and WebSocket handshakes are always counted by address (their bearer proves
 nothing), and every limited request also counts against ``rate_address``, so a client that
 invents a fresh bearer per request still meets a limit.
@@ -41,7 +47,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from server.auth import AuthError, TokenSigner
 from server.http.problem import ProblemError, problem_response
-from server.hub.shares import current_client
+from server.hub.shares import ClientShareExceeded, current_client, current_key, key_identity
 from server.settings import ConfigError, Settings
 
 __all__ = [
@@ -75,14 +81,21 @@ GROUPS: dict[str, str] = {
     "webhook": "rate_webhook",
     "api": "rate_api",
     "address": "rate_address",
+    "publishable": "rate_publishable",
+    "show_status": "rate_show_status",
 }
 
-_BY_ADDRESS_ONLY = frozenset({"join", "webhook", "socket"})
+_BY_ADDRESS_ONLY = frozenset({"join", "webhook", "socket", "show_status"})
+# Groups whose requests do not also count against the address's overall window: a show's
+# waiting page polls its status (answered from memory, server/api/shows.py), and a venue's
+# shared Wi-Fi puts hundreds of waiting viewers behind one address.
+_OWN_WINDOW_ONLY = frozenset({"show_status"})
 
 # The policy table: (methods, path, group). First match wins; an /api/ path no row names is
 # "api"; pages, static files, /healthz and /metrics are not limited.
 _ROOM = r"/api/v1/rooms/[^/]+"
 _POLICY: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = (
+    (frozenset({"GET"}), re.compile(_ROOM + r"/show"), "show_status"),
     (frozenset({"POST"}), re.compile(r"/api/v1/rooms"), "room_create"),
     (frozenset({"POST"}), re.compile(_ROOM + r"/join"), "join"),
     (frozenset({"POST", "DELETE"}), re.compile(_ROOM + r"/invites(/[^/]+)?"), "invite"),
@@ -316,6 +329,31 @@ class RateLimits:
             return float(item.get_expiry())
         return max(1.0, stats.reset_time - time.time())
 
+    async def admit_publishable_key(self, state: Any, publishable_key: str) -> None:
+        """A shopper room is about to be started with the valid ``publishable_key``: count it
+        against the key's window, refuse it (``429 rate_limited``) when the window is full or
+        the key's rooms already fill their share of the room cap, and otherwise name the key for
+        the rest of this request (:data:`current_key`), so the room it opens counts against it.
+        ``state`` is ``app.state``."""
+        key = key_identity(publishable_key)
+        wait = await self.hit([("publishable", f"p:{key}")])
+        metrics = getattr(state, "metrics", None)
+        if wait is not None:
+            if metrics is not None:
+                metrics.rate_limited.labels("publishable").inc()
+            raise rate_limited(
+                wait, f"too many rooms started with this shop's key; retry in {wait} s"
+            )
+        if state.hub.shares.key_full(key, state.settings.max_rooms):
+            if metrics is not None:
+                metrics.rate_limited.labels("publishable_share").inc()
+            raise rate_limited(
+                ClientShareExceeded.retry_after_s,
+                "the rooms started with this shop's key fill its share of this server; "
+                f"retry in {ClientShareExceeded.retry_after_s} s",
+            )
+        current_key.set(key)  # reset by RateLimitMiddleware when the request ends
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.aclose()
@@ -344,14 +382,15 @@ def request_hits(group: str, kind: str, key: str, address: str) -> list[tuple[st
         own = ("merchant", f"k:{key}")
     else:
         own = (group, f"m:{key}")
-    if own[0] == "address":
+    if own[0] == "address" or group in _OWN_WINDOW_ONLY:
         return [own]
     return [own, ("address", f"a:{address}")]
 
 
 class RateLimitMiddleware:
     """ASGI middleware: counts each limited HTTP request and refuses it with ``429`` when its
-    client is over a window. Also tells the hub whose request this is (``current_client``)."""
+    client is over a window. Also tells the hub whose request this is (``current_client``), and
+    forgets, when the request ends, any publishable key it started a room with (``current_key``)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -367,6 +406,7 @@ class RateLimitMiddleware:
             return
         address = limits.address(scope)
         token = current_client.set(address)
+        key_token = current_key.set(None)
         try:
             group = route_group(scope["method"], scope["path"])
             if group is not None and limits.enabled:
@@ -386,4 +426,5 @@ class RateLimitMiddleware:
                     return
             await self.app(scope, receive, send)
         finally:
+            current_key.reset(key_token)
             current_client.reset(token)

@@ -7,8 +7,12 @@ here; what comes back is the ``data`` of a Standard Webhooks message
 :func:`order_message` from the order as it stood after the event, the priced lines of its
 snapshot, the payment sessions and the names members joined with.
 
-``show.scheduled`` and ``show.starting`` are reserved: an endpoint may subscribe to them now and
-will receive them once coshop schedules shows; nothing sends them yet.
+Show messages (``show.scheduled``, ``show.reminder_requested``, ``show.starting``,
+``show.started``, ``show.cancelled``, ``show.reminder_cancelled``) are built by
+:func:`show_message` from a show as stored; they are not read from a log but written with
+their fact (:mod:`server.webhooks.shows`; ``show.starting`` by a
+periodic pass, ten minutes before the start). ``RESERVED_TYPES`` (accepted in a subscription,
+not sent yet) is empty now.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ __all__ = [
     "envelope",
     "order_message",
     "room_message",
+    "show_message",
 ]
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -48,8 +53,14 @@ EVENT_TYPES: tuple[str, ...] = (
     "order.paid",
     "order.void",
     "order.refunded",
+    "show.scheduled",
+    "show.reminder_requested",
+    "show.starting",
+    "show.started",
+    "show.cancelled",
+    "show.reminder_cancelled",
 )
-RESERVED_TYPES: tuple[str, ...] = ("show.scheduled", "show.starting")
+RESERVED_TYPES: tuple[str, ...] = ()
 SUBSCRIBABLE: frozenset[str] = frozenset(EVENT_TYPES + RESERVED_TYPES)
 
 # Room events that move an order along: seeing one in a room's log, the feed reads that
@@ -193,7 +204,9 @@ def _order(
     names: Mapping[str, str],
     providers: Mapping[str, str],
 ) -> dict[str, Any]:
-    priced = [] if snapshot is None else list(snapshot.lines)
+    # lines a holdout's share paid for and the group dropped (holdout recovery) were not bought
+    dropped = set(order.dropped_line_ids)
+    priced = [] if snapshot is None else [ln for ln in snapshot.lines if ln.line_id not in dropped]
     return {
         "order_id": order.order_id,
         "room_id": order.room_id,
@@ -236,3 +249,23 @@ def _order(
             for share in order.shares
         ],
     }
+
+
+def show_message(
+    kind: str, show: Mapping[str, Any], extra: Mapping[str, Any], *, at: int
+) -> Message:
+    """The message of one show fact: ``kind`` is ``scheduled``, ``reminder_requested``,
+    ``reminder_cancelled``, ``starting``, ``started`` or ``cancelled``; ``show`` the show object
+    as the REST API answers it (without reminder counts); ``extra`` the reminder
+    (``reminder_requested``; its ``reminder_id`` alone for ``reminder_cancelled``) or
+    ``starts_in_s`` (``starting``)."""
+    body: dict[str, Any] = {
+        "room_id": show["room_id"],
+        "merchant_id": show["merchant_id"],
+        "show": dict(show),
+    }
+    if kind in ("reminder_requested", "reminder_cancelled"):
+        body["reminder"] = dict(extra)
+    elif kind == "starting":
+        body["starts_in_s"] = int(extra["starts_in_s"])
+    return Message(f"show.{kind}", body, at)

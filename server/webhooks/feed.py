@@ -22,8 +22,6 @@ An endpoint receives only facts logged after it was created: no history replay.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import json
 import logging
 import time
@@ -40,6 +38,7 @@ from server.checkout.tables import order_events, orders, sessions, snapshots
 from server.db.engine import begin_write
 from server.storage import StoredEvent
 from server.storage.tables import room_events, rooms
+from server.waiting import STOP_GRACE_S, stop_task, wait_event
 from server.webhooks.events import (
     ORDER_MARKERS,
     Message,
@@ -47,7 +46,7 @@ from server.webhooks.events import (
     order_message,
     room_message,
 )
-from server.webhooks.store import Endpoint, endpoints_of, insert_deliveries
+from server.webhooks.store import Endpoint, delivery_id, endpoints_of, insert_deliveries
 from server.webhooks.tables import endpoints, feed
 
 __all__ = ["Feed"]
@@ -68,11 +67,6 @@ class _Raced(Exception):
 
 class _NotYet(Exception):
     """The log's room has no registry row yet: a room's log is written before its row."""
-
-
-def _delivery_id(endpoint_id: str, message_id: str) -> str:
-    digest = hashlib.sha256(f"{endpoint_id}/{message_id}".encode()).hexdigest()
-    return "dlv_" + digest[:32]
 
 
 class Feed:
@@ -96,6 +90,7 @@ class Feed:
         self._later: dict[Source, int] = {}  # not registered yet: tries so far
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._merchants: dict[str, str] = {}  # room id → merchant id
         self._listening: dict[str, tuple[bool, float]] = {}  # merchant → (has endpoints, until)
 
@@ -116,18 +111,21 @@ class Feed:
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        self._stopping = False  # a worker closed and started again runs again
         self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-feed")
 
     async def close(self) -> None:
+        """Let the pass in progress finish (a query cancelled half way costs its connection,
+        server/waiting.py), then stop."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task, grace_s=STOP_GRACE_S)
             self._task = None
 
     async def _run(self) -> None:
         recover_at = 0.0
-        while True:
+        while not self._stopping:
             self._wake.clear()
             for source in self._later:
                 self._dirty.setdefault(source, None)
@@ -142,8 +140,7 @@ class Feed:
             wait = self.retry_s if failed else max(0.0, recover_at - time.monotonic())
             if self._later:
                 wait = min(wait, _LATER_S)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+            await wait_event(self._wake, wait)
 
     async def drain(self) -> bool:
         """Feed every marked log; ``False`` if one failed (it stays marked)."""
@@ -301,7 +298,7 @@ class Feed:
                     continue
                 rows.append(
                     {
-                        "delivery_id": _delivery_id(endpoint.endpoint_id, message_id),
+                        "delivery_id": delivery_id(endpoint.endpoint_id, message_id),
                         "endpoint_id": endpoint.endpoint_id,
                         "message_id": message_id,
                         "event_type": message.type,
@@ -384,11 +381,18 @@ class Feed:
                 )
             )
         }
-        raw_snapshot = await conn.scalar(
-            select(snapshots.c.data).where(
-                snapshots.c.room_id == room_id, snapshots.c.version == first.snapshot_version
+        # A live viewer's own order keeps its snapshot under the order's id (the room's
+        # snapshots are the group's carts: server/checkout/viewer.py); a group order under the
+        # room's id. The order's own row wins.
+        raw_snapshot = None
+        for key in (order_id, room_id):
+            raw_snapshot = await conn.scalar(
+                select(snapshots.c.data).where(
+                    snapshots.c.room_id == key, snapshots.c.version == first.snapshot_version
+                )
             )
-        )
+            if raw_snapshot is not None:
+                break
         snapshot = (
             None if raw_snapshot is None else CartSnapshot.from_dict(json.loads(raw_snapshot))
         )

@@ -12,6 +12,7 @@ Knows SQL only: what a message says is :mod:`server.webhooks.events`' business.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,13 +28,17 @@ __all__ = [
     "Attempt",
     "Delivery",
     "DeliveryStatus",
+    "DisabledReason",
     "Endpoint",
+    "WebhookStats",
     "WebhookStore",
+    "delivery_id",
     "endpoints_of",
     "insert_deliveries",
 ]
 
 DeliveryStatus = Literal["pending", "retrying", "delivered", "failed"]
+DisabledReason = Literal["merchant", "failing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,9 @@ class Endpoint:
     enabled: bool
     created_at: int
     updated_at: int
+    failing_since: int | None = None  # the first failed attempt since the last 2xx
+    disabled_at: int | None = None
+    disabled_reason: DisabledReason | None = None
 
     def wants(self, event_type: str) -> bool:
         return "*" in self.events or event_type in self.events
@@ -86,6 +94,15 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookStats:
+    """What ``/metrics`` shows of the webhook tables (every process's deliveries)."""
+
+    pending: int  # deliveries of enabled endpoints not done yet
+    oldest_pending_at: int | None  # ms: when the oldest of them was written
+    disabled: Mapping[str, int]  # disabled endpoints by reason
+
+
+@dataclass(frozen=True, slots=True)
 class Attempt:
     n: int
     at: int
@@ -93,6 +110,19 @@ class Attempt:
     error: str | None
     duration_ms: int
     response: str | None  # the start of the answer's body
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    """A receiver's words as a column keeps them: at most ``limit`` characters and no NUL
+    (PostgreSQL's text refuses it; a binary answer's body has them)."""
+    return None if value is None else value.replace("\x00", "\ufffd")[:limit]
+
+
+def delivery_id(endpoint_id: str, message_id: str) -> str:
+    """The delivery of one message to one endpoint: the same pair always makes the same id, so
+    writing it twice is refused by the primary key."""
+    digest = hashlib.sha256(f"{endpoint_id}/{message_id}".encode()).hexdigest()
+    return "dlv_" + digest[:32]
 
 
 def _endpoint(row: Mapping[Any, Any]) -> Endpoint:
@@ -108,7 +138,16 @@ def _endpoint(row: Mapping[Any, Any]) -> Endpoint:
         enabled=bool(row["enabled"]),
         created_at=int(row["created_at"]),
         updated_at=int(row["updated_at"]),
+        failing_since=row["failing_since"],
+        disabled_at=row["disabled_at"],
+        disabled_reason=_reason(row["disabled_reason"]),
     )
+
+
+def _reason(value: object) -> DisabledReason | None:
+    if value == "merchant" or value == "failing":
+        return value
+    return None
 
 
 def _delivery(row: Mapping[Any, Any]) -> Delivery:
@@ -180,6 +219,9 @@ class WebhookStore:
             "enabled": endpoint.enabled,
             "created_at": endpoint.created_at,
             "updated_at": endpoint.updated_at,
+            "failing_since": endpoint.failing_since,
+            "disabled_at": endpoint.disabled_at,
+            "disabled_reason": endpoint.disabled_reason,
         }
         async with begin_write(self.engine) as conn:
             await conn.execute(insert(endpoints).values(**values))
@@ -325,13 +367,20 @@ class WebhookStore:
         done: bool,
         dead: bool = False,
         next_at: int | None = None,
-    ) -> None:
+        disable_after_ms: int | None = None,
+    ) -> bool:
         """Record ``attempt`` and its outcome: delivered (``done``), given up (``dead``) or due
-        again at ``next_at``. A delivery deleted meanwhile (its endpoint was) is left alone."""
+        again at ``next_at``. A delivery deleted meanwhile (its endpoint was) is left alone.
+
+        In the same transaction the endpoint's run of failures is followed: a 2xx ends it, a
+        failed attempt starts one (``failing_since``) unless one is running, and a failed
+        attempt ``disable_after_ms`` or more after the run began disables the endpoint (reason
+        ``failing``). True when this call disabled it."""
+        ok = attempt.status is not None and 200 <= attempt.status < 300
         values: dict[str, Any] = {
             "claimed_until": None,
             "last_status": attempt.status,
-            "last_error": None if attempt.error is None else attempt.error[:200],
+            "last_error": _text(attempt.error, 200),
         }
         if done:
             values.update(done_at=attempt.at, dead=dead)
@@ -340,23 +389,56 @@ class WebhookStore:
             values["next_attempt_at"] = next_at
         async with begin_write(self.engine) as conn:
             result = await conn.execute(
-                update(deliveries).where(deliveries.c.delivery_id == delivery_id).values(**values)
+                update(deliveries)
+                .where(deliveries.c.delivery_id == delivery_id)
+                .values(**values)
+                .returning(deliveries.c.endpoint_id)
             )
-            if int(result.rowcount) == 1:
-                n = await conn.scalar(
-                    select(func.count()).where(attempts.c.delivery_id == delivery_id)
+            endpoint_id = result.scalar()
+            if endpoint_id is None:
+                return False
+            n = await conn.scalar(select(func.count()).where(attempts.c.delivery_id == delivery_id))
+            await conn.execute(
+                insert(attempts).values(
+                    delivery_id=delivery_id,
+                    n=int(n or 0) + 1,
+                    at=attempt.at,
+                    status=attempt.status,
+                    error=_text(attempt.error, 200),
+                    duration_ms=attempt.duration_ms,
+                    response=_text(attempt.response, 500),
                 )
+            )
+            mine = endpoints.c.endpoint_id == endpoint_id
+            if ok:
                 await conn.execute(
-                    insert(attempts).values(
-                        delivery_id=delivery_id,
-                        n=int(n or 0) + 1,
-                        at=attempt.at,
-                        status=attempt.status,
-                        error=None if attempt.error is None else attempt.error[:200],
-                        duration_ms=attempt.duration_ms,
-                        response=None if attempt.response is None else attempt.response[:500],
-                    )
+                    update(endpoints)
+                    .where(mine, endpoints.c.failing_since.is_not(None))
+                    .values(failing_since=None)
                 )
+                return False
+            await conn.execute(
+                update(endpoints)
+                .where(mine, endpoints.c.failing_since.is_(None))
+                .values(failing_since=attempt.at)
+            )
+            if disable_after_ms is None:
+                return False
+            disabled = await conn.execute(
+                update(endpoints)
+                .where(
+                    mine,
+                    endpoints.c.enabled.is_(True),
+                    endpoints.c.failing_since <= attempt.at - disable_after_ms,
+                )
+                .values(
+                    enabled=False,
+                    disabled_reason="failing",
+                    disabled_at=attempt.at,
+                    updated_at=attempt.at,
+                )
+            )
+            return int(disabled.rowcount) == 1
 
     async def release(self, delivery_id: str) -> None:
         """Hand a delivery back at once (the process is stopping mid-send)."""
@@ -373,6 +455,30 @@ class WebhookStore:
                 select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.done_at.is_(None))
             )
         return None if found is None else int(found)
+
+    async def stats(self) -> WebhookStats:
+        """Pending deliveries of enabled endpoints, when the oldest was written, and disabled
+        endpoints by reason."""
+        live = select(endpoints.c.endpoint_id).where(endpoints.c.enabled.is_(True))
+        async with self.engine.connect() as conn:
+            pending = (
+                await conn.execute(
+                    select(func.count(), func.min(deliveries.c.created_at)).where(
+                        deliveries.c.done_at.is_(None), deliveries.c.endpoint_id.in_(live)
+                    )
+                )
+            ).one()
+            disabled = await conn.execute(
+                select(endpoints.c.disabled_reason, func.count())
+                .where(endpoints.c.enabled.is_(False))
+                .group_by(endpoints.c.disabled_reason)
+            )
+            by_reason: dict[str, int] = {}
+            for reason, n in disabled:
+                key = str(reason or "merchant")
+                by_reason[key] = by_reason.get(key, 0) + int(n)
+        oldest = None if pending[1] is None else int(pending[1])
+        return WebhookStats(int(pending[0] or 0), oldest, by_reason)
 
     async def prune(self, before_ms: int) -> None:
         """Forget deliveries (and attempts) settled before ``before_ms``."""

@@ -2,7 +2,10 @@
 
 - ``webhook_endpoints``: a merchant's receivers: URL, the event types it wants (JSON list),
   its Standard Webhooks secret (``whsec_…``; kept as is, signing needs it) and, for a day after a
-  rotation, the previous one (deliveries are signed with both meanwhile).
+  rotation, the previous one (deliveries are signed with both meanwhile). ``failing_since``:
+  when the current run of failed attempts began (NULL after a 2xx); ``disabled_at`` and
+  ``disabled_reason`` (``merchant``: switched off through the API; ``failing``: every attempt
+  failed for ``disable_after_s``, :mod:`server.webhooks.worker`) while it is disabled.
 - ``webhook_feed``: how far each log was turned into deliveries: ``(source, stream_id)`` →
   ``seq``, source ``room`` (``room_events``) or ``order`` (``checkout_order_events``). Moved in
   the transaction that writes the deliveries, so a log entry becomes deliveries exactly once.
@@ -49,6 +52,9 @@ endpoints = Table(
     Column("enabled", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    Column("failing_since", BigInteger, nullable=True),
+    Column("disabled_at", BigInteger, nullable=True),
+    Column("disabled_reason", String(16), nullable=True),
     PrimaryKeyConstraint("endpoint_id"),
     Index("ix_webhook_endpoints_merchant", "merchant_id"),
 )

@@ -33,6 +33,7 @@ from server.protocol import frames
 from server.protocol.close import CloseCode
 from server.protocol.frames import SERVER_FRAMES
 from tests.server.peers import FrameContractError, check_frame
+from tests.services import exclusive
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / "tools" / "asyncapi"
@@ -45,13 +46,15 @@ def parser() -> Path:
     """``tools/asyncapi`` with its pinned node modules (``npm ci`` when they are missing)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.fail("node and npm are needed to validate the AsyncAPI document")
-    if not (TOOLS / "node_modules" / "@asyncapi" / "parser").is_dir():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(TOOLS)],
-            check=True,
-            capture_output=True,
-            timeout=280,
-        )
+    # `npm ci` first deletes node_modules: parallel workers (and other test runs) take turns
+    with exclusive(TOOLS):
+        if not (TOOLS / "node_modules" / "@asyncapi" / "parser").is_dir():
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(TOOLS)],
+                check=True,
+                capture_output=True,
+                timeout=280,
+            )
     return TOOLS / "validate.mjs"
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from server.catalog.models import CatalogChanges
-from server.catalog.records import ProductRecord
+from server.catalog.models import CatalogChanges, Product
+from server.catalog.records import ProductRecord, VariantRecord
 from server.catalog.repository import CatalogRepository
 from server.hub.catalogs import CatalogCache
 from tests.server.conftest import run_server, server_settings
@@ -125,4 +126,110 @@ async def test_a_room_decides_while_its_catalogue_refreshes_and_sees_changes_aft
         refused = await add(host, "a6", "lamp-x", 1)
         assert (refused["t"], refused["code"]) == ("err", "unknown_product")
         await host.close()
+        await cache.close()
+
+
+async def test_product_search_follows_the_refreshes_of_the_snapshot(tmp_path: Path) -> None:
+    """The list searches the snapshot's word index: a renamed, a new and a deleted product are
+    found (or not) by their new words once a background refresh has updated the index, and the
+    answers are the database's."""
+    async with (
+        run_server(server_settings(tmp_path)) as srv,
+        httpx.AsyncClient(base_url=srv.base_url) as http,
+    ):
+        state = srv.app_state
+        repo = CatalogRepository(state.engine)
+        cache = CatalogCache(repo, refresh_s=3600.0)  # a refresh only when the test asks
+        state.hub.catalogs = cache
+        state.hub.room_services = dataclasses.replace(state.hub.room_services, catalogs=cache)
+        await repo.upsert(MERCHANT, [kettle(2500, 3), LAMP], now=1)
+        before = await cache.refresh(MERCHANT)
+
+        async def search(query: str) -> tuple[list[str], int]:
+            r = await http.get(
+                f"/api/v1/merchants/{MERCHANT}/products", params={"q": query, "limit": "100"}
+            )
+            assert r.status_code == 200, r.text
+            page, total = await repo.list(MERCHANT, query=query, limit=100)
+            found = ([item["sku"] for item in r.json()["items"]], r.json()["total"])
+            assert found == ([p.sku for p in page], total), query  # what the database says
+            return found
+
+        assert await search("camp kettle") == (["kettle-1l"], 1)
+        assert await search("LAMP X") == (["lamp-x"], 1)
+        await repo.upsert(
+            MERCHANT,
+            [
+                ProductRecord("kettle-1l", "Trail Kettle", 2500, "USD", description="Enamel"),
+                ProductRecord("mug-zq", "Zq Enamel Mug", 900, "USD", brand="Zq-Works"),
+            ],
+            now=2,
+        )
+        keep = [p.sku for p in (await repo.list(MERCHANT, limit=100))[0] if p.sku != "lamp-x"]
+        assert await repo.prune(MERCHANT, keep) == 1
+        assert cache.current(MERCHANT) is before  # not refreshed yet: served from memory
+        stale = await http.get(f"/api/v1/merchants/{MERCHANT}/products", params={"q": "lamp x"})
+        assert (stale.json()["total"], (await repo.list(MERCHANT, query="lamp x"))[1]) == (1, 0)
+        cache.invalidate(MERCHANT)
+        cache.current(MERCHANT)  # starts the background refresh
+        for _ in range(500):
+            current = cache.current(MERCHANT)
+            if current is not None and current is not before:
+                break
+            await asyncio.sleep(0.01)
+        current = cache.current(MERCHANT)
+        assert current is not None and current.revision > before.revision
+        assert await search("trail kettle") == (["kettle-1l"], 1)
+        assert (await search("camp kettle"))[1] == 0
+        assert await search("zq") == (["mug-zq"], 1)
+        assert await search("zq-works") == (["mug-zq"], 1)
+        assert (await search("lamp x"))[1] == 0
+        assert "kettle-1l" in (await search("ENAMEL"))[0]
+        # The snapshot the refresh replaced still answers as it did.
+        assert before.search("lamp x", 10, 0) == (["lamp-x"], 1)
+        await cache.close()
+
+
+class NoPageReads(CatalogRepository):
+    """The real repository, but reading a page of products by sku fails the test."""
+
+    async def products(self, merchant_id: str, skus: Sequence[str]) -> list[Product]:
+        raise AssertionError(f"read a page from the database: {list(skus)}")
+
+
+async def test_a_search_of_the_snapshot_answers_without_the_database(tmp_path: Path) -> None:
+    """The snapshot holds what the list shows of each product: a search of a merchant in memory
+    answers from it (what the database has, at the snapshot's revision), no query made."""
+    async with (
+        run_server(server_settings(tmp_path)) as srv,
+        httpx.AsyncClient(base_url=srv.base_url) as http,
+    ):
+        state = srv.app_state
+        writer = CatalogRepository(state.engine)
+        await writer.upsert(
+            MERCHANT,
+            [
+                kettle(2500, 3),
+                LAMP,
+                ProductRecord(
+                    "mug-zq", "Zq Enamel Mug", 900, "USD", description="Blue enamel",
+                    brand="Zq-Works", compare_at_minor=1200, availability="preorder",
+                    variants=(VariantRecord("mug-s", "Small", 800, 2), VariantRecord("mug-l", "L")),
+                ),
+            ],
+            now=1,
+        )  # fmt: skip
+        state.catalog = repo = NoPageReads(state.engine)
+        cache = CatalogCache(repo, refresh_s=3600.0)
+        state.hub.catalogs = cache
+        state.hub.room_services = dataclasses.replace(state.hub.room_services, catalogs=cache)
+        await cache.refresh(MERCHANT)
+        for query in ["enamel", "lamp", "kettle 1l", None]:
+            r = await http.get(
+                f"/api/v1/merchants/{MERCHANT}/products", params={"q": query or "", "limit": "2"}
+            )
+            assert r.status_code == 200, r.text
+            page, total = await writer.list(MERCHANT, query=query, limit=2)
+            assert r.json()["total"] == total
+            assert r.json()["items"] == [p.to_json() for p in page], query
         await cache.close()

@@ -17,6 +17,9 @@ import httpx
 import pytest
 
 import server.db.engine as engine_module
+from server.broker import create_broker
+from server.db.engine import create_engine, database_url_for_data_dir
+from server.health import PROBE_ABANDON_S, Health
 from tests.server.conftest import LiveServer, free_port, run_server, server_settings
 from tests.server.peers import Peer, create_room
 from tests.server.test_redis_restart import _wait_port, private_redis
@@ -58,6 +61,52 @@ async def test_live_and_ready_when_all_is_well(
     assert await _ready(http) == (200, {"status": "ready", "reasons": []})
     assert (await http.get("/healthz")).json() == {"status": "ok", "rooms": 0, "broker": True}
     assert await _gauge(http) == 1.0
+
+
+async def test_one_slow_probe_is_not_an_outage_two_in_a_row_are(tmp_path: Path) -> None:
+    """A database that accepts the connection and never answers: the first probe that runs out
+    of time leaves readiness alone (a busy machine), the second in a row makes it
+    ``database``. The unanswered query is not cancelled: both probes wait for the same one."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def never_answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)
+
+    port = free_port()
+    server = await asyncio.start_server(never_answer, "127.0.0.1", port)
+    engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/test")
+    broker = create_broker(None)
+    await broker.start()
+    now = [1_000.0]
+    health = Health(engine, broker, clock=lambda: now[0], probe_timeout_s=0.2, probe_timeouts=2)
+    try:
+        assert await health.probe() is True  # ran out of time once: still reachable
+        assert health.reasons() == []
+        assert await health.probe() is False  # twice in a row
+        assert health.reasons() == ["database"]
+        assert len(silent) == 1  # one connection attempt, waited for twice
+        now[0] += PROBE_ABANDON_S + 1  # unanswered for too long: given up, a new one sent
+        assert await health.probe() is False
+        async with asyncio.timeout(5):
+            while len(silent) < 2:
+                await asyncio.sleep(0.01)
+    finally:
+        await health.close()  # ends the query still waiting
+        await engine.dispose()
+        for writer in silent:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+    sqlite = create_engine(database_url_for_data_dir(tmp_path))
+    answered = Health(sqlite, broker, probe_timeout_s=5, probe_timeouts=1)
+    try:
+        assert await answered.probe() is True
+        assert answered.reasons() == []
+    finally:
+        await answered.close()
+        await sqlite.dispose()
+        await broker.close()
 
 
 async def _say(peer: Peer, op: str) -> dict[str, object]:

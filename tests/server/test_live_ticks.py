@@ -6,6 +6,7 @@ remembers of its recent events' audiences (rooms/audience.py) for resumes."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -16,10 +17,12 @@ from rooms.commands import PostMessage
 from server.hub.actor import RoomActor
 from server.hub.pacing import LivePacer
 from server.hub.services import RoomServices
-from server.hub.work import Submit, SystemSubmit, Tick
+from server.hub.work import Attach, Submit, SystemSubmit, Tick
 from server.metrics import Metrics
 from server.settings import Settings
 from server.storage import StoredEvent
+from server.transport.session import RateLimiter, Session
+from server.transport.wire import JSON
 from tests.rooms.support import Driver
 
 _seq = itertools.count(1)
@@ -282,3 +285,75 @@ def test_the_actor_remembers_the_audiences_of_its_recent_events_only(tmp_path: P
     assert actor._audience_of(1) is EVERYONE
     actor._note_audience(3_000, EVERYONE)  # the log holds another event there now (a reload)
     assert actor._audience_of(3_000) is EVERYONE and 2_999 in actor._audiences
+
+
+def _socket(session_id: str, member_id: str, got: list[dict[str, Any]]) -> Session:
+    """A real session whose direct writer records the frames it is given (decoded)."""
+
+    def write_now(frame: str | bytes) -> bool:
+        got.append(JSON.decode(frame))
+        return True
+
+    async def unused(*_args: Any) -> None:  # the direct writer never declines here
+        raise AssertionError("the ASGI path was taken")
+
+    session = Session(
+        session_id=session_id,
+        room_id="r1",
+        member_id=member_id,
+        name=member_id,
+        role="viewer",
+        codec=JSON,
+        send_frame=unused,
+        close_socket=unused,
+        outbox_limit=100,
+        limiter=RateLimiter(10, 10),
+        write_now=write_now,
+    )
+    session.start()
+    return session
+
+
+async def test_a_viewer_welcomed_while_events_wait_for_the_tick_gets_only_what_follows(
+    tmp_path: Path,
+) -> None:
+    """Events committed before a welcome are in its view: the tick sends that newcomer only
+    the later ones, in a batch starting right after the welcome's seq; nobody else's frames
+    wait for the welcome (no early tick), and everyone's cursor ends at the same head."""
+    actor, clock = _actor(tmp_path)
+    old: list[dict[str, Any]] = []
+    actor.roster.add(_socket("s-old", "old", old))
+    first = _events(1)
+    actor.seq = first[-1].seq
+    actor._fan_out(first)  # a quiet room: at once, and a window opens
+    waiting = _events(2)
+    actor.seq = waiting[-1].seq
+    actor._fan_out(waiting)
+    assert len(_batches(old)) == 1 and _scheduled(actor.pacer)
+
+    new: list[dict[str, Any]] = []
+    done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    actor._register(Attach(_socket("s-new", "new", new), actor.seq, done))
+    assert len(_batches(old)) == 1, "the welcome made nobody's frame go out early"
+    assert [m["t"] for m in new] == ["welcome"] and new[0]["seq"] == waiting[-1].seq
+    later = _events(1)
+    actor.seq = later[-1].seq
+    actor._fan_out(later)
+
+    clock.advance(50)
+    seqs = [e.seq for e in waiting + later]
+    assert (_batches(old)[-1]["from"], _batches(old)[-1]["to"]) == (seqs[0], seqs[-1])
+    assert [ev["seq"] for ev in _batches(old)[-1]["evs"]] == seqs
+    assert (_batches(new)[-1]["from"], _batches(new)[-1]["to"]) == (seqs[-1], seqs[-1])
+    assert [ev["seq"] for ev in _batches(new)[-1]["evs"]] == [later[-1].seq]
+    assert len(_batches(new)) == 1
+
+    # the next tick is everyone's again (that window was busy: 100 ms)
+    actor._fan_out(_events(1))
+    clock.advance(100)
+    assert _batches(old)[-1] == _batches(new)[-1]
+    assert not actor._welcomed
+
+
+def _batches(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for m in frames if m["t"] == "batch"]

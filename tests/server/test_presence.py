@@ -25,6 +25,7 @@ import pytest
 import redis.asyncio as aioredis
 from websockets.exceptions import ConnectionClosed
 
+from server.waiting import wait_event
 from tests.server.conftest import free_port, wait_ready
 from tests.server.peers import Peer, create_room, join
 from tests.server.test_scale_out import hub_process
@@ -116,8 +117,7 @@ class Watch:
             if left <= 0:
                 pytest.fail(f"{what}: not within {deadline_s} s; saw {self.rosters or self.counts}")
             self.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), left)
+            await wait_event(self.changed, left)
         return time.monotonic() - started
 
     def roster(self) -> set[str]:

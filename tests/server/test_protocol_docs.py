@@ -46,7 +46,9 @@ def test_the_reference_lists_every_command_event_and_field() -> None:
         assert f"\n### {name}\n" in text, name
     assert "| `quantity` | integer | yes | 1-99, else `invalid_quantity` |" in text
     assert "| `until` | integer or null | yes | ms since the epoch" in text
-    assert "| `deadline" not in text  # orders are REST, not wire
+    assert "| `deadline` |" not in text  # an order's deadline is REST, not wire
+    # a viewer order's payment deadline is on the wire, in ms like every time there
+    assert "| `deadline_at` | integer or null | yes | ms since the epoch" in text
 
 
 def test_protocol_md_carries_the_transport_error_table_and_calls_itself_the_contract() -> None:

@@ -27,7 +27,8 @@ from tests.server.peers import Peer, create_room, join
 from tests.server.test_scale_out import hub_process, pg_database
 from tests.services import unique_name
 
-pytestmark = pytest.mark.redis
+# the tests that share the module's cluster run on one worker, which starts it once
+pytestmark = [pytest.mark.redis, pytest.mark.xdist_group("redis_cluster_module")]
 
 __all__ = ["pg_database"]  # a fixture the e2e test uses; imported, not redefined
 

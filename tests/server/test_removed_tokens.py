@@ -1,27 +1,46 @@
 """Removed means removed: a kicked or banned member's token — still signed, still within its
-lifetime — is refused on every member-authenticated REST route, with the reason as its code."""
+lifetime — is refused on every member-authenticated REST route (every operation the OpenAPI
+document opens with a member token), with the reason as its code."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
+from server.api.openapi import openapi_document
 from tests.server.conftest import LiveServer
 from tests.server.peers import Peer, create_room, join
 
 PROBLEM = "application/problem+json"
 
 
+_BODIES: dict[tuple[str, str], dict[str, object]] = {
+    ("POST", "/api/v1/rooms/{room_id}/invites"): {"role": "member"},
+    ("POST", "/api/v1/rooms/{room_id}/checkout"): {"mode": "host_pays"},
+    ("POST", "/api/v1/rooms/{room_id}/checkout/{order_id}/holdout"): {
+        "payer": "m_any",
+        "choice": "host_covers",
+    },
+}
+
+
+def _member_routes() -> list[tuple[str, str]]:
+    """Every operation the OpenAPI document says a member token opens, on one room."""
+    return sorted(
+        (method.upper(), path)
+        for path, operations in openapi_document("http://test")["paths"].items()
+        for method, operation in operations.items()
+        if method in ("get", "post", "put", "patch", "delete")
+        and "{room_id}" in path
+        and any("memberToken" in scheme for scheme in operation.get("security") or [])
+    )
+
+
 def _routes(rid: str) -> list[tuple[str, str, dict[str, object] | None]]:
+    ids = {"room_id": rid, "order_id": "o_any", "invite_id": "i_any"}
     return [
-        ("GET", f"/api/v1/rooms/{rid}", None),
-        ("POST", f"/api/v1/rooms/{rid}/invites", {"role": "member"}),
-        ("DELETE", f"/api/v1/rooms/{rid}/invites/i_any", None),
-        ("GET", f"/api/v1/rooms/{rid}/checkout", None),
-        ("POST", f"/api/v1/rooms/{rid}/checkout", {"mode": "host_pays"}),
-        ("POST", f"/api/v1/rooms/{rid}/checkout/o_any/pay", None),
-        ("POST", f"/api/v1/rooms/{rid}/checkout/o_any/cancel", None),
-        ("POST", f"/api/v1/rooms/{rid}/checkout/handoff", None),
+        (method, path.format(**ids), _BODIES.get((method, path), {}))
+        for method, path in _member_routes()
     ]
 
 
@@ -67,7 +86,7 @@ async def test_kicked_and_banned_tokens_are_refused_everywhere(
     await host.close()
 
 
-@pytest.mark.parametrize("route", range(8))
+@pytest.mark.parametrize("route", range(len(_member_routes())))
 async def test_a_token_of_another_room_is_not_a_member(http: httpx.AsyncClient, route: int) -> None:
     room, other = await create_room(http), await create_room(http)
     method, path, body = _routes(room["room_id"])[route]
