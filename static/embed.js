@@ -8,9 +8,13 @@
  * friends join it through its invite link. It works only on the shop's registered origins.
  * Older snippets with data-room="r_…" data-invite="…" still open that one room (every shopper in
  * the same room: use data-key for shoppers; data-room suits a store's or a show's own room).
+ * A page opened through a friend's invite (#coshop-room=…&coshop-invite=…) opens the widget at
+ * once, on that room's join page.
  *
- * Reads the page's schema.org Product JSON-LD to offer "share this product with the room"; the
- * widget posts nothing until the member confirms the share inside it (a page script cannot).
+ * Reads the page's schema.org Product (or ProductGroup) JSON-LD to offer "share this product with
+ * the room"; the widget posts nothing until the member confirms the share inside it (a page
+ * script cannot). A product the shop's coshop catalogue knows (by sku, productID or
+ * productGroupID) arrives in chat as a card with its image, price and Add; any other as text.
  * postMessage is exchanged only with the coshop origin (the script's own origin), both ways.
  * Checkout pages are opened by navigating the top window (popup fallback): never inside a frame.
  */
@@ -23,6 +27,22 @@
   var key = script.dataset.key || "";
   var room = script.dataset.room;
   var invite = script.dataset.invite || "";
+  // A friend's invite link points at the shop's own page: #coshop-room=r_…&coshop-invite=… (the
+  // start page writes it so, docs/shopper-rooms.md). The widget then opens by itself, already at
+  // that room's join page; the fragment leaves the address bar (it never reaches a server).
+  var joining = false;
+  var fragment = new URLSearchParams(location.hash.slice(1));
+  var invitedRoom = fragment.get("coshop-room") || "";
+  var invitedToken = fragment.get("coshop-invite") || "";
+  if (/^[A-Za-z0-9_-]{1,64}$/.test(invitedRoom) && /^[A-Za-z0-9._-]{1,512}$/.test(invitedToken)) {
+    room = invitedRoom;
+    invite = invitedToken;
+    joining = true;
+    fragment.delete("coshop-room");
+    fragment.delete("coshop-invite");
+    var rest = fragment.toString();
+    try { history.replaceState(history.state, "", location.pathname + location.search + (rest ? "#" + rest : "")); } catch (e) { /* sandboxed */ }
+  }
   if (!key && !room) { console.warn("coshop: data-key (the shop's publishable key) is required"); return; }
   var label = script.dataset.label || "Shop together";
   var side = script.dataset.position === "left" ? "left" : "right";
@@ -37,10 +57,17 @@
         var it = items[j];
         if (!it || typeof it !== "object") continue;
         var t = it["@type"];
-        if (t === "Product" || (Array.isArray(t) && t.indexOf("Product") >= 0)) {
-          var offer = Array.isArray(it.offers) ? it.offers[0] : it.offers || {};
+        var isGroup = t === "ProductGroup" || (Array.isArray(t) && t.indexOf("ProductGroup") >= 0);
+        if (isGroup || t === "Product" || (Array.isArray(t) && t.indexOf("Product") >= 0)) {
+          // a product with options (ProductGroup): its id, the price of its first variant
+          var variants = isGroup && Array.isArray(it.hasVariant) ? it.hasVariant : [];
+          var offers = it.offers || (variants[0] && variants[0].offers) || {};
+          var offer = Array.isArray(offers) ? offers[0] : offers;
+          // one variant's own page names its group: the coshop catalogue may know the group
+          var parent = it.isVariantOf && typeof it.isVariantOf === "object" ? it.isVariantOf.productGroupID : "";
           return {
-            sku: String(it.sku || it.productID || ""), name: String(it.name || ""),
+            sku: String((isGroup ? it.productGroupID : "") || it.sku || it.productID || ""),
+            group: String(it.inProductGroupWithID || parent || ""), name: String(it.name || ""),
             url: String(it.url || location.href.split("#")[0]),
             image: typeof it.image === "string" ? it.image : "",
             price: offer && offer.price != null ? String(offer.price) : "",
@@ -106,7 +133,11 @@
   function src() {
     var parent = encodeURIComponent(location.origin);
     // a room of the shopper's own: the start page creates it, or offers the one they started
-    if (key) return origin + "/start?key=" + encodeURIComponent(key) + "&embed=1&parent=" + parent;
+    // page: where a friend's invite link leads back to (this page, with the room in its fragment)
+    if (key && !joining) {
+      return origin + "/start?key=" + encodeURIComponent(key) + "&embed=1&parent=" + parent +
+        "&page=" + encodeURIComponent(location.href.split("#")[0]);
+    }
     var member = "coshop.member." + room;
     // The room page knows whether this browser already joined (its own storage); the join page
     // forwards there. Start at the join page when we have an invite, else at the room.
@@ -163,5 +194,9 @@
     document.body.appendChild(launcher);
     document.body.appendChild(panel);
   }
-  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+  function start() {
+    mount();
+    if (joining) open(); // the friend came through an invite: the room's join page, at once
+  }
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
 })();

@@ -12,9 +12,39 @@ const call = (path, opts = {}) => api(path, { ...opts, token: state.key });
 
 function say(text) { $("console-status").textContent = text; }
 
+// An error shows next to its field: the field that caused it is marked invalid and described
+// by the message (data-field on the error node names the input).
 function showError(node, err) {
   node.textContent = err ? err.message : "";
   node.hidden = !err;
+  const field = node.dataset.field ? $(node.dataset.field) : null;
+  if (field) {
+    if (err) field.setAttribute("aria-invalid", "true");
+    else field.removeAttribute("aria-invalid");
+  }
+}
+
+/** After an action that replaced what had focus, put focus on what the action produced (a
+ * keyboard user would otherwise be thrown back to the top of the page). */
+function focusOn(node) {
+  if (!node) return;
+  if (!node.matches("a[href], button, input, select, textarea, [tabindex]")) node.setAttribute("tabindex", "-1");
+  node.focus();
+}
+
+/** Run a button's action; a refusal is said next to the button's card, never swallowed. */
+function action(fn, where) {
+  return async () => {
+    try {
+      await fn();
+    } catch (err) {
+      if (err.status === 401) { signOut("Your API key no longer works: sign in with the current one."); return; }
+      const box = where();
+      const note = box && (box.querySelector(":scope > .error.action-error") || box.appendChild(el("p", { class: "error action-error", role: "alert" })));
+      if (note) { note.textContent = `That did not work: ${err.message}`; note.hidden = false; }
+      say(`That did not work: ${err.message}`);
+    }
+  };
 }
 
 async function copy(text, button) {
@@ -39,6 +69,7 @@ async function signIn(key) {
   $("console-who").hidden = false;
   $("console-shop").textContent = state.merchant.name;
   await openTab(location.hash.slice(1) || "setup");
+  focusOn(document.querySelector(".tab:not([hidden]) h2"));
 }
 
 function signOut(message) {
@@ -52,7 +83,7 @@ function signOut(message) {
 
 // ---- tabs --------------------------------------------------------------------------------
 
-const TABS = { setup: renderSetup, catalog: renderCatalog, rooms: renderRooms, orders: renderOrders, analytics: renderAnalytics, webhooks: renderWebhooks, keys: renderKeys };
+const TABS = { setup: renderSetup, catalog: renderCatalog, rooms: renderRooms, store: renderStore, orders: renderOrders, analytics: renderAnalytics, webhooks: renderWebhooks, keys: renderKeys };
 
 async function openTab(name) {
   const tab = TABS[name] ? name : "setup";
@@ -75,9 +106,10 @@ async function renderSetup() {
   const list = clear($("origins-list"));
   if (!state.merchant.origins.length) list.append(el("li", { class: "muted" }, "No origin yet: the widget opens nowhere."));
   for (const origin of state.merchant.origins) {
-    list.append(el("li", { class: "chip" }, origin, " ",
+    list.append(el("li", { class: "chip", "data-origin": origin }, origin, " ",
       el("button", { type: "button", class: "link danger", "aria-label": `Remove ${origin}`, onclick: () => saveOrigins(state.merchant.origins.filter((o) => o !== origin)) }, "Remove")));
   }
+  await renderBlocked();
   state.publishable = await call("/api/v1/merchant/publishable-key");
   const pk = state.publishable;
   $("snippet-none").hidden = Boolean(pk.publishable_key);
@@ -101,7 +133,126 @@ async function saveOrigins(origins) {
   }
 }
 
+// The sites the widget was opened on without being registered (server/api/stores.py): one click
+// registers one (the same PUT as the form above), "Dismiss" forgets it.
+async function renderBlocked() {
+  const { blocked_origins: blocked } = await call("/api/v1/merchant/blocked-origins");
+  const list = clear($("blocked-list"));
+  $("blocked-box").hidden = !blocked.length;
+  for (const b of blocked) {
+    const times = b.count === 1 ? "once" : `${b.count} times`;
+    list.append(el("li", { class: "blocked-item" },
+      el("span", { class: "origin" }, b.origin),
+      el("span", { class: "seen" }, `Refused ${times} · last ${when(b.last_seen_at)}`),
+      el("button", { type: "button", class: "primary", "aria-label": `Register ${b.origin}`, onclick: async () => {
+        if (await saveOrigins([...state.merchant.origins, b.origin])) {
+          say(`${b.origin} registered: the widget opens there now.`);
+          focusOn($("origins-list").querySelector(`[data-origin="${CSS.escape(b.origin)}"]`) || $("origin-input"));
+        }
+      } }, "Register"),
+      el("button", { type: "button", class: "link", "aria-label": `Dismiss ${b.origin}`, onclick: action(async () => {
+        await call(`/api/v1/merchant/blocked-origins?origin=${encodeURIComponent(b.origin)}`, { method: "DELETE" });
+        await renderBlocked();
+        say(`${b.origin} dismissed.`);
+        focusOn($("blocked-list").querySelector("button") || $("origin-input"));
+      }, () => $("blocked-box")) }, "Dismiss")));
+  }
+}
+
+// ---- store mode: branding and associates (server/api/stores.py) ---------------------------
+
+function storePreview(name, logo) {
+  $("store-preview-name").textContent = name || state.merchant.name;
+  const img = $("store-preview-logo");
+  if (logo && /^https:\/\//.test(logo)) { img.src = logo; img.hidden = false; } else { img.hidden = true; img.removeAttribute("src"); }
+}
+
+async function renderStore() {
+  const store = await call("/api/v1/merchant/store");
+  // what the merchant typed while this was loading stays (a slow answer must not put the old
+  // values back under their hands); the next render shows the stored ones again
+  for (const [id, value] of [["store-name", store.name], ["store-logo", store.logo_url || ""]]) {
+    const input = $(id);
+    if (!input.dataset.typed) input.value = value;
+    delete input.dataset.typed;
+  }
+  storePreview($("store-name").value.trim(), $("store-logo").value.trim());
+  $("store-mode-state").textContent = store.store_mode
+    ? "Store mode is on: shoppers who scan the sign can ask for help."
+    : "Save the store's details to turn store mode on.";
+  $("store-sign-link").href = store.sign_url;
+  $("store-associates-link").href = store.associates_url;
+  await renderAssociates();
+}
+
+async function renderAssociates() {
+  const { associates } = await call("/api/v1/merchant/store/associates");
+  const box = clear($("associates-box"));
+  if (!associates.length) { box.append(el("p", { class: "muted" }, "No associate yet.")); return; }
+  box.append(el("table", { class: "data" },
+    el("caption", {}, `Associates (${associates.length})`),
+    el("thead", {}, el("tr", {}, ...["Name", "Link made", "Last used", ""].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, associates.map((a) => el("tr", { class: "associate-row" },
+      el("td", {}, a.name),
+      el("td", {}, when(a.created_at)),
+      el("td", {}, a.last_used_at ? when(a.last_used_at) : "Not yet"),
+      el("td", {}, el("button", { type: "button", class: "link danger", "aria-label": `Remove ${a.name}`, onclick: action(async () => {
+        if (!confirm(`Remove ${a.name}? Their link stops working at once.`)) return;
+        await call(`/api/v1/merchant/store/associates/${encodeURIComponent(a.associate_id)}`, { method: "DELETE" });
+        await renderAssociates();
+        say(`${a.name} removed.`);
+        focusOn($("associate-name"));
+      }, () => $("associates-box")) }, "Remove")))))));
+}
+
+async function saveStore(event) {
+  event.preventDefault();
+  const name = $("store-name").value.trim();
+  const logo = $("store-logo").value.trim();
+  showError($("store-name-error"), null);
+  showError($("store-error"), null);
+  // said in plain words next to the field, before asking the server
+  if (!name) { showError($("store-name-error"), { message: "Type the store's name, as shoppers know it." }); $("store-name").focus(); return; }
+  if (logo && !/^https:\/\/\S+$/i.test(logo)) {
+    showError($("store-error"), { message: "The logo must be an https:// address of an image (or leave it empty)." });
+    $("store-logo").focus();
+    return;
+  }
+  try {
+    await call("/api/v1/merchant/store", { method: "PUT", body: { name, logo_url: logo || null } });
+    await renderStore();
+    say("Store saved.");
+    $("store-mode-state").textContent = `Saved. ${$("store-mode-state").textContent}`;
+    focusOn($("store-mode-state"));
+  } catch (err) {
+    const nameError = /^name\b/.test(err.message);
+    showError($(nameError ? "store-name-error" : "store-error"), err);
+    $(nameError ? "store-name" : "store-logo").focus();
+  }
+}
+
+async function addAssociate(event) {
+  event.preventDefault();
+  const name = $("associate-name").value.trim();
+  if (!name) { showError($("associate-error"), { message: "Type the associate's name." }); return; }
+  try {
+    const created = await call("/api/v1/merchant/store/associates", { method: "POST", body: { name } });
+    showError($("associate-error"), null);
+    $("associate-name").value = "";
+    const node = clear($("associate-link"));
+    const button = el("button", { type: "button", onclick: () => copy(created.url, button) }, "Copy link");
+    node.append(el("p", {}, `${created.name}'s link — shown once. Send it to them; they open it on their phone:`), el("code", { id: "associate-url" }, created.url), " ", button);
+    node.hidden = false;
+    await renderAssociates();
+    focusOn(button);
+  } catch (err) {
+    showError($("associate-error"), err);
+  }
+}
+
 // ---- catalogue ---------------------------------------------------------------------------
+
+const count = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function stat(label, value) { return el("div", { class: "stat" }, el("dt", {}, label), el("dd", {}, String(value))); }
 
@@ -115,14 +266,14 @@ function problemTable(caption, rows) {
 function importCard(report, heading) {
   const card = el("article", { class: "card import" },
     el("h3", {}, heading),
-    el("p", {}, `${report.products} product(s) with ${report.variants} variant(s) loaded from ${report.source}`,
-      report.pruned ? `, ${report.pruned} removed` : "", "."));
+    el("p", {}, `${count(report.products, "product")} with ${count(report.variants, "variant")} loaded from ${report.source}`,
+      report.pruned ? `, ${count(report.pruned, "product")} removed` : "", "."));
   const errors = report.errors || [];
   const notices = report.notices || [];
   const errorCount = report.error_count ?? errors.length;
   if (!errorCount) card.append(el("p", { class: "ok-text" }, "Every row loaded."));
   else {
-    card.append(el("p", { class: "warn-text" }, `${errorCount} row problem(s): those rows were skipped.`));
+    card.append(el("p", { class: "warn-text" }, `${count(errorCount, "row")} did not load: fix ${errorCount === 1 ? "it" : "them"} in your feed and upload it again.`));
     card.append(problemTable("Rows that did not load", errors));
   }
   if (notices.length) card.append(problemTable("Rows that loaded with a change", notices));
@@ -135,7 +286,7 @@ async function renderCatalog() {
     stat("Products", status.products), stat("Variants", status.variants),
     stat("Out of stock", status.out_of_stock), stat("Last change", when(status.last_change_at)));
   const box = clear($("imports"));
-  if (!status.imports.length) box.append(el("p", { class: "muted" }, "No import yet. Upload your feed above, or run `coshop catalog import`."));
+  if (!status.imports.length) box.append(el("p", { class: "muted" }, "No import yet. Upload your feed above (a feed bigger than 20 MiB: ", el("code", {}, "coshop catalog import"), ")."));
   status.imports.forEach((imp, i) => box.append(importCard(imp, `${i === 0 ? "Last import" : "Import"} — ${when(imp.at)}`)));
 }
 
@@ -156,7 +307,8 @@ async function importFeed(event) {
     if (!res.ok) throw Object.assign(new Error(data.detail || data.title), { code: data.code, status: res.status });
     showError($("import-error"), null);
     await renderCatalog();
-    say(`Imported ${data.products} product(s).`);
+    say(`Imported ${count(data.products, "product")}.`);
+    focusOn($("imports").querySelector("h3"));
   } catch (err) {
     showError($("import-error"), err);
   } finally {
@@ -166,10 +318,24 @@ async function importFeed(event) {
 
 // ---- rooms and orders ----------------------------------------------------------------------
 
+// A room is private to the people in it: the console does not link into it (an invite-less join
+// page only says "This invite does not work"); it opens the room's figures instead.
+async function showRoomFigures(room) {
+  await loadRoomOptions();
+  const select = $("analytics-room");
+  if (![...select.options].some((o) => o.value === room.room_id)) select.append(el("option", { value: room.room_id }, roomLabel(room)));
+  select.value = room.room_id;
+  history.replaceState(null, "", "#analytics");
+  await openTab("analytics");
+  focusOn($("analytics-h"));
+}
+
 function roomRow(room) {
   const kind = room.kind === "live" ? "Live show" : "Group cart";
   return el("tr", {},
-    el("td", {}, el("a", { href: `/join/${encodeURIComponent(room.room_id)}` }, room.title)),
+    el("td", {}, el("span", { class: "room-title" }, room.title), el("br"),
+      el("span", { class: "muted small" }, `started ${when(room.created_at)}`), " ",
+      el("button", { type: "button", class: "link", "aria-label": `Figures of ${room.title}, started ${when(room.created_at)}`, onclick: action(() => showRoomFigures(room), () => $("rooms-groups")) }, "Figures")),
     el("td", {}, kind),
     el("td", {}, room.closed ? "Closed" : "Open"),
     el("td", {}, room.join_policy === "customers_only" ? "Signed-in customers" : "Anyone with a link"),
@@ -179,7 +345,11 @@ function roomRow(room) {
 async function renderRooms() {
   const { rooms } = await call("/api/v1/merchant/rooms?limit=100");
   const box = clear($("rooms-groups"));
-  if (!rooms.length) { box.append(el("p", { class: "muted" }, "No rooms yet. Shoppers start them from your widget or your store sign.")); return; }
+  if (!rooms.length) {
+    box.append(el("p", { class: "muted" }, "No rooms yet. Shoppers start them from your widget or your store sign: paste the snippet from ",
+      el("a", { href: "#setup", onclick: (e) => { e.preventDefault(); history.replaceState(null, "", "#setup"); openTab("setup"); } }, "Set up"), "."));
+    return;
+  }
   const groups = [
     ["Live shows", rooms.filter((r) => r.kind === "live" && !r.closed)],
     ["Group carts", rooms.filter((r) => r.kind === "group" && !r.closed)],
@@ -197,9 +367,13 @@ async function renderRooms() {
 const ORDER_STATUS = { collecting: "Collecting payments", authorized: "Authorised", paid: "Paid", void: "Cancelled", refunded: "Refunded" };
 
 async function renderOrders() {
-  const { orders } = await call("/api/v1/merchant/orders?limit=100");
+  const [{ orders }, { rooms }] = await Promise.all([call("/api/v1/merchant/orders?limit=100"), call("/api/v1/merchant/rooms?limit=100")]);
+  const titles = new Map(rooms.map((r) => [r.room_id, r.title]));
   const box = clear($("orders-box"));
-  if (!orders.length) { box.append(el("p", { class: "muted" }, "No orders yet.")); return; }
+  if (!orders.length) {
+    box.append(el("p", { class: "muted" }, "No orders yet. When a group pays, its order shows here with each payer's share; your backend hears it as order.paid (Webhooks)."));
+    return;
+  }
   const paid = orders.filter((o) => o.status === "paid");
   const revenue = new Map();
   for (const o of paid) revenue.set(o.currency, (revenue.get(o.currency) || 0) + o.paid_minor - o.refunded_minor);
@@ -208,9 +382,10 @@ async function renderOrders() {
     stat("Revenue", [...revenue].map(([c, m]) => money(m, c)).join(" + ") || money(0, "USD"))));
   box.append(el("table", { class: "data" },
     el("caption", {}, "Latest orders"),
-    el("thead", {}, el("tr", {}, ...["Order", "Status", "Total", "Paid", "Payers", "Opened"].map((h) => el("th", { scope: "col" }, h)))),
+    el("thead", {}, el("tr", {}, ...["Order", "Room", "Status", "Total", "Paid", "Payers", "Opened"].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, orders.map((o) => el("tr", {},
       el("td", {}, el("code", {}, o.order_id)),
+      el("td", {}, titles.get(o.room_id) || "A room no longer listed"),
       el("td", {}, ORDER_STATUS[o.status] || o.status),
       el("td", {}, money(o.total_minor, o.currency)),
       el("td", {}, money(o.paid_minor, o.currency)),
@@ -239,12 +414,21 @@ function funnelChart(funnel) {
     })));
 }
 
+// Shopper rooms often share a title ("Shopping at <shop>"): those are told apart by when they started.
+const roomLabel = (r, twin = true) => `${r.kind === "live" ? "Show" : "Room"}: ${r.title}${twin ? ` (${when(r.created_at)})` : ""}`;
+
+async function loadRoomOptions() {
+  const select = $("analytics-room");
+  if (select.options.length > 1) return;
+  const { rooms } = await call("/api/v1/merchant/rooms?limit=100");
+  const count = new Map();
+  for (const r of rooms) count.set(r.title, (count.get(r.title) || 0) + 1);
+  for (const r of rooms) select.append(el("option", { value: r.room_id }, roomLabel(r, count.get(r.title) > 1)));
+}
+
 async function renderAnalytics() {
   const select = $("analytics-room");
-  if (select.options.length === 1) {
-    const { rooms } = await call("/api/v1/merchant/rooms?limit=100");
-    for (const r of rooms) select.append(el("option", { value: r.room_id }, `${r.kind === "live" ? "Show" : "Room"}: ${r.title}`));
-  }
+  await loadRoomOptions();
   const query = select.value ? `?room_id=${encodeURIComponent(select.value)}` : "";
   const data = await call(`/api/v1/merchant/analytics${query}`);
   const box = clear($("analytics-box"));
@@ -286,11 +470,20 @@ function eventBoxes() {
   }
 }
 
-function showSecret(text) {
+function showSecret(text, url) {
   const node = clear($("webhook-secret"));
   const button = el("button", { type: "button", onclick: () => copy(text, button) }, "Copy secret");
-  node.append(el("p", {}, "Signing secret — shown once, keep it in your backend: "), el("code", {}, text), " ", button);
+  node.append(el("p", {}, `Signing secret for ${url} — shown once, keep it in your backend: `), el("code", {}, text), " ", button);
   node.hidden = false;
+  return button;
+}
+
+// A delivery's state in words (server/webhooks/store.py: pending, retrying, delivered, failed)
+// with what the receiver answered; a queued one waits for the room's earlier events (in order).
+const DELIVERY_STATES = { pending: "Queued", retrying: "Retrying", delivered: "Delivered", failed: "Failed, no more retries" };
+function deliveryState(d) {
+  const answer = d.last_status ? `your server answered HTTP ${d.last_status}` : d.last_error ? d.last_error : "";
+  return `${DELIVERY_STATES[d.status] || d.status}${answer && d.status !== "delivered" ? ` — ${answer}` : ""}`;
 }
 
 async function deliveries(endpoint, target) {
@@ -298,35 +491,73 @@ async function deliveries(endpoint, target) {
   clear(target);
   if (!rows.length) { target.append(el("p", { class: "muted" }, "Nothing sent yet.")); return; }
   target.append(el("table", { class: "data" },
-    el("caption", {}, "Latest deliveries"),
+    el("caption", {}, "Latest deliveries ", el("span", { class: "muted small" }, "(each room's events go out in order, so one that is retrying can hold back the ones after it)")),
     el("thead", {}, el("tr", {}, ...["Event", "Status", "Attempts", "When", ""].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, rows.map((d) => el("tr", {},
       el("td", {}, d.event_type),
-      el("td", {}, d.status + (d.last_status ? ` (HTTP ${d.last_status})` : d.last_error ? ` (${d.last_error})` : "")),
+      el("td", { class: `delivery-${d.status}` }, deliveryState(d)),
       el("td", {}, String(d.attempts)),
       el("td", {}, when(d.created_at)),
-      el("td", {}, el("button", { type: "button", onclick: async () => {
+      el("td", {}, d.status === "pending" ? "" : el("button", { type: "button", "aria-label": `Resend ${d.event_type} of ${when(d.created_at)}`, onclick: action(async () => {
         await call(`/api/v1/merchant/webhooks/${encodeURIComponent(endpoint.id)}/deliveries/${encodeURIComponent(d.id)}/resend`, { method: "POST" });
-        say("Sent again.");
+        say(`${d.event_type} queued to be sent again.`);
         await deliveries(endpoint, target);
-      } }, "Resend")))))));
+        focusOn(target.querySelector("caption"));
+      }, () => target.closest(".endpoint")) }, "Resend")))))));
+}
+
+/** Why an endpoint is (not) receiving: paused by the shop, or disabled by coshop after every
+ * delivery failed for days (docs/webhooks.md, COSHOP_WEBHOOK_DISABLE_AFTER_S). */
+function endpointState(endpoint) {
+  if (endpoint.enabled) {
+    return endpoint.failing_since
+      ? `Enabled · failing since ${when(endpoint.failing_since)} (coshop disables it after 5 days of failures)`
+      : "Enabled";
+  }
+  if (endpoint.disabled_reason === "failing") {
+    const since = endpoint.failing_since ? ` since ${when(endpoint.failing_since)}` : "";
+    return `Disabled by coshop on ${when(endpoint.disabled_at)}: every delivery failed${since}. Fix the receiver, then enable it again.`;
+  }
+  return "Paused";
 }
 
 async function renderWebhooks() {
   eventBoxes();
   const { webhooks } = await call("/api/v1/merchant/webhooks");
   const box = clear($("webhooks-box"));
-  if (!webhooks.length) { box.append(el("p", { class: "muted" }, "No endpoint yet.")); return; }
+  if (!webhooks.length) {
+    box.append(el("p", { class: "muted" }, "No endpoint yet. Add your backend's URL above: coshop signs every delivery, and its log shows here with “Resend”."));
+    return;
+  }
   for (const endpoint of webhooks) {
     const log = el("div", { class: "deliveries" });
-    box.append(el("article", { class: "card endpoint" },
+    const id = encodeURIComponent(endpoint.id);
+    const card = el("article", { class: "card endpoint", "data-endpoint": endpoint.id });
+    const here = () => card;
+    card.append(
       el("h3", {}, endpoint.url),
-      el("p", { class: "hint" }, endpoint.enabled ? "Enabled" : "Paused", " · ", endpoint.events.join(", ")),
+      el("p", { class: "hint" }, endpointState(endpoint), " · ", endpoint.events.join(", ")),
       el("div", { class: "row" },
-        el("button", { type: "button", onclick: async () => { const e = await call(`/api/v1/merchant/webhooks/${encodeURIComponent(endpoint.id)}/secret`, { method: "POST" }); showSecret(e.secret); } }, "Rotate secret"),
-        el("button", { type: "button", onclick: async () => { await call(`/api/v1/merchant/webhooks/${encodeURIComponent(endpoint.id)}`, { method: "PATCH", body: { enabled: !endpoint.enabled } }); await renderWebhooks(); } }, endpoint.enabled ? "Pause" : "Resume"),
-        el("button", { type: "button", class: "danger", onclick: async () => { if (!confirm(`Delete ${endpoint.url} and its delivery log?`)) return; await call(`/api/v1/merchant/webhooks/${encodeURIComponent(endpoint.id)}`, { method: "DELETE" }); await renderWebhooks(); } }, "Delete")),
-      log));
+        el("button", { type: "button", "aria-label": `Rotate the secret of ${endpoint.url}`, onclick: action(async () => {
+          if (!confirm(`Draw a new signing secret for ${endpoint.url}? Your backend needs the new one.`)) return;
+          const e = await call(`/api/v1/merchant/webhooks/${id}/secret`, { method: "POST" });
+          focusOn(showSecret(e.secret, endpoint.url));
+        }, here) }, "Rotate secret"),
+        el("button", { type: "button", "aria-label": `${endpoint.enabled ? "Pause" : "Resume"} ${endpoint.url}`, onclick: action(async () => {
+          await call(`/api/v1/merchant/webhooks/${id}`, { method: "PATCH", body: { enabled: !endpoint.enabled } });
+          await renderWebhooks();
+          say(`${endpoint.url} ${endpoint.enabled ? "paused" : "enabled"}.`);
+          focusOn($("webhooks-box").querySelector(`[data-endpoint="${CSS.escape(endpoint.id)}"] h3`));
+        }, here) }, endpoint.enabled ? "Pause" : endpoint.disabled_reason === "failing" ? "Enable again" : "Resume"),
+        el("button", { type: "button", class: "danger", "aria-label": `Delete ${endpoint.url}`, onclick: action(async () => {
+          if (!confirm(`Delete ${endpoint.url} and its delivery log?`)) return;
+          await call(`/api/v1/merchant/webhooks/${id}`, { method: "DELETE" });
+          await renderWebhooks();
+          say(`${endpoint.url} deleted.`);
+          focusOn($("webhook-url"));
+        }, here) }, "Delete")),
+      log);
+    box.append(card);
     await deliveries(endpoint, log);
   }
 }
@@ -334,14 +565,27 @@ async function renderWebhooks() {
 async function addWebhook(event) {
   event.preventDefault();
   const events = [...$("webhook-events").querySelectorAll("input:checked")].map((i) => i.value);
+  const url = $("webhook-url").value.trim();
+  if (!/^https?:\/\/\S+$/i.test(url)) {
+    showError($("webhook-error"), { message: "Type your backend's address, starting with https:// (for example https://shop.example/coshop/webhooks)." });
+    $("webhook-url").focus();
+    return;
+  }
+  if (!events.length) {
+    showError($("webhook-error"), { message: "Tick at least one event to send to this endpoint." });
+    $("webhook-events").querySelector("input")?.focus();
+    return;
+  }
   try {
-    const created = await call("/api/v1/merchant/webhooks", { method: "POST", body: { url: $("webhook-url").value.trim(), events } });
+    const created = await call("/api/v1/merchant/webhooks", { method: "POST", body: { url, events } });
     showError($("webhook-error"), null);
     $("webhook-url").value = "";
-    showSecret(created.secret);
+    const copyButton = showSecret(created.secret, created.url);
     await renderWebhooks();
+    focusOn(copyButton);
   } catch (err) {
     showError($("webhook-error"), err);
+    $("webhook-url").focus();
   }
 }
 
@@ -352,6 +596,7 @@ function showKey(label, value) {
   const button = el("button", { type: "button", onclick: () => copy(value, button) }, "Copy");
   node.append(el("p", {}, `${label} — shown once:`), el("code", {}, value), " ", button);
   node.hidden = false;
+  focusOn(button);
 }
 
 async function renderKeys() {
@@ -375,9 +620,12 @@ async function rotateSigning() {
 }
 
 async function rotatePublishable() {
+  if (!confirm("Rotate the publishable key? The widget stops working on your pages until you paste the new snippet.")) return;
   await call("/api/v1/merchant/publishable-key", { method: "POST" });
   await renderKeys();
   say("New publishable key: update the snippet on your pages.");
+  $("pk-status").textContent += " A new key was drawn: copy the new snippet from Set up.";
+  focusOn($("pk-status"));
 }
 
 // ---- wiring ------------------------------------------------------------------------------
@@ -401,21 +649,39 @@ function wire() {
   $("origin-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const value = $("origin-input").value.trim();
-    if (!value) return;
+    if (!value) { showError($("origin-error"), { message: "Type your site's address, like https://shop.example." }); $("origin-input").focus(); return; }
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      showError($("origin-error"), { message: `Add the scheme: https://${value} (or http:// for a site on your own computer).` });
+      $("origin-input").focus();
+      return;
+    }
     saveOrigins([...state.merchant.origins, value]).then((ok) => {
       if (ok && $("origin-input").value.trim() === value) $("origin-input").value = "";
     });
   });
-  $("pk-create").addEventListener("click", async () => { await call("/api/v1/merchant/publishable-key", { method: "POST" }); await renderSetup(); });
+  $("pk-create").addEventListener("click", action(async () => {
+    await call("/api/v1/merchant/publishable-key", { method: "POST" });
+    await renderSetup();
+    say("Publishable key created: copy the snippet.");
+    focusOn($("snippet-copy"));
+  }, () => $("snippet-none")));
   $("snippet-copy").addEventListener("click", (event) => copy($("snippet").textContent, event.currentTarget));
   $("import-form").addEventListener("submit", importFeed);
+  $("store-form").addEventListener("submit", saveStore);
+  for (const id of ["store-logo", "store-name"]) {
+    $(id).addEventListener("input", () => {
+      $(id).dataset.typed = "1";
+      storePreview($("store-name").value.trim(), $("store-logo").value.trim());
+    });
+  }
+  $("associate-form").addEventListener("submit", addAssociate);
   $("analytics-room").addEventListener("change", () => openTab("analytics"));
   $("csv-rooms").addEventListener("click", () => downloadCsv("rooms"));
   $("csv-causes").addEventListener("click", () => downloadCsv("attribution"));
   $("webhook-form").addEventListener("submit", addWebhook);
-  $("rotate-api-key").addEventListener("click", rotateApiKey);
-  $("rotate-signing").addEventListener("click", rotateSigning);
-  $("rotate-pk").addEventListener("click", rotatePublishable);
+  $("rotate-api-key").addEventListener("click", action(rotateApiKey, () => $("rotate-api-key").parentElement));
+  $("rotate-signing").addEventListener("click", action(rotateSigning, () => $("rotate-signing").parentElement));
+  $("rotate-pk").addEventListener("click", action(rotatePublishable, () => $("rotate-pk").parentElement));
   formsReady();
 }
 

@@ -5,7 +5,9 @@
 // A product shared from the merchant page is never posted by the message alone: any script on
 // that page can send one. It waits in a confirmation inside the widget ("Share … with the
 // room?") until the member clicks Share; Cancel or Escape drops it. One confirmation at a time:
-// a newer share replaces the one waiting (the page cannot pile them up).
+// a newer share replaces the one waiting (the page cannot pile them up). Confirmed, it goes to
+// the room page (app.js shareFromPage): a card when the shop's catalogue knows the product's sku
+// (or its group's, with the sku as the variant), else a line of text.
 
 export class Embed {
   constructor(parentOrigin) {
@@ -37,7 +39,7 @@ export class Embed {
     if (data.type === "coshop:share" && data.product && typeof data.product === "object" && this.onShare) {
       const p = data.product;
       const str = (v, n) => (typeof v === "string" ? v.slice(0, n) : "");
-      this.confirmShare({ sku: str(p.sku, 64), name: str(p.name, 200), url: /^https?:\/\//.test(p.url || "") ? str(p.url, 500) : "",
+      this.confirmShare({ sku: str(p.sku, 64), group: str(p.group, 64), name: str(p.name, 200), url: /^https?:\/\//.test(p.url || "") ? str(p.url, 500) : "",
         price: str(String(p.price ?? ""), 20), currency: str(p.currency, 3) });
     }
   }
@@ -50,12 +52,14 @@ export class Embed {
     dialog.querySelector("#share-confirm-title").textContent = `Share ${title} with the room?`;
     const price = product.price ? `${product.price}${product.currency ? ` ${product.currency}` : ""}` : "";
     dialog.querySelector("#share-confirm-detail").textContent =
-      `The shop page asks to post it in the chat as you${price ? ` (${price})` : ""}. Nothing is sent until you choose Share.`;
+      `The shop page asks to post it in the chat as you${price ? ` (${price})` : ""}, with its picture and an Add button when the shop lists it here. Nothing is sent until you choose Share.`;
     if (!dialog.open) {
       this.returnFocus = document.activeElement;
       dialog.showModal();
     }
-    dialog.querySelector("button[value=share]").focus();
+    // Focus lands on Cancel: the share was asked for by the page, not by the member, so a key
+    // pressed out of habit (Enter, Space) must not post it. Share takes a deliberate choice.
+    dialog.querySelector("button[value=cancel]").focus();
   }
 
   buildDialog() {

@@ -45,18 +45,26 @@ function takeCustomerToken() {
 const customerToken = takeCustomerToken();
 const known = loadMember(cfg.room_id);
 if (known && cfg.embed && !customerToken) location.replace(roomUrl());
-else if (known) {
-  document.getElementById("join-form").before(
-    el("p", { class: "notice" }, `You already joined as ${known.name}. `, el("a", { href: roomUrl() }, "Go back to the room")));
-}
 const form = document.getElementById("join-form");
+// Someone who joined from this browser before goes back in as themself: that is the main
+// action (the form stays, a secondary choice, for joining again under another name).
+let rejoin = null;
+if (known && !(cfg.embed && !customerToken)) {
+  rejoin = el("div", { class: "notice rejoin" },
+    el("p", {}, `You already joined this room as ${known.name}.`),
+    el("a", { class: "button primary", href: roomUrl() }, `Back to the room as ${known.name}`),
+    el("p", { class: "hint" }, "Or join again under another name:"));
+  form.before(rejoin);
+  form.querySelector('button[type="submit"]').classList.remove("primary");
+}
 const error = document.getElementById("join-error");
 const input = document.getElementById("display-name");
 const signedIn = document.getElementById("signed-in");
 if (customerToken && signedIn) signedIn.hidden = false;
 // never overwrite what someone typed while this module was loading
 if (!input.value) input.value = localStorage.getItem("coshop.name") || "";
-if (document.activeElement !== input) input.focus();
+if (rejoin) rejoin.querySelector("a").focus();
+else if (document.activeElement !== input) input.focus();
 
 function show(...children) {
   error.replaceChildren(...children);
@@ -132,6 +140,40 @@ form.addEventListener("submit", async (event) => {
   }
 });
 formsReady(form);
+
+// A browser this room removed is told so before anything else: not "Back to the room" and an
+// invite to share, then a refusal after it typed a name. The device proves who it was (the same
+// request that reopens a room from "Your rooms"); without a stored device there is nothing to ask.
+async function standing() {
+  let device = null;
+  try { device = localStorage.getItem(DEVICE_KEY); } catch { return null; }
+  if (customerToken || !device || !/^[A-Za-z0-9_-]{32,128}$/.test(device)) return null;
+  try {
+    const res = await fetch(`/api/v1/me/rooms/${encodeURIComponent(cfg.room_id)}/token`, {
+      method: "POST",
+      headers: { accept: "application/json", "content-type": "application/json" },
+      body: JSON.stringify({ device }),
+    });
+    if (res.status !== 403) return null;
+    return (await res.json()).code || null;
+  } catch {
+    return null; // offline or refused for another reason: the form stays as it is
+  }
+}
+
+standing().then((code) => {
+  if (code !== "banned" && code !== "kicked") return;
+  if (rejoin) rejoin.remove();
+  const invite = document.querySelector("section.invite");
+  if (invite) invite.hidden = true; // nothing to share from a room one cannot enter
+  const notice = el("div", { class: "notice removed", id: "removed-notice", role: "alert" },
+    el("h2", {}, code === "banned" ? "You can't join this room" : "A host removed you from this room"),
+    el("p", {}, code === "banned" ? "A host removed you and blocked you from coming back, through any invite." : MESSAGES[code]),
+    el("a", { class: "button", href: "/" }, "Go to your rooms"));
+  form.closest("section").before(notice);
+  if (code === "banned") form.closest("section").hidden = true; // a ban holds under any name
+  else form.querySelector('button[type="submit"]').classList.remove("primary");
+});
 
 const copy = document.getElementById("copy-invite");
 if (copy) {

@@ -9,7 +9,7 @@ const FOR_MS = 120000;
 const LABEL = {
   pending: "not paid yet", checkout_open: "on the payment page", processing: "processing", authorized: "card authorised",
   paid: "paid", failed: "payment failed", expired: "payment page expired", canceled: "left the payment page",
-  refunded: "refunded", partially_refunded: "partly refunded",
+  refunded: "refunded", partially_refunded: "partly refunded", released: "taken over by the group",
 };
 const DONE = ["paid", "authorized", "refunded", "partially_refunded"];
 
@@ -22,8 +22,12 @@ function show(order) {
   const title = document.getElementById("msg-title");
   const text = document.getElementById("msg-text");
   const list = document.getElementById("return-shares");
-  const mine = order.shares.find((s) => s.payer === member.member_id);
-  const done = order.shares.filter((s) => DONE.includes(s.status)).length;
+  // a share the group released (a holdout's) is nobody's to pay; a payer who took part of one
+  // over has two shares: the one still to pay is theirs here
+  const live = order.shares.filter((s) => s.status !== "released");
+  const own = order.shares.filter((s) => s.payer === member.member_id);
+  const mine = own.find((s) => s.status !== "released" && !DONE.includes(s.status)) || own.find((s) => s.status !== "released") || own[0];
+  const done = live.filter((s) => DONE.includes(s.status)).length;
   if (order.status === "paid") {
     title.textContent = "Order paid";
     text.textContent = "Every share is paid. The room has the receipt.";
@@ -31,15 +35,18 @@ function show(order) {
     const held = order.all_or_nothing;
     title.textContent = "Order cancelled";
     text.textContent = held ? "The order was cancelled: the card holds were released and nothing was charged." : "The order was cancelled; any payment made is refunded.";
+  } else if (mine && mine.status === "released") {
+    title.textContent = "Nothing to pay";
+    text.textContent = "The group took your share over: you have nothing to pay. The room shows who did.";
   } else if (mine && mine.status === "failed") {
     title.textContent = "Payment failed";
     text.textContent = "Your payment didn't go through. Go back to the room to try again.";
   } else if (mine && DONE.includes(mine.status)) {
     title.textContent = "Thank you";
-    text.textContent = `Your share is ${mine.status === "authorized" ? "authorised" : "paid"}. ${done} of ${order.shares.length} shares are in; waiting for the others.`;
+    text.textContent = `Your share is ${mine.status === "authorized" ? "authorised" : "paid"}. ${done} of ${live.length} shares are in; waiting for the others.`;
   } else if (params.get("canceled") !== "1") {
     title.textContent = "Thank you";
-    const others = order.shares.length > 1 ? ` ${done} of ${order.shares.length} shares are in.` : "";
+    const others = live.length > 1 ? ` ${done} of ${live.length} shares are in.` : "";
     text.textContent = `Your payment is being confirmed by the provider.${others}`;
   }
   if (mine) {

@@ -43,6 +43,56 @@ if (previous) {
 
 if (!input.value) input.value = localStorage.getItem("coshop.name") || "";
 
+// A store's branding (server/api/stores.py): on the page a store's QR sign opens, its name and
+// logo, and the shopper may ask an associate to join (their room is listed on the associates'
+// page). The widget on the shop's website stays the shop's.
+let store = null;
+async function loadStore() {
+  if (cfg.source !== "qr") return;
+  try {
+    store = await api(`/api/v1/stores/${encodeURIComponent(cfg.merchant_id)}`);
+  } catch {
+    return; // the page works unbranded
+  }
+  if (!store.store_mode) return;
+  document.getElementById("store-name").textContent = store.name;
+  document.getElementById("start-title").textContent = `Shop together at ${store.name}`;
+  const logo = document.getElementById("store-logo");
+  if (store.logo_url) {
+    logo.src = store.logo_url;
+    logo.alt = store.name;
+    logo.hidden = false;
+  }
+  document.getElementById("store-head").hidden = false;
+  document.getElementById("help-choice").hidden = false;
+}
+const storeReady = loadStore();
+
+async function listInStore(room) {
+  // the room shows on the store's associates' page; a failure here never stops the shopper
+  await storeReady;
+  if (!store || !store.store_mode) return;
+  try {
+    await api(`/api/v1/store/rooms/${encodeURIComponent(room.room_id)}`, {
+      method: "PUT", token: room.host.token, body: { help: document.getElementById("ask-help").checked },
+    });
+  } catch { /* the room works without the store's list */ }
+}
+
+// In the widget, the link a host shares leads to the shop's page the room was started on (the
+// loader passes it as ?page=; only a page of the registered parent origin is used), with the room
+// and its invite in the fragment: the widget there opens already in this room (static/embed.js).
+// Elsewhere, or if the page is not known, it is coshop's own invite link.
+function inviteUrl(room) {
+  const fallback = room.invite.url;
+  if (!cfg.embed || !cfg.parent_origin || !room.invite.token) return fallback;
+  let page;
+  try { page = new URL(new URLSearchParams(location.search).get("page") || ""); } catch { return fallback; }
+  if (page.origin !== cfg.parent_origin || !/^https?:$/.test(page.protocol)) return fallback;
+  page.hash = new URLSearchParams({ "coshop-room": room.room_id, "coshop-invite": room.invite.token }).toString();
+  return page.toString();
+}
+
 const MESSAGES = {
   origin_not_allowed: () => `This site is not set up for ${cfg.shop}'s shopping rooms yet. Please tell the shop.`,
   invalid_publishable_key: () => `${cfg.shop}'s shopping rooms are switched off right now. Please ask the shop.`,
@@ -64,6 +114,9 @@ form.addEventListener("submit", async (event) => {
   button.disabled = true;
   button.textContent = "Starting your room…";
   const body = { publishable_key: cfg.publishable_key, host_name: name };
+  await storeReady;
+  // a room started in the store is named after it: the room's header shows the store
+  if (store && store.store_mode) body.title = `Shopping at ${store.name}`.slice(0, 80);
   const device = deviceSecret();
   if (device) body.device = device;
   if (cfg.embed && cfg.parent_origin) body.parent = cfg.parent_origin;
@@ -71,9 +124,10 @@ form.addEventListener("submit", async (event) => {
     const room = await api("/api/v1/shopper-rooms", { method: "POST", body });
     localStorage.setItem("coshop.name", name);
     saveMember(room.room_id, { token: room.host.token, member_id: room.host.member_id, name: room.host.name, role: "host", title: room.title });
-    saveInvite(room.room_id, room.invite);
+    saveInvite(room.room_id, { ...room.invite, url: inviteUrl(room) });
     try { localStorage.setItem(STARTED, JSON.stringify({ room_id: room.room_id, title: room.title })); } catch { /* full */ }
     keepManageUrl(room);
+    await listInStore(room);
     location.assign(roomUrl(room.room_id));
   } catch (err) {
     const code = err.code || "network";

@@ -84,7 +84,7 @@ export function applyEvent(view, ev, me) {
     case "LineRemoved": view.lines = view.lines.filter((x) => x.line_id !== ev.line_id); break;
     case "PayerAssigned": { const l = view.lines.find((x) => x.line_id === ev.line_id); if (l) l.payer = ev.payer; break; }
     case "MessagePosted":
-      view.chat.messages.push({ message_id: ev.message_id, author: ev.author, text: ev.text, at: ev.at, author_name: ev.author_name || "", author_role: ev.author_role || "" });
+      view.chat.messages.push({ message_id: ev.message_id, author: ev.author, text: ev.text, at: ev.at, author_name: ev.author_name || "", author_role: ev.author_role || "", product: ev.product || null });
       if (view.chat.messages.length > 200) view.chat.messages.splice(0, view.chat.messages.length - 200);
       break;
     case "MessageDeleted": view.chat.messages = view.chat.messages.filter((m) => m.message_id !== ev.message_id); break;
@@ -98,6 +98,7 @@ export function applyEvent(view, ev, me) {
       if (view.stage.announcements.length > 20) view.stage.announcements.shift();
       break;
     case "StreamSet": view.stage.stream = ev.url && ev.stream_kind ? { url: ev.url, kind: ev.stream_kind } : null; break;
+    case "ShowEnded": view.checkout.show = { ended_at: ev.ended_at, replay: ev.replay }; break;
     case "CartLocked": view.phase = view.checkout.phase = "locked"; break;
     case "CartUnlocked": view.phase = view.checkout.phase = "open"; view.checkout.pricing = null; break;
     case "PricingReported":
@@ -111,13 +112,32 @@ export function applyEvent(view, ev, me) {
       view.checkout.shares = [];
       break;
     case "ShareUpdated": {
+      const vo = (view.checkout.viewer_orders || []).find((o) => o.order_id === ev.order_id);
+      if (vo) { vo.status = ev.status; vo.total_minor = ev.amount_minor; break; }
       if (ev.order_id !== view.checkout.order_id) break;
       const shares = view.checkout.shares.filter((s) => s.payer !== ev.payer);
       shares.push({ payer: ev.payer, status: ev.status, amount_minor: ev.amount_minor });
       view.checkout.shares = shares;
       break;
     }
-    case "OrderSettled":
+    case "OrderSettled": {
+      // a live viewer's own order (rooms/rules/viewer_orders.py): paid, its lines leave the cart
+      const orders = view.checkout.viewer_orders || [];
+      const vo = orders.find((o) => o.order_id === ev.order_id);
+      if (vo) {
+        view.checkout.viewer_orders = orders.filter((o) => o !== vo);
+        if (vo.payer === me) view.checkout.my_last_order = { ...vo, status: ev.outcome };
+        if (ev.outcome === "paid") {
+          const gone = new Set(vo.lines.map((l) => l.line_id));
+          view.lines = view.lines.filter((l) => !gone.has(l.line_id));
+          view.checkout.drop_claims = (view.checkout.drop_claims || []).filter((k) => !gone.has(k.line_id));
+          if (view.checkout.sales) {
+            view.checkout.sales = { ...view.checkout.sales, orders: view.checkout.sales.orders + 1,
+              revenue_minor: view.checkout.sales.revenue_minor + vo.total_minor, currency: view.checkout.sales.currency || vo.currency };
+          }
+        }
+        break;
+      }
       if (ev.order_id !== view.checkout.order_id) break;
       if (ev.outcome === "paid") { view.checkout.orders.push(ev.order_id); view.lines = []; }
       view.checkout.last_outcome = { order_id: ev.order_id, outcome: ev.outcome };
@@ -128,6 +148,45 @@ export function applyEvent(view, ev, me) {
       view.checkout.handoff_url = null;
       view.checkout.pricing = null;
       break;
+    }
+    case "ViewerOrderBegan":
+      view.checkout.viewer_orders = [...(view.checkout.viewer_orders || []).filter((o) => o.order_id !== ev.order_id),
+        { order_id: ev.order_id, payer: ev.payer, lines: ev.lines, total_minor: ev.total_minor, currency: ev.currency, status: "pending", at: ev.at, deadline_at: ev.deadline_at ?? null }];
+      break;
+    case "BuyTickerSet": view.checkout.buy_ticker = ev.on; break;
+    // drops (rooms/rules/drops.py): terms and counts are public, a claim is its viewer's
+    case "DropStarted": {
+      const drops = (view.checkout.drops || []).filter((d) => d.drop_id !== ev.drop_id);
+      drops.push({ drop_id: ev.drop_id, sku: ev.sku, variant: ev.variant, title: ev.title, price_minor: ev.price_minor,
+        regular_minor: ev.regular_minor, currency: ev.currency, quantity: ev.quantity, per_buyer_limit: ev.per_buyer_limit,
+        started_at: ev.at, ends_at: ev.ends_at, by: ev.by, image: ev.image, sold: 0, ended_at: null, remaining: ev.quantity });
+      view.checkout.drops = drops.slice(-20);
+      break;
+    }
+    case "DropEnded": { const d = (view.checkout.drops || []).find((x) => x.drop_id === ev.drop_id); if (d) d.ended_at = ev.at; break; }
+    case "DropRemaining": {
+      const d = (view.checkout.drops || []).find((x) => x.drop_id === ev.drop_id);
+      if (d) { d.remaining = ev.remaining; d.sold = ev.sold; }
+      break;
+    }
+    case "DropClaimed": {
+      view.checkout.drop_claims = [...(view.checkout.drop_claims || []), { line_id: ev.line_id, drop_id: ev.drop_id,
+        member_id: ev.member_id, variant: ev.variant, quantity: ev.quantity, at: ev.at, hold_until: ev.hold_until }];
+      if (ev.member_id === me) {
+        const taken = view.checkout.drop_taken || (view.checkout.drop_taken = {});
+        taken[ev.drop_id] = (taken[ev.drop_id] || 0) + ev.quantity;
+      }
+      break;
+    }
+    case "DropClaimReleased": {
+      const claims = view.checkout.drop_claims || [];
+      const k = claims.find((x) => x.line_id === ev.line_id);
+      view.checkout.drop_claims = claims.filter((x) => x.line_id !== ev.line_id);
+      if (k && ev.member_id === me && view.checkout.drop_taken) {
+        view.checkout.drop_taken[ev.drop_id] = Math.max(0, (view.checkout.drop_taken[ev.drop_id] || 0) - k.quantity);
+      }
+      break;
+    }
     case "HandoffRecorded": view.checkout.handoff_url = ev.url; break;
     default: break;
   }

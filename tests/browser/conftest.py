@@ -86,5 +86,13 @@ def js_errors(page: Page) -> list[str]:
 
 
 async def shot(page: Page, name: str, *, full: bool = True) -> None:
+    """Save ``artifacts/screenshots/<name>.png``.
+
+    Several tests (and parallel workers) may take the same name: each picture is written to a
+    file of its own and renamed over the name, so the file is always one whole picture.
+    """
     SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+    png = await page.screenshot(full_page=full)
+    part = SHOTS / f".{name}.{os.getpid()}.part"
+    part.write_bytes(png)
+    part.replace(SHOTS / f"{name}.png")

@@ -103,6 +103,9 @@ async def test_a_group_pays_equal_shares_on_the_hosted_page(
             await expect(page.locator("#pricing")).to_contain_text("Shop's total: $749.00")
             await expect(page.locator("#checkout-phase")).to_have_text("Cart locked for checkout")
         await expect(bea.locator("#checkout")).to_contain_text("The host is checking out")
+        await expect(bea.locator("#host-checking-out")).to_contain_text(
+            "Your amount appears here when the host starts checkout."
+        )
         # this server hands carts to a shop: the host is offered it, members are not
         await expect(ada.locator("#handoff-btn")).to_have_text("Use the shop's own checkout")
         await expect(bea.locator("#handoff-btn")).to_have_count(0)
@@ -123,6 +126,8 @@ async def test_a_group_pays_equal_shares_on_the_hosted_page(
             await expect(tent).to_have_text("was $289.00 $300.00")
         await expect(ada.locator("#shares")).to_contain_text("Bea")
         await expect(bea.locator("#shares")).to_contain_text("Ada")
+        # nobody has had a chance to pay yet: the host is not asked to decide for Bea
+        await expect(ada.locator(".holdout")).to_have_count(0)
         await shot(ada, "checkout-shares-desktop", full=False)
 
         # Bea pays first; Ada's page shows it live
@@ -132,6 +137,8 @@ async def test_a_group_pays_equal_shares_on_the_hosted_page(
         await expect(ada.locator(".shares-h")).to_have_text("Payments: 1 of 2 done")
         await expect(bea.locator("#my-share-done")).to_be_visible()
         await expect(bea.locator("#pay-btn")).to_have_count(0)
+        # the phone's pay bar says her share is in, not the whole cart's total
+        await expect(bea.locator("#pay-bar-total")).to_have_text("Your share $374.50 ✔")
         await shot_cart(bea, "checkout-one-paid-phone")
 
         # then Ada: the order is paid, the cart archived, a fresh cart open on both pages

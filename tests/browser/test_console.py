@@ -47,12 +47,12 @@ async def test_a_merchant_runs_the_shop_from_the_console(browser: Browser, tmp_p
 
             nav = page.get_by_role("navigation", name="Console")
             # 1. the shop's origin, 2. a publishable key and the snippet
-            await page.get_by_label("Add an origin").fill("https://shop.example")
-            await page.get_by_role("button", name="Add", exact=True).click()
+            await page.get_by_label("Add your site").fill("https://shop.example")
+            await page.get_by_role("button", name="Add site").click()
             await expect(page.locator("#origins-list")).to_contain_text("https://shop.example")
-            await expect(page.get_by_label("Add an origin")).to_have_value("")
-            await page.get_by_label("Add an origin").fill("not an origin")
-            await page.get_by_role("button", name="Add", exact=True).click()
+            await expect(page.get_by_label("Add your site")).to_have_value("")
+            await page.get_by_label("Add your site").fill("not an origin")
+            await page.get_by_role("button", name="Add site").click()
             await expect(page.locator("#origin-error")).to_be_visible()
             await page.get_by_role("button", name="Create a publishable key").click()
             await expect(page.locator("#snippet")).to_contain_text('data-key="pk_')
@@ -71,7 +71,7 @@ async def test_a_merchant_runs_the_shop_from_the_console(browser: Browser, tmp_p
             await page.get_by_role("button", name="Import", exact=True).click()
             last = page.locator("#imports article").first
             await expect(last).to_contain_text("spring.csv")
-            await expect(last).to_contain_text("1 row problem(s)")
+            await expect(last).to_contain_text("1 row did not load: fix it in your feed")
             await expect(last.locator("tbody tr")).to_have_count(1)
             await expect(last.locator("tbody tr")).to_contain_text("price")
             problems += await serious_violations(page, "console catalogue")
@@ -111,7 +111,7 @@ async def test_a_merchant_runs_the_shop_from_the_console(browser: Browser, tmp_p
 
             # a webhook endpoint: the secret is shown once
             await nav.get_by_role("link", name="Webhooks").click()
-            await page.get_by_label("URL").fill(f"{env.base_url}/hooks-here")
+            await page.get_by_label("URL", exact=True).fill(f"{env.base_url}/hooks-here")
             await page.get_by_role("button", name="Add endpoint").click()
             await expect(page.locator("#webhook-secret")).to_contain_text("whsec_")
             await expect(page.locator("#webhooks-box article")).to_have_count(1)

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from tests.browser.conftest import js_errors, new_page, shot
+from tests.browser.test_accessibility import serious_violations
 from tests.server.conftest import LiveServer, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
@@ -90,11 +91,17 @@ async def test_widget_on_a_merchant_page(browser: Browser, server: LiveServer) -
         # share the page's JSON-LD product with the room: the widget asks first
         share = page.get_by_role("button", name="Share this product with the room")
         await expect(share).to_be_enabled()
-        shared = frame.locator("#messages .msg .text", has_text="Shared from the shop")
+        # the tent is in the shop's coshop catalogue: it arrives as a product card
+        shared = frame.locator("#messages .msg .chat-card")
         confirm = frame.get_by_role("dialog", name="Share Ridgeline 2-Person Tent with the room?")
         await share.click()
         await expect(confirm).to_be_visible()
-        await expect(confirm.get_by_role("button", name="Share")).to_be_focused()
+        # focus is on Cancel: Enter pressed out of habit drops the page's request, posts nothing
+        await expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(confirm).to_be_hidden()
+        await share.click()
+        await expect(confirm).to_be_visible()
         await confirm.get_by_role("button", name="Cancel").click()
         await expect(confirm).to_be_hidden()
 
@@ -115,7 +122,8 @@ async def test_widget_on_a_merchant_page(browser: Browser, server: LiveServer) -
         # the member's click sends it; the two refused shares never reached the room
         await share.click()
         await confirm.get_by_role("button", name="Share").click()
-        await expect(shared.last).to_contain_text("Ridgeline 2-Person Tent")
+        title = shared.last.locator(".chat-card-title")
+        await expect(title).to_have_text("Ridgeline 2-Person Tent")
         await expect(shared).to_have_count(1)
         await expect(frame.locator("#product-detail h3")).to_have_text(re.compile("Ridgeline"))
         await shot(page, "embed-widget", full=False)
@@ -205,17 +213,18 @@ async def test_each_shopper_who_opens_the_widget_gets_a_room_of_their_own(
         await back.click()
         await expect(frame.locator("#conn")).to_have_attribute("data-state", "online")
 
-        # a friend joins Ana's room through its invite, never Ben's
+        # a friend joins Ana's room through its invite (on the shop's page), never Ben's
         invite = await _room_frame(ana).evaluate(
             "id => JSON.parse(localStorage.getItem('coshop.invite.' + id)).url", room_a
         )
         ctx_c, cleo = await new_page(browser)
         await cleo.goto(invite)
-        await cleo.get_by_label("Display name").fill("Cleo")
-        await cleo.get_by_role("button", name="Join room").click()
-        await cleo.wait_for_url(f"**/r/{room_a}*")
-        await expect(cleo.locator("#conn")).to_have_attribute("data-state", "online")
-        assert room_b not in cleo.url
+        joining = cleo.frame_locator(".coshop-panel iframe")
+        await joining.get_by_label("Display name").fill("Cleo")
+        await joining.get_by_role("button", name="Join room").click()
+        await expect(joining.locator("#conn")).to_have_attribute("data-state", "online")
+        assert f"/r/{room_a}" in _room_frame(cleo).url
+        assert room_b not in _room_frame(cleo).url
         assert js_errors(ana) == [] and js_errors(ben) == [] and js_errors(cleo) == []
         for ctx in (ctx_a, ctx_b, ctx_c):
             await ctx.close()
@@ -235,6 +244,52 @@ async def test_the_widget_on_an_unregistered_site_says_what_to_do(
         frame = page.frame_locator(".coshop-panel iframe")
         await expect(frame.locator("h1")).to_have_text("This site is not set up for shopping rooms")
         await expect(frame.locator("#msg-text")).to_contain_text(f"http://127.0.0.1:{port}")
-        await expect(frame.locator("#msg-text")).to_contain_text("PUT /api/v1/merchant/origins")
+        message = frame.locator("#msg-text")
+        await expect(message).to_contain_text("Register the site in your coshop console")
         await shot(page, "embed-unregistered-site", full=False)
+        await ctx.close()
+
+
+async def test_the_console_lists_the_blocked_site_and_registers_it_in_one_click(
+    browser: Browser, server: LiveServer
+) -> None:
+    """The merchant pastes the snippet on a site it forgot to register: the widget says so, the
+    console's Set up lists the site with how often it was refused, and "Register" makes the
+    widget work there on the next load."""
+    port = free_port()
+    shop_origin = f"http://127.0.0.1:{port}"
+    registry = server.app_state.registry
+    key = "pk_" + "b" * 32
+    api_key = "ck_blocked-" + "k" * 30
+    await registry.set_publishable_key("demo", key, 1)
+    await registry.set_origins("demo", ["https://shop.example"])
+    await registry.rotate_api_key("demo", api_key)
+    async with serve(keyed_app(server.base_url, key), port) as shop:
+        ctx, page = await new_page(browser)
+        await page.goto(f"{shop}/tent")
+        await page.get_by_role("button", name="Shop with friends").click()
+        frame = page.frame_locator(".coshop-panel iframe")
+        await expect(frame.locator("h1")).to_have_text("This site is not set up for shopping rooms")
+
+        ctx_m, console = await new_page(browser)
+        await console.goto(f"{server.base_url}/console")
+        await console.get_by_label("API key").fill(api_key)
+        await console.get_by_role("button", name="Sign in").click()
+        blocked = console.locator("#blocked-list li")
+        await expect(blocked).to_have_count(1)
+        await expect(blocked).to_contain_text(shop_origin)
+        await expect(blocked).to_contain_text("Refused once")
+        assert await serious_violations(console, "console blocked sites") == []
+        await shot(console, "console-blocked-origin")
+        await console.get_by_role("button", name=f"Register {shop_origin}").click()
+        await expect(console.locator("#origins-list")).to_contain_text(shop_origin)
+        await expect(console.locator("#blocked-box")).to_be_hidden()
+
+        # the same page now opens the widget's start page
+        await page.reload()
+        await page.get_by_role("button", name="Shop with friends").click()
+        frame = page.frame_locator(".coshop-panel iframe")
+        await expect(frame.get_by_role("button", name="Start my room")).to_be_visible()
+        assert js_errors(page) == [] and js_errors(console) == []
+        await ctx_m.close()
         await ctx.close()

@@ -50,6 +50,15 @@ async def test_two_people_shop_together(browser: Browser, server: LiveServer) ->
     # a poll over two products
     await ada.locator('.product[data-sku="tent-2p"] summary').click()
     await ada.locator('.product[data-sku="tent-2p"] .pick').click()
+    # "Add to poll" closes its menu; a click elsewhere closes Bob's vote menu
+    await expect(ada.locator('.product[data-sku="tent-2p"] details.more')).not_to_have_attribute(
+        "open", ""
+    )
+    await expect(bob.locator('.product[data-sku="tent-2p"] details.more')).to_have_attribute(
+        "open", ""
+    )
+    await bob.locator("#cart-h").click()
+    await expect(bob.locator("#grid details.more[open]")).to_have_count(0)
     await ada.locator('.product[data-sku="tent-4p"] summary').click()
     await ada.locator('.product[data-sku="tent-4p"] .pick').click()
     await ada.keyboard.press("Escape")
@@ -120,3 +129,23 @@ async def test_two_people_shop_together(browser: Browser, server: LiveServer) ->
     assert js_errors(ada) == [] and js_errors(bob) == []
     await ctx_a.close()
     await ctx_b.close()
+
+
+async def test_the_sheets_quantity_never_shows_more_than_the_option_has(
+    browser: Browser, server: LiveServer
+) -> None:
+    ctx, ada = await new_page(browser)
+    await create_room(ada, server, kind="group", title="Trip", name="Ada")
+    await ada.locator('.product[data-sku="bag-20f"] .add').click()  # "Choose options"
+    sheet = ada.locator("#variant-sheet")
+    await expect(sheet).to_be_visible()
+    await sheet.locator('label[for="sheet-v-bag-20f-reg"]').click()
+    await sheet.locator("#sheet-qty").fill("3")
+    await sheet.locator("#sheet-qty").dispatch_event("input")
+    await expect(sheet.locator("#sheet-add")).to_have_text("Add to cart · $687.00")
+    # Long: $249.00 and 2 left — the box says 2, as the button does
+    await sheet.locator('label[for="sheet-v-bag-20f-long"]').click()
+    await expect(sheet.locator("#sheet-qty")).to_have_value("2")
+    await expect(sheet.locator("#sheet-add")).to_have_text("Add to cart · $498.00")
+    assert js_errors(ada) == []
+    await ctx.close()

@@ -141,6 +141,32 @@ async def test_a_banned_viewer_sees_the_ban_and_it_stays_after_a_reload(
     await context.close()
 
 
+async def test_the_join_page_tells_a_banned_browser_first(browser: Browser, room: Room) -> None:
+    invite = f"{room.server.base_url}/join/{room.room_id}?invite={room.data['invite']['token']}"
+    context, page = await new_page(browser)
+    await page.goto(invite)
+    await page.get_by_label("Display name").fill("Cy")
+    await page.get_by_role("button", name="Join room").click()
+    await page.wait_for_url("**/r/*")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    stored = await page.evaluate(f"localStorage.getItem('coshop.member.{room.room_id}')")
+    cy = json.loads(stored)["member_id"]
+    await room.command("Ban", {"member_id": cy})
+    await expect(page.locator("#removed")).to_be_visible()
+
+    # the invite again: the ban comes first, with no way back in and nothing to share
+    await page.goto(invite)
+    notice = page.locator("#removed-notice")
+    await expect(notice.get_by_role("heading")).to_have_text("You can't join this room")
+    await expect(notice).to_contain_text("blocked you from coming back")
+    await expect(page.get_by_role("link", name=re.compile("Back to the room"))).to_have_count(0)
+    await expect(page.locator("#join-form")).to_be_hidden()
+    await expect(page.locator("section.invite")).to_be_hidden()
+    await shot(page, "join-banned")
+    assert js_errors(page) == []
+    await context.close()
+
+
 async def test_slow_mode_keeps_the_text_and_counts_down(browser: Browser, room: Room) -> None:
     await room.command("SetSlowMode", {"seconds": 30})
     vi = await room.join("Vi")

@@ -25,6 +25,9 @@ async def test_offline_commands_are_queued_and_applied_once(
     await bob.get_by_label("Message", exact=True).fill("before")
     await bob.keyboard.press("Enter")
     await expect(ada.locator("#messages .msg")).to_have_count(1)
+    # Ada can see "before" a moment before Bob's own ack arrives: the outbox must be empty first,
+    # else "before" is one of the changes waiting (and is sent again, harmlessly, on resume)
+    await bob.wait_for_function("() => window.coshopRoom.conn.outbox.size === 0")
 
     # Bob loses the network: the page says so and keeps his changes
     await ctx_b.set_offline(True)

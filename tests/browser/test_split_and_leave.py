@@ -7,6 +7,7 @@ what happens to their lines before they go, and once they have gone the split no
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,8 @@ async def _journey(browser: Browser, base_url: str, http: httpx.AsyncClient) -> 
     ctx_b, bea = await new_page(browser)
     ctx_s, sam = await new_page(browser)
     room_id = await create_room(ada, base_url, kind="group", title="Camp", name="Ada")
+    bea_closed = asyncio.Event()  # Bea's room socket closed (by her leaving, or the server)
+    bea.on("websocket", lambda ws: ws.on("close", lambda _ws: bea_closed.set()))
     await join(bea, await invite_url(ada), "Bea")
     # a store associate joins through a staff invite
     token = await ada.evaluate("window.coshopRoom.token")
@@ -73,9 +76,16 @@ async def _journey(browser: Browser, base_url: str, http: httpx.AsyncClient) -> 
     await shot(ada, "split-picker", full=False)
 
     # Bea leaves for real: her page says so, her tent leaves the cart, the split loses her
+    bea_id = await bea.evaluate("window.coshopRoom.me")
     await bea.get_by_role("button", name="Leave room").click()
     await bea.locator("#leave-confirm").click()
     await expect(bea.locator("#left-h")).to_have_text("You left the room")
+    # the socket's close (the server closes it too, FORBIDDEN) does not turn it into "removed"
+    await expect(ada.locator(f'#avatars [data-member="{bea_id}"]')).to_have_count(0)
+    await bea_closed.wait()
+    await bea.evaluate("() => new Promise((done) => requestAnimationFrame(() => done(null)))")
+    await expect(bea.locator("#removed")).to_have_count(0)
+    await expect(bea.locator("#left-h")).to_be_visible()
     await shot(bea, "left-room", full=False)
     await expect(ada.locator("#cart .line")).to_have_count(2)
     await expect(picker.get_by_label("Bea")).to_have_count(0)

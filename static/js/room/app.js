@@ -6,13 +6,17 @@ import { RoomConnection } from "../connection.js";
 import { CloseCode } from "../protocol.js";
 import { applyEvent } from "../state.js";
 import { api, el, formsReady, toast } from "../util.js";
+import { onBuyEvent, renderBuy } from "./buy.js";
 import { renderCart } from "./cart.js";
 import { loadCatalog, renderGrid, renderGridViewers, wireCatalog } from "./catalog.js";
 import { burst, onModerationEvent, renderChat, wireChat } from "./chat.js";
 import { beforeSettled, checkReturnedOrder, embed, onCheckoutEvent, readReturnFromCheckout, renderCheckout } from "./checkout.js";
 import { $, cfg, ensureProducts, explain, isLive, may, member, nameOf, productTitle, refreshProduct, requestRender, send, setRenderer, ui } from "./ctx.js";
+import { onDeadlineEvent, renderDeadline } from "./deadline.js";
+import { renderDrops } from "./drops.js";
 import { clearToasts, dedupeToasts } from "./dom.js";
 import { wireInvites } from "./invites.js";
+import { renderLeave } from "./leave.js";
 import { renderAvatars, renderFollow, renderMe } from "./members.js";
 import { loadSnapshotPrices } from "./pricing.js";
 import { onPollClosed, renderPolls, wirePolls } from "./polls.js";
@@ -22,14 +26,18 @@ import { renderStage, renderStageCount, wireStage } from "./stage.js";
 function renderAll() {
   if (!ui.view) { renderGrid(); renderProduct(); return; }
   renderMe();
+  renderLeave(); // the header's "Leave room" (room chrome; what leaving does: leave.js)
   renderFollow();
   renderGrid();
   renderProduct();
+  renderDeadline();
   renderCart();
   renderCheckout();
   renderPolls();
   renderChat();
   renderStage();
+  renderDrops();
+  renderBuy();
   renderAvatars();
 }
 setRenderer(renderAll);
@@ -65,9 +73,12 @@ function boot() {
     if (REMOVED.has(e.detail.code)) { showRemoved(e.detail.code); return; }
     toast(explain(e.detail), "error");
   });
-  conn.addEventListener("fatal", (e) => {
+  conn.addEventListener("fatal", async (e) => {
     if (e.detail.code === CloseCode.REPLACED) { showReplaced(); return; }
-    showRemoved(e.detail.code === CloseCode.FORBIDDEN ? "gone" : "invalid");
+    if (e.detail.code !== CloseCode.FORBIDDEN) { showRemoved("invalid"); return; }
+    // The close can overtake the event that said why (a kick or ban in the same instant): the
+    // room's REST view answers a removed member's token with the reason as its code.
+    showRemoved(await removalReason());
   });
   dedupeToasts($("toasts"));
   conn.start();
@@ -106,6 +117,17 @@ const REMOVED_TEXT = {
     "The room may have closed, or the link expired.",
     "Ask whoever sent it for a new link."],
 };
+
+/** Why the room refused this member: kicked, banned, not a member… ("gone" when it cannot say). */
+async function removalReason() {
+  if (ui.removed) return ui.removed;
+  try {
+    await api(`/api/v1/rooms/${encodeURIComponent(cfg.room_id)}`, { token: ui.token });
+  } catch (err) {
+    if (REMOVED.has(err.code)) return err.code;
+  }
+  return "gone";
+}
 
 /** The room is over for this person (kicked, banned, link dead): one calm full page that says
  * what happened and what they can do. No live-looking UI stays behind it, no toasts pile up,
@@ -171,7 +193,8 @@ function onSnapshot() {
   for (const m of v.members) ui.names.set(m.member_id, m.display_name);
   if ($("slow-mode")) $("slow-mode").value = String(v.chat.slow_mode || 0);
   for (const m of v.chat.messages) if (m.author_name) ui.names.set(m.author, m.author_name);
-  ensureProducts([...v.lines.map((l) => l.sku), ...v.stage.pins, ...v.polls.flatMap((p) => p.options)]);
+  ensureProducts([...v.lines.map((l) => l.sku), ...v.stage.pins, ...v.polls.flatMap((p) => p.options),
+    ...v.chat.messages.filter((m) => m.product).map((m) => m.product.sku)]);
   requestRender();
   checkReturnedOrder();
   loadSnapshotPrices();
@@ -184,8 +207,10 @@ function onEvents(frames) {
     const ev = f.ev;
     if (ev.type === "OrderSettled") beforeSettled(ev);
     applyEvent(v, ev, ui.me);
+    onBuyEvent(ev);
     onModerationEvent(v, ev);
     onCheckoutEvent(ev);
+    onDeadlineEvent(ev);
     if (ev.type === "MemberJoined") ui.names.set(ev.member_id, ev.display_name);
     if (ev.type === "MessagePosted" && ev.author_name) ui.names.set(ev.author, ev.author_name);
     if (ev.type === "EveryoneBrought") {
@@ -199,7 +224,6 @@ function onEvents(frames) {
     if (ev.type === "PollClosed") onPollClosed(ev);
     // the shop priced the cart: read the facts of what is in it (and on screen) again
     if (ev.type === "PricingReported") for (const sku of new Set([...v.lines.map((l) => l.sku), ui.detail].filter(Boolean))) refreshProduct(sku);
-    if (ev.type === "Announced" && isLive()) toast(`📣 ${ev.text}`, "info", 8000);
     if ((ev.type === "MemberBanned" || ev.type === "MemberKicked") && ev.member_id === ui.me) { showRemoved(ev.type === "MemberBanned" ? "banned" : "kicked"); return; }
   }
   // state.js rebuilds "you" from our own MemberJoined without "may": read the server's view again
@@ -256,13 +280,33 @@ function onSignal(frame) {
 }
 
 // ---- embed (widget) ----------------------------------------------------------------------------
-function shareFromPage(product) {
+/** The member confirmed sharing the shop page's product (embedded.js). When the shop's catalogue
+ * in coshop knows its sku (schema.org sku or productID) it goes to the chat as a product card
+ * and opens here; otherwise as a line of text with its name, price and link. */
+async function shareFromPage(product) {
+  let known = product.sku ? await findProduct(product.sku) : null;
+  let variant = null;
+  if (!known && product.group) {
+    // the page is one variant's (schema.org isVariantOf / inProductGroupWithID): share the group
+    known = await findProduct(product.group);
+    if (known && (known.variants || []).some((v) => v.variant_id === product.sku)) variant = product.sku;
+  }
+  if (known) {
+    await send("PostMessage", { text: "", product: { sku: known.sku, variant } });
+    openDetail(known.sku);
+    return;
+  }
   const price = product.price ? ` — ${product.price}${product.currency ? ` ${product.currency}` : ""}` : "";
   const text = `Shared from the shop: ${product.name || product.sku || "a product"}${price}${product.url ? ` ${product.url}` : ""}`;
   send("PostMessage", { text: text.slice(0, 1000) });
-  if (!product.sku) return;
-  // open it here when the shop's catalogue in coshop knows this sku
-  api(`/api/v1/merchants/${encodeURIComponent(cfg.merchant_id)}/products/${encodeURIComponent(product.sku)}`)
-    .then((p) => { ui.products.set(p.sku, p); openDetail(p.sku); })
-    .catch(() => {});
+}
+
+async function findProduct(sku) {
+  try {
+    const p = await api(`/api/v1/merchants/${encodeURIComponent(cfg.merchant_id)}/products/${encodeURIComponent(sku)}`);
+    ui.products.set(p.sku, p);
+    return p;
+  } catch {
+    return null; // not in the catalogue (404) or unreachable: share it as text
+  }
 }

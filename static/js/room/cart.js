@@ -7,8 +7,8 @@ import { el, money, toast } from "../util.js";
 import { $, isLive, lineTitle, may, nameOf, send, ui } from "./ctx.js";
 import { isStaff } from "../state.js";
 import { keyed, region } from "./dom.js";
+import { isFrozen } from "./buy.js";
 import { issueFor, issueText, pricingOf, shopUnitPrice } from "./pricing.js";
-import { renderLeave } from "./leave.js";
 
 /** A fix needs the cart open: the host unlocks first (one click does both). */
 async function fix(command, args) {
@@ -61,7 +61,8 @@ function lineNode(line) {
   // etiquette: the adder, the payer and staff change a line; others see it read-only
   const own = line.added_by === ui.me || line.payer === ui.me || may("edit_any_line");
   const claimable = line.added_by === ui.me || may("claim_any_line");
-  const editable = may("set_quantity") && own;
+  const frozen = isLive() && isFrozen(line.line_id); // in an order being paid: edits wait
+  const editable = may("set_quantity") && own && !frozen;
   const assignable = may("assign_payer") ? v.members : [];
   const payer = assignable.some((m) => m.member_id === line.payer)
     ? el("select", { "aria-label": `Who pays for ${title}`, dataset: { fk: `payer-${line.line_id}` }, onchange: (e) => send("AssignPayer", { line_id: line.line_id, member_id: e.target.value }) },
@@ -75,7 +76,7 @@ function lineNode(line) {
     product && product.image ? el("img", { class: "line-img", src: product.image, alt: "", width: 48, height: 36 }) : null,
     el("div", { class: "line-body" },
       el("div", { class: "line-main" },
-        el("span", { class: "line-title" }, title),
+        el("span", { class: "line-title" }, title, frozen ? el("span", { class: "tag paying small" }, " · being paid") : null),
         newAmount != null
           ? el("span", { class: "line-price" }, el("s", { class: "muted" }, el("span", { class: "sr-only" }, "was "), money(amount, line.currency)), " ", money(newAmount, line.currency))
           : el("span", { class: "line-price" }, money(amount, line.currency))),
@@ -106,21 +107,21 @@ export function renderCart() {
   const lineSig = (line) => [lineTitle(line), line.quantity, line.payer, nameOf(line.payer), nameOf(line.added_by), line.price_minor,
     line.assigned_by || "", line.assigned_by ? nameOf(line.assigned_by) : "", may("decline_payment"), may("claim_any_line"),
     v.phase, v.phase !== "open" ? issueFor(line.line_id) : null, v.phase !== "open" ? shopUnitPrice(line.line_id) : null,
-    flags, roster, Boolean((ui.products.get(line.sku) || {}).image)];
+    flags, roster, Boolean((ui.products.get(line.sku) || {}).image), isLive() && isFrozen(line.line_id)];
   region("cart-h", [isLive(), isStaff(v)], () => {
     $("cart-h").textContent = isLive() && !isStaff(v) ? "Your cart" : isLive() ? "Audience carts" : "Group cart";
   });
-  region("cart", v.lines.map((l) => [l.line_id, lineSig(l)]), () => {
+  region("cart", [isLive() && isStaff(v), v.lines.map((l) => [l.line_id, lineSig(l)])], () => {
     keyed($("cart"), v.lines, {
       key: (l) => l.line_id, sig: lineSig, render: lineNode,
-      empty: () => el("li", { class: "empty" }, "The cart is empty. Add products from the list."),
+      empty: () => el("li", { class: "empty" }, isLive() && isStaff(v) ? "No viewer has added anything yet. What viewers add to their carts shows here."
+        : "The cart is empty. Add products from the list."),
     });
     const count = $("nav-cart-count");
     if (count) count.textContent = v.lines.length ? `(${v.lines.length})` : "";
   });
   renderTotal();
   renderActivity();
-  renderLeave(); // the header's "Leave room": what it does is about the cart (leave.js)
 }
 
 // ---- activity strip ---------------------------------------------------------------------------
@@ -209,7 +210,8 @@ function renderTotal() {
       }
       total.append(el("span", { class: "small muted" }, " Prices are confirmed by the shop at checkout."));
     }
+    ui.cartTotalText = v.lines.length ? (priced ? money(priced.total_minor, priced.currency) : [...totals].map(([c, m]) => money(m, c)).join(" + ")) : "";
     const bar = $("pay-bar-total");
-    if (bar) bar.textContent = v.lines.length ? (priced ? money(priced.total_minor, priced.currency) : [...totals].map(([c, m]) => money(m, c)).join(" + ")) : "";
+    if (bar && !bar.dataset.mine) bar.textContent = ui.cartTotalText; // else: "Your share … ✔" (checkout.js)
   });
 }

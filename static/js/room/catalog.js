@@ -96,6 +96,12 @@ export function wireCatalog() {
   $("grid").addEventListener("toggle", (e) => {
     if (e.target.matches("details.more") && e.target.open) for (const d of document.querySelectorAll("#grid details.more[open]")) if (d !== e.target) d.open = false;
   }, true);
+  // a click anywhere else, or "Add to poll", closes an open menu (a vote keeps it open: its tally)
+  document.addEventListener("click", (e) => {
+    for (const d of document.querySelectorAll("#grid details.more[open]")) {
+      if (!d.contains(e.target) || e.target.closest("button.pick")) d.open = false;
+    }
+  });
   $("grid").addEventListener("keydown", (e) => {
     const d = e.target.closest("details.more");
     if (e.key === "Escape" && d && d.open) { d.open = false; d.querySelector("summary").focus(); e.stopPropagation(); }

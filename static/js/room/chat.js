@@ -1,15 +1,22 @@
-// Chat (text only), moderation tools, reactions. The message list is keyed by message id: a new
-// message appends, a deleted one goes, nothing else is touched. The draft is kept per room in
+// Chat, moderation tools, reactions. The message list is keyed by message id: a new message
+// appends, a deleted one goes, nothing else is touched. The draft is kept per room in
 // sessionStorage and restored after a reload.
+//
+// A message may carry a shared product (PostMessage.product): it is drawn as a card — image,
+// title, the variant's human name, the price and Add (the variant sheet when the product has
+// options). The event keeps what the product was when shared; the card shows the catalogue's
+// current facts once the page has read them (ensureProducts), and says what it cost when shared
+// if that differs.
 //
 // What is typed stays in the box until the room took it: a message refused (slow mode, a word
 // the room blocks, a mute) is still there to fix or send later. Slow mode shows a countdown on
 // the Send button until the next message may go. Staff get the room's word list and what the
 // room blocked or muted lately ("Chat rules"); rooms/wordlist.py does the matching.
-import { colourFor, el, toast } from "../util.js";
-import { $, cfg, explain, may, nameOf, send, ui } from "./ctx.js";
+import { colourFor, el, money, toast } from "../util.js";
+import { $, cfg, ensureProducts, explain, hasVariants, may, nameOf, send, ui, variantName } from "./ctx.js";
 import { ROLE_LABEL } from "./members.js";
 import { keyed, redraw, region } from "./dom.js";
+import { openDetail, quickAdd } from "./product.js";
 
 // chat state of this page: when the next message may go (slow mode), the note under the box,
 // how many of my messages the room blocked (to tell a blocked send from a posted one), and the
@@ -31,6 +38,56 @@ function confirmBan(memberId) {
   if (window.confirm(`Ban ${nameOf(memberId)} from this room?`)) send("Ban", { member_id: memberId });
 }
 
+// ---- product cards ------------------------------------------------------------------------------
+/** What a card shows: the catalogue's facts now when the page has them, else the snapshot. */
+function cardFacts(shared) {
+  const p = ui.products.get(shared.sku);
+  const v = p && shared.variant ? (p.variants || []).find((x) => x.variant_id === shared.variant) : null;
+  const now = v || p;
+  return {
+    sku: shared.sku,
+    variant: shared.variant || null,
+    title: p ? p.title : shared.title,
+    variantName: shared.variant ? variantName(shared.sku, shared.variant) : "",
+    price: now ? now.price_minor : shared.price_minor,
+    currency: p ? p.currency : shared.currency,
+    sharedPrice: shared.price_minor,
+    image: (p && p.image) || shared.image || "",
+    inStock: now ? now.in_stock !== false : true,
+    options: hasVariants(p),
+    // "From" like the grid: a product shared without a variant whose variants cost differently
+    from: !v && hasVariants(p) && p.variants.some((x) => x.price_minor !== p.price_minor),
+    loaded: Boolean(p),
+    add: may("add_line"),
+  };
+}
+
+function productCard(m) {
+  const f = cardFacts(m.product);
+  const name = f.variantName ? `${f.title} — ${f.variantName}` : f.title;
+  const changed = f.loaded && f.price !== f.sharedPrice && f.currency === m.product.currency;
+  const label = f.options ? `Choose options and add ${f.title} to the cart` : `Add ${name} to the cart`;
+  return el("div", { class: "chat-card", dataset: { sku: f.sku } },
+    f.image ? el("img", { class: "chat-card-img", src: f.image, alt: "", width: 64, height: 64, loading: "lazy" })
+      : el("span", { class: "chat-card-img empty", "aria-hidden": "true" }),
+    el("div", { class: "chat-card-body" },
+      el("button", { type: "button", class: "link chat-card-title", dataset: { fk: `open-${m.message_id}` },
+        "aria-label": `View ${name}`, onclick: () => openDetail(f.sku) }, f.title),
+      f.variantName ? el("span", { class: "chat-card-variant" }, f.variantName) : null,
+      el("span", { class: "chat-card-price" }, f.from ? "From " : "", money(f.price, f.currency),
+        changed ? el("span", { class: "chat-card-was" }, ` (${money(f.sharedPrice, m.product.currency)} when shared)`) : null)),
+    f.add ? el("button", { type: "button", class: "primary chat-card-add", dataset: { fk: `add-${m.message_id}` },
+      disabled: !f.inStock, "aria-label": f.inStock ? label : `${name} is sold out`, "aria-haspopup": f.options ? "dialog" : null,
+      onclick: () => quickAdd(f.sku, { heading: name }) }, f.inStock ? "Add" : "Sold out") : null);
+}
+
+/** Share a product of the room's catalogue in chat: it arrives as a card for everyone. */
+export async function shareProduct(sku, variant = null, text = "") {
+  const ok = await send("PostMessage", { text, product: { sku, variant } });
+  if (ok) toast("Shared in the chat", "ok", 2500);
+  return ok;
+}
+
 function message(m) {
   const mine = m.author === ui.me;
   const del = may(mine ? "delete_message" : "delete_any_message");
@@ -42,7 +99,8 @@ function message(m) {
   const label = ROLE_LABEL[m.author_role || ""];
   const badge = label ? el("span", { class: "badge verified", dataset: { role: m.author_role }, title: `${label} (verified by the room)` }, label) : null;
   return el("li", { class: `msg ${mine ? "mine" : ""}`, dataset: { message: m.message_id } },
-    who, badge ? " " : null, badge, " ", el("span", { class: "text" }, m.text),
+    who, badge ? " " : null, badge, " ", m.product && !m.text ? el("span", { class: "text muted" }, "shared") : el("span", { class: "text" }, m.text),
+    m.product ? productCard(m) : null,
     del || mute || ban ? el("span", { class: "mod" },
       del ? el("button", { type: "button", class: "link", "aria-label": "Delete message", dataset: { fk: `del-${m.message_id}` }, onclick: () => send("DeleteMessage", { message_id: m.message_id }) }, "Delete") : null,
       mute ? el("button", { type: "button", class: "link", "aria-label": `Mute ${nameOf(m.author)}`, dataset: { fk: `mute-${m.message_id}` }, onclick: () => send("MuteMember", { member_id: m.author, until: null }).then((ok) => ok && toast(`${nameOf(m.author)} is muted`)) }, "Mute") : null,
@@ -93,6 +151,13 @@ export function onModerationEvent(v, ev) {
     case "MessagePosted":
       // my own message went out: under slow mode the next one waits
       if (ev.author === ui.me && v.chat.slow_mode && !may("ignore_slow_mode")) startWait(v.chat.slow_mode * 1000);
+      if (ev.product) {
+        // a shared product: keep it on the message (state.js copies text fields only) and read
+        // the catalogue's current facts for the card
+        const posted = v.chat.messages.find((m) => m.message_id === ev.message_id);
+        if (posted) posted.product = ev.product;
+        ensureProducts([ev.product.sku]);
+      }
       break;
     default: break;
   }
@@ -220,12 +285,14 @@ export function renderChat() {
   const v = ui.view;
   const tools = [may("delete_message"), may("delete_any_message"), may("mute_member"), may("ban")];
   const msgs = v.chat.messages;
-  region("chat", [msgs.map((m) => [m.message_id, m.text]), tools], () => {
+  const sig = (m) => [m.text, m.author_name, m.author_role, tools, m.product ? cardFacts(m.product) : null];
+  region("chat", [msgs.map((m) => [m.message_id, sig(m)])], () => {
     const list = $("messages");
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    keyed(list, msgs, { key: (m) => m.message_id, sig: (m) => [m.text, m.author_name, m.author_role, tools], render: message });
+    keyed(list, msgs, { key: (m) => m.message_id, sig, render: message });
     if (atBottom || msgs.length < 8) list.scrollTop = list.scrollHeight;
   });
+  renderShareButton();
   renderRules();
   const parts = [];
   if (v.muted && (v.muted.until === null || v.muted.until === undefined || v.muted.until > Date.now())) parts.push(`You are muted ${untilText(v.muted.until)}.`);
@@ -235,6 +302,18 @@ export function renderChat() {
     const notice = $("slow-notice");
     notice.textContent = parts.join(" ");
     notice.hidden = !parts.length;
+  });
+}
+
+/** "Share … in chat" under the chat box while a product of the catalogue is open. */
+function renderShareButton() {
+  const button = $("chat-share");
+  if (!button) return;
+  const p = ui.detail ? ui.products.get(ui.detail) : null;
+  const show = Boolean(p) && may("post_message");
+  region("chat-share", [show, p && p.sku, p && p.title], () => {
+    button.hidden = !show;
+    if (show) button.textContent = `Share ${p.title} in chat`;
   });
 }
 
@@ -261,7 +340,9 @@ export function wireChat() {
   input.addEventListener("input", () => saveDraft(input.value));
   const button = form.querySelector("button[type=submit]");
   if (button) button.id = "chat-send";
-  form.after(el("p", { id: "chat-countdown", class: "chat-countdown", role: "status", "aria-live": "polite", hidden: true }),
+  form.after(el("button", { type: "button", id: "chat-share", class: "chat-share", hidden: true,
+    onclick: () => { if (ui.detail) shareProduct(ui.detail); } }),
+  el("p", { id: "chat-countdown", class: "chat-countdown", role: "status", "aria-live": "polite", hidden: true }),
     el("p", { id: "chat-note", class: "chat-note", role: "status", "aria-live": "polite", hidden: true }));
   form.addEventListener("submit", (e) => {
     e.preventDefault();

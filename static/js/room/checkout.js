@@ -2,11 +2,13 @@
 // stands (pending, on the payment page, processing, paid, failed — by whom, with a retry), the
 // Pay button (never while a payment is processing), the outcome and the return from the provider.
 import { api, el, money, toast } from "../util.js";
-import { $, cfg, may, nameOf, possessive, requestRender, send, ui } from "./ctx.js";
+import { $, cfg, isLive, may, nameOf, possessive, requestRender, send, ui } from "./ctx.js";
 import { redraw, region } from "./dom.js";
 import { checkoutPath, issueText, loadSnapshotPrices, pricingOf } from "./pricing.js";
 import { Embed } from "../embedded.js";
 import { onCartEvent } from "./cart.js";
+import { viewerCheckout } from "./buy.js";
+import { isStaff } from "../state.js";
 
 export const embed = new Embed(cfg.parent_origin);
 
@@ -14,6 +16,7 @@ const SHARE_LABEL = {
   pending: "has not paid yet", checkout_open: "is on the payment page", processing: "payment processing…",
   authorized: "card authorised", paid: "paid", failed: "payment failed", expired: "payment page expired",
   canceled: "left the payment page", refunded: "refunded", partially_refunded: "partly refunded",
+  released: "doesn't pay",
 };
 const SHARE_DONE = ["paid", "authorized", "refunded", "partially_refunded"];
 const RETRY = ["failed", "expired", "canceled"];
@@ -58,10 +61,13 @@ function outcomeText(o) {
 function shareRow(s, cur, orderId) {
   const status = shownStatus(s, orderId);
   const done = SHARE_DONE.includes(status);
-  const label = SHARE_LABEL[status] || status;
+  const held = status === "released" ? holdoutOf(s.payer) : null;
+  // after a re-split, someone whose own share is in pays an extra part of another's share
+  const part = status === "pending" ? (ui.view.checkout.holdouts || []).find((h) => h.covered_by.includes(s.payer)) : null;
+  const label = held ? releasedText(held) : part ? `part of ${possessive(part.payer)} share — not paid yet` : SHARE_LABEL[status] || status;
   return el("li", { class: `share status-${status}`, dataset: { payer: s.payer, status } },
     el("span", { class: "share-who" }, nameOf(s.payer)),
-    el("span", { class: "share-amount" }, money(s.amount_minor, cur)),
+    el("span", { class: "share-amount" }, status === "released" ? "—" : money(s.amount_minor, cur)),
     el("span", { class: `share-status ${done ? "done" : ""} ${RETRY.includes(status) ? "bad" : ""}` }, done ? `✔ ${label}` : label));
 }
 
@@ -138,14 +144,113 @@ function modeChooser(locked, blocked) {
       locked && !blocked && cfg.handoff && may("hand_off") ? el("button", { type: "button", class: "link", id: "handoff-btn", onclick: handoff }, "Use the shop's own checkout") : null));
 }
 
+// ---- a payer who does not pay (a "holdout"): the group decides ---------------------------------
+// The host covers the share, the other payers split it, or (each paying their own lines) the
+// holdout's lines are dropped; the order is re-planned on the server (nobody is charged twice) and
+// everyone sees the choice (view.checkout.holdouts, HoldoutResolved).
+const HOLD_NOW = ["failed", "expired", "canceled"];
+const holdoutOf = (payer) => [...(ui.view.checkout.holdouts || [])].reverse().find((h) => h.payer === payer) || null;
+const whose = (id) => (id === ui.me ? "your" : `${nameOf(id)}'s`);
+const cap = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+/** "Ada", "you and Cal", "Ada, Cal and you" */
+const people = (ids) => {
+  const names = ids.map((id) => (id === ui.me ? "you" : nameOf(id)));
+  return names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+};
+function releasedText(h) {
+  if (h.choice === "host_covers") return `covered by ${people(h.covered_by)}`;
+  if (h.choice === "split_others") return `split between ${people(h.covered_by)}`;
+  return "items dropped";
+}
+function holdoutOutcome(h) {
+  if (h.choice === "host_covers") return `${cap(people(h.covered_by))} ${h.covered_by[0] === ui.me ? "cover" : "covers"} ${whose(h.payer)} share.`;
+  if (h.choice === "split_others") return `${cap(whose(h.payer))} share is split between ${people(h.covered_by)}.`;
+  return `${cap(whose(h.payer))} items were dropped from the order.`;
+}
+
+/** The order's mode and deadline (REST): the drop choice needs "each pays their own lines". */
+function orderInfo(orderId) {
+  if (!orderId) return null;
+  if (ui.orderInfo && ui.orderInfo.order_id === orderId) return ui.orderInfo;
+  if (ui.orderInfoLoading !== orderId) {
+    ui.orderInfoLoading = orderId;
+    api(checkoutPath(), { token: ui.token }).then((status) => {
+      const o = status && status.order;
+      if (o && o.order_id === orderId) { ui.orderInfo = { order_id: o.order_id, mode: o.mode, deadline_ms: o.deadline_ms }; requestRender(); }
+    }).catch(() => { ui.orderInfoLoading = null; });
+  }
+  return null;
+}
+
+function holdoutPanel(share, shares, cur, orderId) {
+  const v = ui.view;
+  const who = share.payer === ui.me ? "You" : nameOf(share.payer);
+  const amount = money(share.amount_minor, cur);
+  const others = shares.filter((s) => s.payer !== share.payer && s.status !== "released").map((s) => s.payer);
+  const info = orderInfo(orderId);
+  const head = {
+    failed: `${possessive(share.payer)} payment failed`, expired: `${possessive(share.payer)} payment page expired`,
+    canceled: `${who} left the payment page`, checkout_open: `${who} ${share.payer === ui.me ? "are" : "is"} on the payment page`,
+  }[share.shown] || `${who} ${share.payer === ui.me ? "haven't" : "hasn't"} paid yet`;
+  const choices = [];
+  if (share.payer !== v.host_id && ui.me === v.host_id) {
+    choices.push(["host_covers", `I'll pay ${whose(share.payer)} share (${amount})`,
+      "You pay it on the payment page as an extra payment; their items stay in the order."]);
+  }
+  if (others.length && !(others.length === 1 && others[0] === ui.me && choices.length)) {
+    // (split with the host alone is the host covering it: one button says that)
+    const n = others.length;
+    const each = Math.floor(share.amount_minor / n);
+    choices.push(["split_others", `Split it between ${people(others)} (${n === 1 ? amount : `about ${money(each, cur)} each`})`,
+      "Each pays their part as an extra payment; the items stay in the order."]);
+  }
+  if (others.length && info && info.mode === "own_lines") {
+    choices.push(["drop_lines", `Drop ${whose(share.payer)} items (−${amount})`,
+      "Their items leave the order; everyone else pays as planned."]);
+  }
+  if (!choices.length) return null;
+  const urgent = HOLD_NOW.includes(share.shown) || (info && info.deadline_ms - Date.now() < 10 * 60_000);
+  // nobody is asked to decide for someone who simply has not paid yet, until time runs short
+  if (!urgent && share.shown === "pending") return null;
+  const body = [
+    el("p", { class: "small" }, urgent
+      ? "The order waits for everyone. They can still try again, or you decide now — nobody is charged twice:"
+      : "You can wait for them, or decide now — nobody is charged twice:"),
+    el("div", { class: "choices" }, ...choices.map(([choice, label, why]) => el("button", {
+      type: "button", class: choice === "split_others" || choice === "host_covers" ? "secondary" : "ghost",
+      dataset: { fk: `holdout-${share.payer}-${choice}`, choice },
+      onclick: () => resolveHoldout(orderId, share.payer, choice, label),
+    }, label, el("span", { class: "why" }, why)))),
+  ];
+  const attrs = { class: "holdout", dataset: { payer: share.payer } };
+  if (urgent) return el("section", { ...attrs, "aria-label": head }, el("h3", {}, head), ...body);
+  return el("details", attrs, el("summary", {}, `${head} — decide for them?`), ...body);
+}
+
+async function resolveHoldout(orderId, payer, choice, label) {
+  if (!window.confirm(`${label}?`)) return;
+  try {
+    await api(checkoutPath(`/${encodeURIComponent(orderId)}/holdout`), { method: "POST", token: ui.token, body: { payer, choice } });
+  } catch (err) { checkoutFailed(err); }
+}
+
 export function renderCheckout() {
   const v = ui.view;
   const c = v.checkout;
+  if (isLive() && !isStaff(v)) {
+    // a live viewer checks out their own lines (buy.js); the room-wide order is the host's
+    const mine = (c.viewer_orders || []).filter((o) => o.payer === ui.me);
+    region("checkout", ["viewer", v.phase, v.lines.map((l) => [l.line_id, l.quantity, l.price_minor]), mine, c.my_last_order, v.you && v.you.may_if], () => {
+      $("checkout").replaceChildren(...viewerCheckout());
+    });
+    return;
+  }
   const cur = checkoutCurrency();
   const shares = (c.shares || []).map((s) => ({ ...s, shown: shownStatus(s, c.order_id) }));
   const flags = ["check_out", "unlock_cart", "lock_cart", "hand_off", "cancel_checkout"].map(may);
   const sig = [v.phase, c.order_id, c.pricing, c.handoff_url, shares, shares.map((s) => nameOf(s.payer)), ui.outcome, ui.returned,
     ui.freezing, ui.paying, ui.payMode, v.lines.length, flags, cur, c.receipts || [], ui.shopAgain || null,
+    c.holdouts || [], may("resolve_holdout"), ui.orderInfo || null,
     ui.payMode === "equal_split" ? [picks().map((p) => [p.m.member_id, p.m.display_name, p.on]), splitTotal()] : null];
   region("checkout", sig, () => {
     const parts = [];
@@ -162,7 +267,7 @@ export function renderCheckout() {
     }
 
     const mineNow = shares.find((s) => s.payer === ui.me);
-    if (!(ui.outcome && v.phase === "open") && ui.returned && v.phase !== "open" && !(mineNow && [...SHARE_DONE, "processing"].includes(mineNow.shown))) {
+    if (!(ui.outcome && v.phase === "open") && ui.returned && v.phase !== "open" && !(mineNow && [...SHARE_DONE, ...RETRY, "processing", "released"].includes(mineNow.shown))) {
       parts.push(el("div", { class: `banner ${ui.returned === "success" ? "ok" : "warn"}`, id: "checkout-return", role: "status" },
         ui.returned === "success"
           ? "Thanks — your payment was sent. It shows as paid once the payment provider confirms it."
@@ -184,30 +289,52 @@ export function renderCheckout() {
     }
 
     if (v.phase === "settling" && shares.length) {
-      const paidCount = shares.filter((s) => SHARE_DONE.includes(s.shown)).length;
-      parts.push(el("h3", { class: "shares-h" }, `Payments: ${paidCount} of ${shares.length} done`));
+      const live = shares.filter((s) => s.shown !== "released");
+      const paidCount = live.filter((s) => SHARE_DONE.includes(s.shown)).length;
+      const extra = (c.holdouts || []).some((h) => h.covered_by.length);
+      parts.push(el("h3", { class: "shares-h" }, `${extra ? "Extra payments" : "Payments"}: ${paidCount} of ${live.length} done`));
       parts.push(el("ul", { class: "shares", id: "shares" }, ...shares.map((s) => shareRow(s, cur, c.order_id))));
       const processing = shares.filter((s) => s.shown === "processing" && s.payer !== ui.me);
       if (processing.length) parts.push(el("p", { class: "ok-text small", id: "others-processing", role: "status" }, `${processing.map((s) => `${possessive(s.payer)} payment`).join(", ")} ${processing.length === 1 ? "is" : "are"} processing — the payment provider confirms ${processing.length === 1 ? "it" : "them"} shortly.`));
       const failed = shares.filter((s) => RETRY.includes(s.shown) && s.payer !== ui.me);
-      if (failed.length) parts.push(el("p", { class: "warn-text small", id: "others-failed" }, `${failed.map((s) => `${possessive(s.payer)} payment`).join(", ")} did not go through — waiting for ${failed.length === 1 ? "them" : "them"} to try again.`));
+      if (failed.length) parts.push(el("p", { class: "warn-text small", id: "others-failed" }, `${failed.map((s) => `${possessive(s.payer)} payment`).join(", ")} did not go through — waiting for them to try again${may("resolve_holdout") ? " or for you to decide" : " or for the host to decide"}.`));
+      const decided = c.holdouts || [];
+      if (decided.length) {
+        parts.push(el("ul", { class: "holdout-outcome ok-text small", id: "holdouts", "aria-label": "What the group decided" },
+          ...decided.map((h) => el("li", { dataset: { payer: h.payer, choice: h.choice } }, holdoutOutcome(h)))));
+      }
+      if (may("resolve_holdout")) {
+        // the others' shares not in (the host pays or cancels her own)
+        for (const s of shares) {
+          if (s.payer === ui.me || SHARE_DONE.includes(s.shown) || ["processing", "released"].includes(s.shown)) continue;
+          const panel = holdoutPanel(s, shares, cur, c.order_id);
+          if (panel) parts.push(panel);
+        }
+      }
     }
 
     if (v.phase === "open" && may("check_out") && v.lines.length) parts.push(modeChooser(false, false));
     if (v.phase === "open" && !may("check_out") && may("lock_cart") && v.lines.length) parts.push(modeChooser(false, true));
     if (v.phase === "locked") {
       if (may("check_out")) parts.push(modeChooser(true, blocking.length > 0));
-      else parts.push(el("p", { class: "small muted" }, "The host is checking out. The cart can't be changed for now."));
+      else parts.push(el("p", { class: "small muted", id: "host-checking-out" }, "The host is checking out. The cart can't be changed for now. Your amount appears here when the host starts checkout."));
     }
     if (v.phase === "settling" && c.order_id) {
       const mine = shares.find((s) => s.payer === ui.me);
-      if (mine && mine.shown === "processing") {
+      if (mine && mine.shown === "released") {
+        const h = holdoutOf(ui.me);
+        parts.push(el("p", { class: "ok-text", id: "my-share-released" }, h && h.choice === "drop_lines"
+          ? "Your items were dropped from this order: you have nothing to pay."
+          : `${h ? `Your share is ${releasedText(h)}` : "Your share was taken over"} — you have nothing to pay.`));
+      } else if (mine && mine.shown === "processing") {
         parts.push(el("p", { class: "ok-text", id: "my-share-processing", role: "status" }, "Your payment is processing. The provider confirms it shortly; nothing to do."));
       } else if (mine && !SHARE_DONE.includes(mine.shown)) {
         const amount = money(mine.amount_minor, cur);
         const retry = RETRY.includes(mine.shown);
         const label = retry ? `Try again (${amount})` : mine.shown === "checkout_open" ? `Continue to payment (${amount})` : shares.length === 1 ? `Pay ${amount}` : `Pay my share (${amount})`;
         if (retry) parts.push(el("p", { class: "error small", id: "my-share-failed" }, mine.shown === "failed" ? "Your payment didn't go through. Try again, with another card if needed." : "Your payment page closed before you paid."));
+        const took = (c.holdouts || []).filter((h) => h.covered_by.includes(ui.me));
+        if (took.length) parts.push(el("p", { class: "small", id: "my-share-covers" }, `This is your part of ${took.map((h) => `${possessive(h.payer)} share`).join(" and ")}, an extra payment: anything you paid before stays paid.`));
         parts.push(el("button", { type: "button", class: "primary pay", id: "pay-btn", disabled: ui.paying, onclick: () => pay(c.order_id) }, ui.paying ? "Opening the payment page…" : label));
         parts.push(el("p", { class: "small muted" }, "You pay on the payment provider's page; coshop never sees your card."));
       } else if (mine) {
@@ -229,6 +356,9 @@ export function renderCheckout() {
 // ---- orders the room keeps (view.checkout.receipts, newest first) ------------------------------
 const STEP = {
   checkout_started: () => "Checkout started",
+  host_covers: (who) => `The host covered ${whose(who)} share`,
+  split_others: (who) => `${possessive(who)} share was split between the others`,
+  drop_lines: (who) => `${possessive(who)} items were dropped`,
   checkout_open: (who) => `${nameOf(who)} opened the payment page`,
   processing: (who) => `${possessive(who)} payment processing`,
   authorized: (who) => `${possessive(who)} card authorised`,
@@ -250,11 +380,11 @@ function receiptNode(r, { open }) {
       el("span", { class: "receipt-item" }, `${lineName(l)}${l.quantity > 1 ? ` × ${l.quantity}` : ""}`),
       el("span", { class: "receipt-amount" }, money(l.unit_minor * l.quantity, r.currency))))),
     el("p", { class: "receipt-total" }, el("span", {}, "Total"), el("strong", {}, money(r.total_minor, r.currency))),
-    el("h4", {}, "Who paid"),
-    el("ul", { class: "receipt-shares" }, ...r.shares.map((s) => el("li", {},
+    el("h3", { class: "receipt-h" }, "Who paid"),
+    el("ul", { class: "receipt-shares" }, ...r.shares.filter((s) => s.status !== "released").map((s) => el("li", {},
       el("span", {}, nameOf(s.payer)), el("span", { class: "receipt-amount" }, money(s.amount_minor, r.currency))))),
-    el("h4", {}, "History"),
-    el("ol", { class: "receipt-history" }, ...r.history.map((h) => el("li", {},
+    el("h3", { class: "receipt-h" }, "History"),
+    el("ol", { class: "receipt-history" }, ...r.history.filter((h) => h.what !== "released").map((h) => el("li", {},
       (STEP[h.what] || ((who) => `${nameOf(who)}: ${h.what}`))(h.who), h.at ? el("span", { class: "muted" }, ` · ${when(h.at)}`) : null))),
   ];
   const head = [el("strong", {}, `Order #${r.number}`), el("span", { class: "receipt-status" }, "Paid"), el("span", { class: "muted small" }, when(r.paid_at))];
@@ -296,6 +426,12 @@ function renderPayBar(shares, cur, orderId) {
   if (!bar) return;
   const action = $("pay-bar-action");
   const mine = shares.find((s) => s.payer === ui.me);
+  const total = $("pay-bar-total");
+  const sent = ui.view.phase === "settling" && mine && [...SHARE_DONE, "processing"].includes(mine.shown);
+  if (total) {
+    total.dataset.mine = sent ? "1" : "";
+    total.textContent = sent ? `Your share ${money(mine.amount_minor, cur)} ✔` : ui.cartTotalText || "";
+  }
   if (ui.view.phase === "settling" && mine && !SHARE_DONE.includes(mine.shown) && mine.shown !== "processing") {
     action.textContent = `Pay ${money(mine.amount_minor, cur)}`;
     action.onclick = () => pay(orderId);
@@ -322,6 +458,11 @@ const CHECKOUT_ERRORS = {
   invalid_participants: "Someone you picked for the split is no longer in the room: check who's in the split.",
   no_payers: "Pick at least one person to split with.",
   payment_processing: "Your payment is already being confirmed by the payment provider: nothing to do.",
+  share_not_holdout: "That person has nothing left to pay any more.",
+  holdout_is_host: "You can't cover your own share: split it or drop your items instead.",
+  no_one_to_split: "Nobody else pays in this order to split it with.",
+  lines_not_separable: "Their share isn't their own items (the order is split another way): cover it or split it.",
+  nothing_left: "Dropping these items leaves nothing to buy: cancel the checkout instead.",
 };
 
 function checkoutFailed(err) {
@@ -429,7 +570,16 @@ export function onCheckoutEvent(ev) {
   onCartEvent(ev); // the cart's etiquette notices and activity strip hear every event too
   // the room keeps the paid order (its receipt): state.js does not build it, the server's view does
   if (ev.type === "OrderSettled" && ev.outcome === "paid") v._stale = true;
-  if (ev.type === "SettlementBegan") { ui.outcome = null; ui.returned = null; }
+  if (ev.type === "SettlementBegan") { ui.outcome = null; ui.returned = null; v.checkout.holdouts = []; }
+  if (ev.type === "OrderSettled" && ev.outcome === "void") v.checkout.holdouts = [];
+  if (ev.type === "HoldoutResolved" && ev.order_id === v.checkout.order_id) {
+    const h = { payer: ev.payer, choice: ev.choice, covered_by: ev.covered_by, dropped_line_ids: ev.dropped_line_ids, at: ev.at };
+    v.checkout.holdouts = [...(v.checkout.holdouts || []), h];
+    ui.returned = null; // "your payment was sent" was about the plan before this one
+    const dropped = new Set(ev.dropped_line_ids);
+    v.lines = v.lines.filter((l) => !dropped.has(l.line_id));
+    toast(holdoutOutcome(h), ev.payer === ui.me || ev.covered_by.includes(ui.me) ? "warn" : "info", 10000);
+  }
   if (ev.type === "CartLocked" || ev.type === "LineAdded") ui.outcome = null;
   if (ev.type === "ShareUpdated" && ev.order_id === v.checkout.order_id) {
     if (ev.status === "paid") toast(ev.payer === ui.me ? "Your payment is confirmed ✔" : `${nameOf(ev.payer)} paid their share`, "ok", 5000);

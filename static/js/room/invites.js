@@ -21,6 +21,27 @@ const STATUS = {
 };
 
 let seq = 0;
+
+// In the widget, a friend's link leads to the shop's page the room was started on, with the room
+// and the invite in its fragment (static/embed.js opens the widget there in this room), as the
+// first link start.js made. Staff links stay coshop's. Elsewhere: coshop's own links.
+const FRIENDS = ["member", "viewer"];
+function shopPage() {
+  const first = loadInvite(cfg.room_id);
+  if (!cfg.parent_origin || !first || !first.url) return null;
+  try {
+    const page = new URL(first.url);
+    if (page.origin !== cfg.parent_origin || !new URLSearchParams(page.hash.slice(1)).get("coshop-room")) return null;
+    page.hash = "";
+    return page;
+  } catch { return null; }
+}
+function linkFor(invite) {
+  const page = shopPage();
+  if (!page || !invite.token || (invite.role && !FRIENDS.includes(invite.role))) return invite.url;
+  page.hash = new URLSearchParams({ "coshop-room": cfg.room_id, "coshop-invite": invite.token }).toString();
+  return page.toString();
+}
 const uid = (prefix) => `${prefix}-${++seq}`;
 
 async function copy(text, what) {
@@ -70,7 +91,7 @@ function sharedBlock(invite) {
     ...linkField("Link", invite.url),
     el("p", { class: "hint", id: "shared-uses" }, uses(invite)),
     el("p", { class: "row" },
-      off ? null : el("a", { href: print, target: "_blank", rel: "noopener" }, "Printable store sign"),
+      off || shopPage() ? null : el("a", { href: print, target: "_blank", rel: "noopener" }, "Printable store sign"),
       may("manage_invites") ? el("button", { type: "button", id: "shared-toggle", onclick: () => setEnabled(invite, off) }, off ? "Switch on" : "Switch off") : null,
       may("manage_invites") ? el("button", { type: "button", id: "shared-rotate", onclick: () => rotate(invite) }, "New link") : null),
     may("manage_invites") ? el("p", { class: "hint" }, "“New link” makes a fresh link; the old one stops working at once.") : null);
@@ -86,7 +107,7 @@ async function setEnabled(invite, enabled) {
 async function rotate(invite) {
   const done = await call(`/api/v1/rooms/${ROOM}/invites/${encodeURIComponent(invite.invite_id)}/rotate`, { method: "POST" }, "Could not make a new link");
   if (!done) return;
-  seen.set(done.invite_id, { url: done.url, token: done.token });
+  seen.set(done.invite_id, { url: linkFor(done), token: done.token });
   toast("New link ready. The old one no longer works.");
   await refresh("shared-rotate");
 }
@@ -94,7 +115,7 @@ async function rotate(invite) {
 async function mint(role, failure, body = {}) {
   const invite = await call(`/api/v1/rooms/${ROOM}/invites`, { method: "POST", body: { role, ...body } }, failure);
   if (invite) {
-    seen.set(invite.invite_id, { url: invite.url, token: invite.token });
+    seen.set(invite.invite_id, { url: linkFor(invite), token: invite.token });
     await refresh();
   }
   return invite;
@@ -117,7 +138,7 @@ function personalForm() {
     const invite = await mint(isLive() ? "viewer" : "member", "Could not create the invite", { name });
     if (!invite) return;
     input.value = "";
-    result.replaceChildren(el("div", { class: "invite-block personal" }, ...linkField(`Link for ${invite.name}`, invite.url)));
+    result.replaceChildren(el("div", { class: "invite-block personal" }, ...linkField(`Link for ${invite.name}`, linkFor(invite))));
   });
   return form;
 }
@@ -214,7 +235,7 @@ if (made && made.invite_id && made.url) seen.set(made.invite_id, { url: made.url
 
 function stable(invite) {
   if (!invite.url) return invite;
-  if (!seen.has(invite.invite_id)) seen.set(invite.invite_id, { url: invite.url, token: invite.token });
+  if (!seen.has(invite.invite_id)) seen.set(invite.invite_id, { url: linkFor(invite), token: invite.token });
   return { ...invite, ...seen.get(invite.invite_id) };
 }
 

@@ -75,12 +75,17 @@ function openLeave() {
 async function leave(dialog) {
   const done = await send("Leave", {});
   if (!done) return; // refused: the toast says why
+  // Left on purpose: the server's close that follows (FORBIDDEN) must not say "removed".
+  ui.removed = "left";
   dialog.close();
   forgetMember(cfg.room_id);
   const conn = ui.conn;
   if (conn) {
     conn.stopped = true; // no reconnect: this browser is no longer a member
-    if (conn.ws) { try { conn.ws.close(); } catch { /* closing */ } }
+    const ws = conn.ws;
+    conn.ws = null; // its close is ours: no "fatal" from it
+    clearInterval(conn.pingTimer);
+    if (ws) { try { ws.close(); } catch { /* closing */ } }
   }
   $("main").hidden = true;
   const bar = $("pay-bar");

@@ -7,6 +7,7 @@ import { $, hasVariants, isLive, may, productTitle, refreshProduct, requestRende
 import { invalidate, region } from "./dom.js";
 import { avatar, paintAvatars, viewersOf } from "./members.js";
 import { voteButtons } from "./votes.js";
+import { buyNow } from "./buy.js";
 
 const MAX_QTY = 99;
 
@@ -20,7 +21,7 @@ function stockNote(item) {
  * A picker for one product: radios (when it has variants), quantity, Add. ``scope`` keeps ids
  * unique ("detail", "sheet"). Returns {node, update(product), focusFirst()}.
  */
-function picker(product, scope, { label = "Add to cart", onAdded = () => {} } = {}) {
+function picker(product, scope, { label = "Add to cart", onAdded = () => {}, act = addToCart } = {}) {
   const sku = product.sku;
   const radios = [];
   let fieldset = null;
@@ -56,6 +57,8 @@ function picker(product, scope, { label = "Add to cart", onAdded = () => {} } = 
   const quantity = () => Math.max(1, Math.min(maxQty(), parseInt(qty.value, 10) || 1));
   function sync() {
     const it = item();
+    // the box never shows more than can be added (another option, less stock)
+    if ((parseInt(qty.value, 10) || 1) > maxQty()) qty.value = String(maxQty());
     const q = quantity();
     price.textContent = money(it.price_minor, current.currency);
     stock.textContent = stockNote(it);
@@ -87,7 +90,7 @@ function picker(product, scope, { label = "Add to cart", onAdded = () => {} } = 
   add.addEventListener("click", async () => {
     const v = chosen();
     const q = quantity();
-    const ok = await addToCart(sku, v ? v.variant_id : null, q);
+    const ok = await act(sku, v ? v.variant_id : null, q);
     if (ok) onAdded();
   });
   update(product);
@@ -117,17 +120,27 @@ export function quickAdd(sku, { heading = null } = {}) {
   openSheet(sku, heading);
 }
 
-// ---- the variant sheet (a modal dialog) -------------------------------------------------------
-let sheet = null; // {sku, picker}
+/** "Buy now" (a live viewer, buy.js): straight to payment when it has no options, else the
+ * sheet asks for them first — its button says "Buy now". Two taps: Buy now, then pay. */
+export function quickBuy(sku) {
+  const p = ui.products.get(sku);
+  if (p && !hasVariants(p)) { buyNow(sku, null, 1); return; }
+  openSheet(sku, null, { buy: true });
+}
 
-export function openSheet(sku, heading = null) {
+// ---- the variant sheet (a modal dialog) -------------------------------------------------------
+let sheet = null; // {sku, picker, buy}
+
+export function openSheet(sku, heading = null, { buy = false } = {}) {
   const dialog = $("variant-sheet");
   const body = clear($("sheet-body"));
   const p = ui.products.get(sku);
   $("sheet-h").textContent = heading || (p ? p.title : "Choose an option");
-  sheet = { sku, picker: null };
+  sheet = { sku, picker: null, buy };
   if (p) {
-    sheet.picker = picker(p, "sheet", { onAdded: () => dialog.close() });
+    sheet.picker = buy
+      ? picker(p, "sheet", { label: "Buy now", act: async (...a) => { dialog.close(); await buyNow(...a); return true; } })
+      : picker(p, "sheet", { onAdded: () => dialog.close() });
     body.append(
       p.image ? el("img", { src: p.image, alt: "", width: 120, height: 90, class: "sheet-img" }) : null,
       sheet.picker.node);
@@ -146,7 +159,7 @@ function renderSheet() {
   if (!p) return;
   region("sheet", [sheet.sku, p, ui.view && may("add_line")], () => {
     if (sheet.picker) sheet.picker.update(p);
-    else openSheet(sheet.sku, $("sheet-h").textContent);
+    else openSheet(sheet.sku, $("sheet-h").textContent, { buy: sheet.buy });
   });
 }
 
