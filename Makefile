@@ -26,12 +26,15 @@ run: $(RUN_STAMP)
 	$(BIN)/coshop demo
 
 ## make test: every quality gate — lint, format, types, tests with coverage
+## Tests run on $(TEST_WORKERS) pytest-xdist workers (docs/testing.md): most of the suite waits on
+## Chromium, subprocesses and sockets, so three workers pay on two cores. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 3
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/coverage erase
-	$(BIN)/pytest --cov --cov-report=term -p no:cacheprovider --durations=30
+	$(BIN)/pytest --cov --cov-report=term -p no:cacheprovider --durations=30 -n $(TEST_WORKERS) --dist loadgroup
 	$(BIN)/coverage report --include='rooms/*' --fail-under=100 --skip-covered
 
 ## Chromium for the browser tests comes from Debian's packages (Playwright cannot download it here),

@@ -1,7 +1,9 @@
 """``python -m bench [--quick] [names…]``: run coshop's benchmarks and print the tables.
 
 Names: ``fanout``, ``slow``, ``durable``, ``idle``, ``cross``, ``profile``, ``soak``, ``catalog``
-(a 50,000-product merchant's room across background catalogue refreshes) (default: all
+(a 50,000-product merchant's room across background catalogue refreshes), ``arrivals``
+(members joining a live room per second, and a reconnect storm after a restart), ``drops`` (500
+viewers claim a drop's 50 units at once) (default: all
 but ``profile`` and ``soak`` in quick mode). ``python -m bench soak --minutes 10`` runs the soak
 alone, longer (a row per ``--window`` seconds). Every figure is printed next to baselines
 measured in the same run with the same load client; the run ends with issue 7's targets as
@@ -25,7 +27,9 @@ from bench.report import Table
 
 __all__ = ["Config", "main", "run"]
 
-NAMES = ("fanout", "slow", "durable", "idle", "cross", "profile", "soak", "catalog")
+NAMES = (
+    "fanout", "slow", "durable", "idle", "cross", "profile", "soak", "catalog", "arrivals", "drops",
+)  # fmt: skip
 QUICK_SKIPS = ("profile", "soak")
 
 
@@ -49,6 +53,10 @@ class Config:
     soak_window_s: float = 60.0
     catalog_products: int = 50_000
     catalog_seconds: float = 12.0
+    arrival_members: int = 3_000
+    storm_viewers: int = 5_000
+    drop_viewers: int = 500
+    drop_units: int = 50
     postgres: bool = True
     slow_baseline: bool = True  # also run bare websockets with slow clients, for contrast
     warmup: float = 1.0
@@ -87,6 +95,10 @@ QUICK = Config(
     warmup=0.5,
     soak_minutes=1.0,
     catalog_seconds=6.0,
+    arrival_members=500,
+    storm_viewers=1_000,
+    drop_viewers=200,
+    drop_units=20,
 )
 TINY = Config(  # the smoke test: proves the harness works, measures nothing worth reading
     members=(20,),
@@ -107,6 +119,10 @@ TINY = Config(  # the smoke test: proves the harness works, measures nothing wor
     soak_window_s=1.0,
     catalog_products=2_000,
     catalog_seconds=1.0,
+    arrival_members=20,
+    storm_viewers=20,
+    drop_viewers=20,
+    drop_units=5,
 )
 
 
@@ -185,6 +201,16 @@ async def run(names: list[str], cfg: Config) -> tuple[list[Table], object]:
         from bench.catalog import run_catalog
 
         t, _ = await run_catalog(cfg.catalog_products, cfg.catalog_seconds, postgres=cfg.postgres)
+        tables += t
+    if "arrivals" in names:
+        from bench.arrivals import run_arrivals
+
+        t, _ = await run_arrivals(cfg.arrival_members, cfg.storm_viewers, cfg.workers)
+        tables += t
+    if "drops" in names:
+        from bench.drops import run_drops
+
+        t, _ = await run_drops(cfg.drop_viewers, cfg.drop_units)
         tables += t
     if any(n in names for n in ("fanout", "slow", "durable", "idle")):
         tables.append(targets_table(res))

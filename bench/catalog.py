@@ -4,17 +4,20 @@
 
 A GMC feed of ``--products`` products is generated and imported (``import_feed``) as the demo
 merchant's catalogue; coshop is served in a process of its own (as ``coshop serve`` runs it),
-the hub's catalogue cache set to refresh every ``--refresh`` seconds. Four members of one room
-send ``SetQuantity`` at a steady rate (``--rate`` a second in all), while a writer *process*
-changes 500 products' price and stock every refresh interval (and rewrites every product once,
-half-way). Each command's latency runs
-from when it was due to its ``ack``; it counts as *during a refresh* when that span overlaps a
-refresh (the cache records each one). Product search runs at 10 requests a second over HTTP.
+the hub's catalogue cache (the one rooms and product search read) set to refresh every
+``--refresh`` seconds. Four members of one room send ``SetQuantity`` at a steady rate (``--rate``
+a second in all), while a writer *process* changes 500 products' price and stock every refresh
+interval (50 of them renamed too) and, first, re-imports every product (new prices and stock,
+the same texts). Each command's latency runs from when it was due to its ``ack``; it counts as
+*during a refresh* when that span overlaps a refresh (the cache records each one). Product
+search runs at 10 requests a second over HTTP during the load, then at 50 a second alone.
 
-Two caches, same load: ``mirror`` (what coshop runs: stale-while-revalidate, incremental) and
-``reload`` (the old cache: the whole catalogue re-read inside the command path when its TTL
-expires), for contrast. Figures only; nothing asserts. Server, load client and writer share the
-machine's cores with the database.
+Three caches, same load: ``mirror`` (what coshop runs: stale-while-revalidate, incremental, and
+search through each snapshot's word index), ``scan`` (the same cache with the index bypassed:
+every new search scans every product's text, as before the index) and ``reload`` (the old
+cache: the whole catalogue re-read inside the command path when its TTL expires; its searches
+go to the database's ``LIKE``), for contrast. Figures only; nothing asserts. Server, load
+client and writer share the machine's cores with the database.
 """
 
 from __future__ import annotations
@@ -22,16 +25,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import random
 import sys
 import tempfile
 import time
 from array import array
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import uvicorn
@@ -39,11 +43,15 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.report import Table, percentile_ms
 from rooms import StaticCatalog
+from rooms.catalog import ProductFacts
 from server.app import create_app
 from server.catalog.importer import import_feed
-from server.catalog.memory import MerchantCatalog
+from server.catalog.index import SearchIndex
+from server.catalog.memory import MerchantCatalog, build
+from server.catalog.memory import apply_changes as build_at_once
+from server.catalog.models import CatalogChanges, Listed, listed
 from server.catalog.records import ProductRecord
-from server.catalog.repository import CatalogRepository
+from server.catalog.repository import CatalogRepository, search_text
 from server.cli import tune_gc, uvicorn_config
 from server.db.engine import create_engine, upgrade_engine
 from server.hub.catalogs import CatalogCache
@@ -87,6 +95,8 @@ class CatalogCase:
     alone_fresh_search: array[int] = field(default_factory=lambda: array("q"))
     first_read_s: float = 0.0
     errors: int = 0
+    index: dict[str, int] = field(default_factory=dict)  # the last snapshot's index sizes
+    search_cpu: array[int] = field(default_factory=lambda: array("q"))  # in the server, no HTTP
 
 
 class _MirrorCache(CatalogCache):
@@ -103,6 +113,16 @@ class _MirrorCache(CatalogCache):
             return await super().refresh(merchant_id)
         finally:
             window.end = time.perf_counter()
+
+
+def _bypass_index() -> None:
+    """The ``scan`` case: every search scans every text (the index is still kept up to date)."""
+
+    def nothing(self: SearchIndex, needle: str) -> Generator[None, None, None]:
+        return None
+        yield  # a generator, as SearchIndex.matches is
+
+    SearchIndex.matches = nothing  # type: ignore[method-assign]  # in this process only
 
 
 class _ReloadCache:
@@ -134,40 +154,59 @@ class _ReloadCache:
 # ---- the feed and the writer ------------------------------------------------------------------
 
 
-def _record(i: int, rnd: random.Random, shift: int = 0) -> ProductRecord:
+def _record(i: int, shift: int = 0, title: str | None = None) -> ProductRecord:
+    """Product ``i`` as the feed has it (``shift`` 0) or as the writer's ``shift``-th round
+    rewrites it: the same texts (seeded by ``i``) unless renamed to ``title``, another price and
+    stock."""
+    rnd = random.Random(i)
+    own_title = " ".join(rnd.choice(WORDS) for _ in range(4)).title() + f" {i}"
+    description = " ".join(rnd.choice(WORDS) for _ in range(30))
+    brand = rnd.choice(WORDS).title()
     return ProductRecord(
         sku=f"bench-{i:06d}",
-        title=" ".join(rnd.choice(WORDS) for _ in range(4)).title() + f" {i}",
+        title=own_title if title is None else title,
         price_minor=100 + (i * 37 + shift) % 99_000,
         currency="USD",
-        description=" ".join(rnd.choice(WORDS) for _ in range(30)),
-        brand=rnd.choice(WORDS).title(),
-        stock=None if i == 0 else rnd.randint(5, 500),
+        description=description,
+        brand=brand,
+        stock=None if i == 0 else 5 + (rnd.randrange(496) + 7 * shift) % 496,
     )
 
 
 def write_feed(path: Path, products: int) -> None:
-    """A Google Merchant Center TSV feed of ``products`` products (seeded: the same every run)."""
-    rnd = random.Random(7)
+    """A Google Merchant Center TSV feed of ``products`` products (the same every run)."""
     lines = ["id\ttitle\tdescription\tprice\tbrand\tquantity"]
     for i in range(products):
-        p = _record(i, rnd)
+        p = _record(i)
         quantity = "" if p.stock is None else str(p.stock)
         price = f"{p.price_minor // 100}.{p.price_minor % 100:02d} USD"
         lines.append(f"{p.sku}\t{p.title}\t{p.description}\t{price}\t{p.brand}\t{quantity}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+RENAMED = 50  # of the 500 products a round changes, how many get a new title
+
+
 async def _write(url: str, products: int, every_s: float, rounds: int) -> None:
-    """The writer process: 500 products changed every ``every_s``; all of them in the middle."""
+    """The writer process: every ``every_s``, 500 products get a new price and stock and 50 of
+    them a new title too; the first time, every product is written again (a re-import of the
+    feed: new prices and stock, the texts as they are), so that its refreshes fall inside the
+    command load."""
     engine = create_engine(url)
     repo = CatalogRepository(engine)
     rnd = random.Random(11)
+    titles: dict[int, str] = {}  # products renamed so far
     try:
         for n in range(rounds):
             await asyncio.sleep(every_s)
-            picked = range(products) if n == rounds // 2 else rnd.sample(range(products), 500)
-            changed = [_record(i, random.Random(i), shift=n + 1) for i in picked]
+            if n == 0:
+                picked: list[int] = list(range(products))
+            else:
+                picked = rnd.sample(range(products), 500)
+                for i in picked[:RENAMED]:
+                    words = " ".join(rnd.choice(WORDS) for _ in range(3)).title()
+                    titles[i] = f"{words} Edition {n} {i}"
+            changed = [_record(i, n + 1, titles.get(i)) for i in picked]
             start = time.perf_counter()  # CLOCK_MONOTONIC: the same clock as the bench's
             await repo.upsert(MERCHANT, changed, int(time.time() * 1000))
             print(json.dumps({"start": start, "end": time.perf_counter()}), flush=True)
@@ -181,7 +220,7 @@ async def _write(url: str, products: int, every_s: float, rounds: int) -> None:
 async def _serve(port: int, url: str, data_dir: Path, cache: str, refresh_s: float) -> None:
     """The server process (``--serve``): coshop as ``coshop serve`` runs it, the hub's catalogue
     cache swapped for a recording one before any room loads. Prints ``ready``; when its stdin
-    closes, stops and prints the refresh windows as one JSON line."""
+    closes, stops and prints the refresh windows and the index's sizes as one JSON line."""
     settings = Settings(
         port=port,
         data_dir=data_dir,
@@ -195,6 +234,7 @@ async def _serve(port: int, url: str, data_dir: Path, cache: str, refresh_s: flo
         access_log=False,
         rate_limits=False,  # one load client on one address: measure the cache, not the limits
         client_share=0.0,
+        catalog_refresh_s=refresh_s,
     )
     configure_logging(settings.log_level)
     app = create_app(settings)
@@ -208,16 +248,53 @@ async def _serve(port: int, url: str, data_dir: Path, cache: str, refresh_s: flo
         await asyncio.sleep(0.01)
     windows: list[Window] = []
     repo: CatalogRepository = app.state.catalog
-    if cache == "mirror":
-        app.state.hub.catalogs = _MirrorCache(repo, refresh_s, windows)
+    mirror = None
+    recording: CatalogCache
+    if cache in ("mirror", "scan"):
+        if cache == "scan":
+            _bypass_index()
+        mirror = recording = _MirrorCache(repo, refresh_s, windows)
     else:
-        app.state.hub.catalogs = _ReloadCache(repo, refresh_s, windows)
+        recording = cast(CatalogCache, _ReloadCache(repo, refresh_s, windows))
+    # Rooms read the catalogue through the hub's room services, product search through the hub
+    # itself: both get the recording cache, so the refreshes recorded are the ones rooms wait
+    # behind (swapping only the hub's left the rooms on a cache of their own, and the bench
+    # measured the search cache's first 50,000-product read as a "refresh").
+    hub = app.state.hub
+    await hub.catalogs.close()
+    hub.catalogs = recording
+    hub.room_services = dataclasses.replace(hub.room_services, catalogs=recording)
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.read)  # until the bench closes our stdin
+    snapshot = None if mirror is None else mirror.current(MERCHANT)
+    index: dict[str, int] = {}
+    cpu: list[int] = []
+    if snapshot is not None:
+        index = {
+            "products": len(snapshot),
+            "words": snapshot.index.words,
+            "postings": snapshot.index.postings,
+            "bytes": snapshot.index.footprint(),
+        }
+        cpu = _search_cpu(snapshot)
     server.should_exit = True
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(task, 15)
-    print(json.dumps([[w.start, w.end] for w in windows]), flush=True)
+    out = {"windows": [[w.start, w.end] for w in windows], "index": index, "cpu": cpu}
+    print(json.dumps(out), flush=True)
+
+
+def _search_cpu(snapshot: MerchantCatalog, n: int = 200) -> list[int]:
+    """CPU time (ns, this thread) of each of ``n`` searches, none remembered by the snapshot:
+    the repeated queries once, then fresh ones as the load asks them."""
+    out = []
+    for i in range(n):
+        query = QUERIES[i] if i < len(QUERIES) else f"{WORDS[i % len(WORDS)]} {i}"
+        snapshot._found.clear()  # a search the snapshot has not answered yet
+        t0 = time.thread_time_ns()
+        snapshot.search(query, 24, 0)
+        out.append(time.thread_time_ns() - t0)
+    return out
 
 
 async def _member(ws_url: str, token: str) -> ClientConnection:
@@ -304,7 +381,7 @@ async def _case(
     if (await server.stdout.readline()).strip() != b"ready":
         raise RuntimeError("the bench server did not start")
     base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:  # a loaded machine
         room = (await http.post("/api/v1/rooms", json={"kind": "group", "host_name": "Ann"})).json()
         ws_url = f"ws://127.0.0.1:{port}/ws/rooms/{room['room_id']}"
         tokens = [room["host"]["token"]]
@@ -345,24 +422,121 @@ async def _case(
         case.errors = sum(r for r in results if isinstance(r, int))
         out, _ = await writer.communicate()
         case.writes = [Window(**json.loads(line)) for line in out.decode().splitlines() if line]
-        if kind == "mirror":  # then searches alone: no commands, no writer
+        if kind != "reload":  # then searches alone: no commands, no writer
             await _searches(http, time.perf_counter() + min(6.0, seconds), case, alone=True)
         for ws in members:
             await ws.close()
     server.stdin.close()
     lines = (await server.stdout.read()).decode().splitlines()
     await server.wait()
-    windows = [Window(start, end) for start, end in json.loads(lines[-1])]
+    ended = json.loads(lines[-1])
+    case.index = ended["index"]
+    case.search_cpu = array("q", ended["cpu"])
+    windows = [Window(start, end) for start, end in ended["windows"]]
     case.windows = [w for w in windows if w.start >= loaded_at]  # the first read is no refresh
+    # A command overlapping a catalogue write counts there first: the writer's commits load the
+    # database (on SQLite they hold its one write lock), and room commits wait for that whatever
+    # the cache does.
     for due, acked in samples:
         latency = int((acked - due) * 1e9)
         if any(w.start <= acked and due <= w.end for w in case.writes):
-            case.writing.append(latency)  # a catalogue write holds the database
+            case.writing.append(latency)
         elif any(w.start <= acked and due <= w.end for w in case.windows):
             case.during.append(latency)
         else:
             case.outside.append(latency)
     return case
+
+
+def _listed(p: ProductRecord) -> Listed:
+    facts = ProductFacts(p.sku, p.title, p.price_minor, p.currency, stock=p.stock)
+    return listed(facts, search_text(p))
+
+
+def _timed_build(
+    base: MerchantCatalog | None, changes: CatalogChanges
+) -> tuple[MerchantCatalog, float, int, float]:
+    """The snapshot, its build's CPU (s, this thread), how many slices, the longest slice's CPU."""
+    steps = build(base, changes)
+    slices, longest, total = 0, 0.0, 0.0
+    while True:
+        t0 = time.thread_time()
+        try:
+            next(steps)
+        except StopIteration as done:
+            spent = time.thread_time() - t0
+            return done.value, total + spent, slices + 1, max(longest, spent)
+        spent = time.thread_time() - t0
+        slices, longest, total = slices + 1, max(longest, spent), total + spent
+
+
+def refresh_costs(products: int) -> Table:
+    """What one refresh of a ``products``-product snapshot costs, by kind of change: CPU of the
+    build in this process (no database, no load: steady across machine load), its slices and
+    the longest one (how long the loop could wait behind it), and what it did."""
+    records = [_record(i) for i in range(products)]
+    base = build_at_once(None, CatalogChanges(1, True, tuple(map(_listed, records))))
+    rnd = random.Random(5)
+    picked = rnd.sample(range(products), min(500, products))
+    renamed = [replace(records[i], title=f"Renamed {records[i].title}") for i in picked[:RENAMED]]
+    kinds: list[tuple[str, CatalogChanges]] = [
+        (
+            "500 prices and stock, 50 of them renamed",
+            CatalogChanges(
+                2,
+                False,
+                tuple(
+                    map(
+                        _listed,
+                        renamed + [replace(records[i], price_minor=1) for i in picked[RENAMED:]],
+                    )
+                ),
+            ),
+        ),
+        ("500 deleted", CatalogChanges(2, False, (), tuple(records[i].sku for i in picked))),
+        (
+            "500 new",
+            CatalogChanges(
+                2, False, tuple(_listed(replace(records[i], sku=f"new-{i:06d}")) for i in picked)
+            ),
+        ),
+        (
+            "every price (a re-import of the feed)",
+            CatalogChanges(
+                2, False, tuple(_listed(replace(p, price_minor=p.price_minor + 1)) for p in records)
+            ),
+        ),
+        (
+            "every product renamed",
+            CatalogChanges(
+                2, False, tuple(_listed(replace(p, title=f"Other {p.title}")) for p in records)
+            ),
+        ),
+        ("first read (everything)", CatalogChanges(1, True, tuple(map(_listed, records)))),
+    ]
+    table = Table(
+        f"One refresh of the in-memory catalogue ({products:,} products; CPU, no I/O)",
+        ["change", "CPU ms", "slices", "longest slice ms", "placed", "indexed", "afresh"],
+    )
+    for name, changes in kinds:
+        snapshot, cpu, slices, longest = _timed_build(base, changes)
+        work = snapshot.work
+        table.add(
+            name,
+            f"{cpu * 1000:.1f}",
+            slices,
+            f"{longest * 1000:.2f}",
+            work.placed,
+            work.indexed,
+            "yes" if work.rebuilt else "no",
+        )
+    table.notes.append(
+        "CPU of server/catalog/memory.py's build in the bench process (thread time), from the "
+        "same snapshot each time; a slice is the work between two yields (the mirror runs them "
+        "back to back for 2 ms, then lets the loop run); placed: products taken out of the "
+        "order or put into it; indexed: texts through the word index"
+    )
+    return table
 
 
 async def _database_search(url: str, n: int = 40) -> array[int]:
@@ -422,11 +596,12 @@ async def run_catalog(
                 f"({'PostgreSQL' if postgres else 'SQLite'})",
                 flush=True,
             )
-            for kind in ("mirror", "reload") if baseline else ("mirror",):
+            for kind in ("mirror", "scan", "reload") if baseline else ("mirror",):
                 print(f"  catalog: {kind} cache, {seconds:.0f} s at {rate:.0f} cmd/s", flush=True)
                 cases.append(await _case(kind, url, tmp, products, seconds, refresh_s, rate))
             database = await _database_search(url)
-    return _tables(cases, database, products, refresh_s, rate, postgres), cases
+    tables = _tables(cases, database, products, refresh_s, rate, postgres)
+    return [*tables, refresh_costs(products)], cases
 
 
 def _tables(
@@ -453,7 +628,8 @@ def _tables(
         ],
     )
     for case in cases:
-        spans = array("q", [int((w.end - w.start) * 1e9) for w in case.windows if w.end != w.start])
+        ended = [w for w in case.windows if w.start < w.end < float("inf")]  # not cut by the stop
+        spans = array("q", [int((w.end - w.start) * 1e9) for w in ended])
         r50, rmax = percentile_ms(spans, 0.5, 1.0)
         for window, values in (
             ("during a refresh", case.during),
@@ -466,13 +642,14 @@ def _tables(
             )
     commands.notes += [
         f"{rate:.0f} SetQuantity/s from 4 members of one room; latency from when a command was "
-        f"due to its ack; refresh interval {refresh_s:g} s; a writer process changes 500 "
-        "products every interval and all of them once, half-way",
+        f"due to its ack; refresh interval {refresh_s:g} s; a writer process changes the price "
+        f"and stock of 500 products every interval ({RENAMED} of them renamed too), and of "
+        "every product once, first (a re-import of the feed, in commits of 500)",
         "mirror: coshop's cache (background, incremental); reload: the old cache (the whole "
         "catalogue re-read in the command path when its TTL runs out)",
-        "a command overlapping a catalogue write counts there, not as during a refresh: on "
-        "SQLite the writer holds the one write lock, so room commits wait for it whatever the "
-        "cache does",
+        "a command overlapping a catalogue write counts there, not as during a refresh: the "
+        "writer's commits load the database (on SQLite they hold its one write lock), so room "
+        "commits wait for them whatever the cache does",
         "first read of the merchant (room load): "
         + ", ".join(f"{c.cache} {c.first_read_s:.2f} s" for c in cases),
     ]
@@ -483,24 +660,51 @@ def _tables(
     search = Table(
         f"Product search over {products:,} products", ["path", "searches", "p50 ms", "p99 ms"]
     )
+    paths = {"mirror": "word index", "scan": "scan of every text", "reload": "SQL LIKE"}
     for case in cases:
-        if case.cache != "mirror":
-            continue
         for name, values in (
-            ("repeated, under the command load", case.search),
             ("fresh, under the command load", case.fresh_search),
-            ("repeated, alone", case.alone_search),
+            ("repeated, under the command load", case.search),
             ("fresh, alone", case.alone_fresh_search),
+            ("repeated, alone", case.alone_search),
         ):
-            p50, p99 = percentile_ms(values, 0.5, 0.99)
-            search.add(f"GET …/products?q= {name} (in memory)", len(values), p50, p99)
+            if values:
+                p50, p99 = percentile_ms(values, 0.5, 0.99)
+                search.add(f"{case.cache}: {paths[case.cache]}, {name}", len(values), p50, p99)
+        if case.search_cpu:
+            p50, p99 = percentile_ms(case.search_cpu, 0.5, 0.99)
+            name = "CPU of a new search in the server, no HTTP"
+            search.add(f"{case.cache}: {paths[case.cache]}, {name}", len(case.search_cpu), p50, p99)
     p50, p99 = percentile_ms(database, 0.5, 0.99)
     search.add(f"repository.list (SQL LIKE, {store}, idle)", len(database), p50, p99)
     search.notes.append(
         "repeated: " + ", ".join(repr(q) for q in QUERIES) + " at offsets 0, 24, 480 (a "
-        "snapshot remembers its last 32 searches); fresh: a word and a number never asked "
-        "before (a scan of every product); target p99 ≤ 50 ms"
+        "snapshot remembers its last 32 searches until the next refresh replaces it); fresh: a "
+        "word and a number never asked before; every search is a GET …/products?q= over HTTP "
+        "(mirror and scan answer it from the snapshot, no query; reload from the database)"
     )
+    search.notes.append(
+        "mirror: coshop (the snapshot's word index); scan: the same cache with the index "
+        "bypassed (every new search scans every text, as before the index; the index is still "
+        "kept up to date); reload: the old cache, whose searches go to the database"
+    )
+    index = next((c for c in cases if c.cache == "mirror"), None)
+    if index is not None:
+        under_load = [*index.search, *index.fresh_search]
+        (p99,) = percentile_ms(array("q", under_load), 0.99)
+        if p99 is not None:
+            verdict = "PASS" if p99 <= 50.0 else "MISS"
+            search.notes.append(
+                f"target: search p99 ≤ 50 ms under the command load (fresh and repeated): "
+                f"{p99:.1f} ms, {verdict}"
+            )
+        if index.index:
+            sizes = index.index
+            search.notes.append(
+                f"word index of the last snapshot: {sizes['products']:,} products, "
+                f"{sizes['words']:,} words, {sizes['postings']:,} postings, "
+                f"{sizes['bytes'] / 2**20:.1f} MiB"
+            )
     return [commands, search]
 
 

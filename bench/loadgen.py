@@ -6,7 +6,9 @@ the connections. Two roles:
 - **receivers** (fan-out, idle, across processes): open, say hello in the server's dialect, then
   count every delivered event marker ``@T<scheduled monotonic ns>@`` and its latency;
 - **commanders** (durable commands): a coshop member that adds one cart line and then changes its
-  quantity, either closed-loop with a window of ops in flight or open-loop at a fixed rate.
+  quantity, either closed-loop with a window of ops in flight or open-loop at a fixed rate;
+- **viewers** (arrivals, reconnect storms: ``bench/viewers.py``): join over REST and ``hello``,
+  keep their cursor, and resume after a restart (``viewers.*`` commands).
 
 ``time.monotonic_ns`` is CLOCK_MONOTONIC, shared by every process on the machine, so a latency is
 the receive time minus the publisher's scheduled time even across processes. Workers never decide
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import multiprocessing as mp
 import re
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, ClassVar
 
+from bench.viewers import Viewers
 from bench.wsclient import WsConn, open_ws
 
 __all__ = ["ClientPool", "ConnSpec", "Dialect", "collect_latencies", "marker", "marker_ns"]
@@ -118,6 +122,7 @@ async def _open_each(
 
 class _Worker:
     def __init__(self) -> None:
+        self.viewers = Viewers()  # arrivals and reconnect storms (bench/viewers.py)
         self.conns: list[WsConn] = []
         self.slow: list[WsConn] = []
         self.stats = _Stats()
@@ -365,10 +370,16 @@ async def _serve(pipe: Connection) -> None:
             reply = worker.collect()
         elif cmd == "resume_slow":
             reply = await worker.resume_slow(*args)
+        elif cmd.startswith("viewers."):
+            reply = getattr(worker.viewers, cmd.removeprefix("viewers."))(*args)
+            if inspect.isawaitable(reply):
+                reply = await reply
         elif cmd == "close":
             await worker.close_all()
+            await worker.viewers.close()
         elif cmd == "exit":
             await worker.close_all()
+            await worker.viewers.close()
             pipe.send(None)
             return
         pipe.send(reply)

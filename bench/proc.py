@@ -112,6 +112,7 @@ _BASELINES = {
     "websockets": "bench.servers.bare_ws",
     "starlette": "bench.servers.naive_starlette",
     "socketio": "bench.servers.sio",
+    "join-starlette": "bench.servers.join_starlette",
 }
 
 
@@ -166,7 +167,7 @@ async def run_server(
 
 
 async def _wait_ready(server: ServerProc) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     path = "/healthz" if server.kind == "coshop" else "/"
     async with httpx.AsyncClient(base_url=server.base) as http:
         while time.monotonic() < deadline:

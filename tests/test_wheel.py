@@ -27,7 +27,8 @@ import pytest
 from tests.checkout_bridge.sandbox.support import AUTH, session_form
 from tests.server.conftest import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+# one worker builds the wheel and the virtualenv once for both tests (docs/testing.md)
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.xdist_group("wheel")]
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = "coshop-0.1.0.data/data/share/coshop/"
