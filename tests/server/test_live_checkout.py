@@ -259,11 +259,15 @@ async def _crowd(env: Env, viewers: int, stock: int) -> list[Any]:
         await env.peer(rid, viewer["token"])  # in the room: a viewer's line needs a member
     url = f"/api/v1/rooms/{rid}/checkout"
     buy = {"buy": {"sku": "tent-2p", "variant": None, "quantity": 1}}
-    return list(
-        await asyncio.gather(
-            *(env.call("POST", url, v["token"], json=buy, timeout=120) for v in joined)
+    async with env.devices(-(-viewers // 50)) as devices:
+        return list(
+            await asyncio.gather(
+                *(
+                    env.call("POST", url, v["token"], via=devices[n // 50], json=buy, timeout=120)
+                    for n, v in enumerate(joined)
+                )
+            )
         )
-    )
 
 
 async def _check_no_oversell(env: Env) -> None:

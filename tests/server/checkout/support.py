@@ -151,10 +151,30 @@ class Env:
             joined.append(j.json())
         return room, joined
 
-    async def call(self, method: str, url: str, token: str, **kw: Any) -> httpx.Response:
-        r = await self.http.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kw)
+    async def call(
+        self, method: str, url: str, token: str, *, via: httpx.AsyncClient | None = None, **kw: Any
+    ) -> httpx.Response:
+        client = self.http if via is None else via
+        r = await client.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kw)
         self.responses.append(r.content)
         return r
+
+    @contextlib.asynccontextmanager
+    async def devices(self, count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+        """``count`` more clients, for crowds: each shopper's own device, as it were.
+
+        One httpx client scans every request it has queued against every connection each time
+        one finishes: a crowd of 500 calls through one client cost the test more CPU than the
+        server spent answering them (and, 100 connections at most, never really arrived at
+        once). Spread over clients of ~50 calls each, all of them reach the server together.
+        """
+        async with contextlib.AsyncExitStack() as stack:
+            yield [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=self.base_url, timeout=15)
+                )
+                for _ in range(count)
+            ]
 
     async def pay_on_page(
         self, url: str, card: str = "4242 4242 4242 4242", scenario: str = "pay"
