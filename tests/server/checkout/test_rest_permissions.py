@@ -8,6 +8,7 @@ cohost is still refused (the table gives these actions to the host only).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.server.checkout.support import add_line, checkout_env, command
 
@@ -24,7 +25,7 @@ async def test_only_the_host_checks_out_cancels_or_hands_off(tmp_path: Path) -> 
             host, "p1", "PromoteMember", member_id=bob["member_id"], role="cohost"
         )
         assert promoted["t"] == "ack", promoted
-        calls = [
+        calls: list[tuple[str, str, dict[str, Any]]] = [
             ("POST", f"/api/v1/rooms/{rid}/checkout", {"json": {"mode": "host_pays"}}),
             ("POST", f"/api/v1/rooms/{rid}/checkout/handoff", {}),
             ("POST", f"/api/v1/rooms/{rid}/checkout/o-none/cancel", {}),
