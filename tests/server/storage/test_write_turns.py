@@ -65,16 +65,17 @@ async def test_the_event_log_appender_waits_for_its_turn_behind_an_engine_writer
     event = NewEvent(type="note", data={}, at=1_700_000_000_000, actor="ann")
     await store.append_batch([Append("r1", 0, (event,))])
     await store.append_batch([Append("r1", 1, (event,))])  # the appender's own connection now
-    released = asyncio.Event()
+    holding, released = asyncio.Event(), asyncio.Event()
 
     async def hold() -> None:
         async with begin_write(engine) as conn:
             await conn.execute(text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))
+            holding.set()
             await asyncio.sleep(0.2)  # ten busy timeouts
             released.set()
 
     holder = asyncio.create_task(hold())
-    await asyncio.sleep(0.05)
+    await holding.wait()  # the engine writer has the turn and SQLite's write lock
     [stored] = await store.append_batch([Append("r1", 2, (event,))])
     assert released.is_set()  # it waited for the writer instead of failing
     assert [e.seq for e in stored] == [3]
