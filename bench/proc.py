@@ -40,8 +40,49 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK")
 _ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
+# Listening ports for servers started here come from below the kernel's ephemeral range
+# (32768-60999 by default). A port the kernel hands out for "any free port" is also the one it
+# hands the next outgoing connection as its local port: on a busy machine a client socket of a
+# parallel test took a port between free_port() and the server's bind, and the server process
+# exited with "address already in use" (a CI run saw "did not become ready"). Below the
+# ephemeral range only another free_port() can take a port, so each pytest-xdist worker draws
+# from a block of its own, in turn, skipping ports something still holds.
+_PORT_BLOCK = 2000
+_PORT_BLOCKS = 5  # 10000-19999: a Redis Cluster node's bus port (+10000) stays below 30000
+_FIRST_PORT = 10000
+_port_turn = int.from_bytes(os.urandom(2), "big")
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, that no outgoing connection will take meanwhile."""
+    global _port_turn
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    block = int(worker) % _PORT_BLOCKS if worker.isdigit() else 0
+    first = _FIRST_PORT + block * _PORT_BLOCK
+    if _ephemeral_low() >= _FIRST_PORT + _PORT_BLOCKS * _PORT_BLOCK * 2:
+        for _ in range(_PORT_BLOCK):
+            _port_turn += 1
+            port = first + _port_turn % _PORT_BLOCK
+            if _bindable(port):
+                return port
+    with socket.socket() as s:  # a machine with another port layout: any free port
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -16,15 +17,10 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from bench.proc import free_port as free_port  # tests import it from here
 from server.app import create_app
 from server.cli import uvicorn_config
 from server.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -69,10 +65,15 @@ def server_settings(tmp_path: Path, **changes: object) -> Settings:
     return replace(base, **changes)  # type: ignore[arg-type]  # test-only field overrides
 
 
-async def wait_ready(base: str) -> None:
-    """Wait until a coshop process started elsewhere answers /healthz (20 s at most)."""
+async def wait_ready(base: str, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until a coshop process started elsewhere answers /healthz (20 s at most).
+
+    Given the process, a process that exits first fails at once, with its exit code.
+    """
     async with httpx.AsyncClient(base_url=base) as http:
         for _ in range(400):
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{base} exited with {proc.returncode} before it was ready")
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get("/healthz")).status_code == 200:
                     return

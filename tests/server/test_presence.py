@@ -61,11 +61,11 @@ async def two_processes(tmp: Path, ttl_s: int = TTL_S) -> AsyncIterator[tuple[st
         db = base_url.rsplit("/", 1)[0] + "/" + name
         port_a, port_b = free_port(), free_port()
         with (
-            hub_process(tmp, "pres-a", port_a, db, broker, prefix, ttl_s=ttl_s),
+            hub_process(tmp, "pres-a", port_a, db, broker, prefix, ttl_s=ttl_s) as proc_a,
             hub_process(tmp, "pres-b", port_b, db, broker, prefix, ttl_s=ttl_s) as proc_b,
         ):
             base_a, base_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
-            await asyncio.gather(wait_ready(base_a), wait_ready(base_b))
+            await asyncio.gather(wait_ready(base_a, proc_a), wait_ready(base_b, proc_b))
             yield base_a, base_b, proc_b
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -96,6 +96,9 @@ def hub_process(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+        # pytest shows a test's stderr only when it failed: what the process said, at the end
+        tail = (tmp / f"{name}.log").read_bytes()[-4000:].decode(errors="replace")
+        sys.stderr.write(f"--- {name} (exit {proc.returncode}), the end of its log:\n{tail}\n")
 
 
 async def drain_events(peer: Peer, until_seq: int) -> list[dict[str, Any]]:
@@ -117,9 +120,9 @@ async def test_two_processes_converge_and_survive_a_sigkill(
     base_a, base_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
     with (
         hub_process(tmp_path, "hub-a", port_a, pg_database, broker, prefix) as proc_a,
-        hub_process(tmp_path, "hub-b", port_b, pg_database, broker, prefix),
+        hub_process(tmp_path, "hub-b", port_b, pg_database, broker, prefix) as proc_b,
     ):
-        await asyncio.gather(wait_ready(base_a), wait_ready(base_b))
+        await asyncio.gather(wait_ready(base_a, proc_a), wait_ready(base_b, proc_b))
         async with httpx.AsyncClient(base_url=base_a) as http:
             room = await create_room(http, title="Across processes")
             members = [await join(http, room, f"M{i}") for i in range(4)]
@@ -222,10 +225,10 @@ async def test_live_room_counts_viewers_on_every_process(
     port_a, port_b = free_port(), free_port()
     base_a, base_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
     with (
-        hub_process(tmp_path, "live-a", port_a, pg_database, broker, prefix),
+        hub_process(tmp_path, "live-a", port_a, pg_database, broker, prefix) as proc_a,
         hub_process(tmp_path, "live-b", port_b, pg_database, broker, prefix) as proc_b,
     ):
-        await asyncio.gather(wait_ready(base_a), wait_ready(base_b))
+        await asyncio.gather(wait_ready(base_a, proc_a), wait_ready(base_b, proc_b))
         async with httpx.AsyncClient(base_url=base_a) as http:
             room = await create_room(http, kind="live", title="Launch")
             viewers = [await join(http, room, f"V{i}") for i in range(5)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import random
 import shutil
 import socket
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.proc import free_port
 from tests.services import in_ci
 
 __all__ = ["LocalCluster", "local_cluster", "require_cluster_tools"]
@@ -67,12 +67,11 @@ def _port_free(port: int) -> bool:
 def _free_ports(count: int) -> list[int]:
     """Ports whose cluster bus port (port + 10000) is free too."""
     ports: list[int] = []
-    rng = random.Random()
     while len(ports) < count:
-        port = rng.randrange(20000, 55000)
+        port = free_port()  # below the ephemeral range: no outgoing connection takes it meanwhile
         if port in ports or port + BUS_PORT_OFFSET in ports:
             continue
-        if _port_free(port) and _port_free(port + BUS_PORT_OFFSET):
+        if _port_free(port + BUS_PORT_OFFSET):
             ports.append(port)
     return ports
 
