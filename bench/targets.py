@@ -37,7 +37,8 @@ def _find(
 
 def targets_table(res: Results) -> Table:
     t = Table(
-        "Targets (issue 7, item 5)", ["target", "measured", "limit", "verdict", "by how much"]
+        "Targets (issue 7, item 5; issue 18, items 1 and 3)",
+        ["target", "measured", "limit", "verdict", "by how much"],
     )
 
     def row(name: str, value: float | None, limit: float, *, at_most: bool, unit: str = "") -> None:
@@ -145,6 +146,40 @@ def targets_table(res: Results) -> Table:
         else "memory per idle member",
         idle[0].kib_per_member if idle else None,
         30.0,
+        at_most=True,
+        unit=" KiB",
+    )
+    # issue 18, item 1: low latency at 1,000 x 20 ev/s without losing the CPU lead
+    c, b = _find(res.fanout, "coshop", 20.0, 1000), _find(res.fanout, "websockets", 20.0, 1000)
+    row(
+        "(issue 18) p50 latency, 1,000 members x 20 ev/s",
+        c[0].p50_ms if c else None,
+        20.0,
+        at_most=True,
+        unit=" ms",
+    )
+    row(
+        "(issue 18) p99 latency, 1,000 members x 20 ev/s",
+        c[0].p99_ms if c else None,
+        100.0,
+        at_most=True,
+        unit=" ms",
+    )
+    ratio = None
+    if c and b and c[0].us_per_delivery and b[0].us_per_delivery:
+        ratio = c[0].us_per_delivery / b[0].us_per_delivery
+    row(
+        "(issue 18) CPU/delivered event vs broadcast(), N=1,000, 20 ev/s",
+        ratio,
+        1.0,
+        at_most=True,
+        unit="x",
+    )
+    # issue 18, item 3
+    row(
+        "(issue 18) memory per idle member",
+        idle[0].kib_per_member if idle else None,
+        20.0,
         at_most=True,
         unit=" KiB",
     )

@@ -79,6 +79,7 @@ class RoomActor(CommandPipeline):
             services.live_tick_ms,
             services.live_busy_tick_ms,
             self._on_timer,
+            audience=lambda: len(self.roster.sessions),
             clock=services.clock,
             call_later=services.call_later,
         )
@@ -464,11 +465,13 @@ class RoomActor(CommandPipeline):
         if self.is_live:
             pacer = self.pacer
             pacer.events.extend(items)
-            if not pacer.scheduled and not self._in_tick:
-                # a quiet room sends at once and opens a tick window: what arrives within it
-                # is coalesced into the next batch (docs/performance.md)
+            pacer.committed(len(items))
+            if not self._in_tick and pacer.send_now():
+                # a quiet room sends at once and opens a tick window as long as its audience
+                # makes frames dear: what arrives within it is coalesced into the next batch
+                # (server/hub/pacing.py, docs/performance.md)
                 self._flush_events()
-                pacer.schedule()
+                pacer.sent()
             return
         if all(who is EVERYONE for _, who in items):
             broadcast = self.roster.broadcast

@@ -1,11 +1,19 @@
 """Live pacing: when a big room's frames go out (docs/performance.md).
 
 A live room (or a crowded group room) does not send a frame per event. A quiet room sends at
-once and opens a tick window (``live_tick_ms``); what arrives within it waits for the tick and
-goes out as one batch. A window that carried ``BUSY_EVENTS_PER_S`` or more makes the room
-*busy*: its next window is the longer ``live_busy_tick_ms`` (fewer, fuller frames), and commands
-arriving during it are held and decided when it fires (the actor's side of this is
-``RoomActor.hold``). The room returns to the short window as soon as one sees fewer events.
+once and opens a tick window; what arrives within it waits for the tick and goes out as one
+batch. The window grows with the audience on this process: ``US_PER_VIEWER`` per connected
+socket, at least ``QUICK_TICK_MS`` and at most ``live_tick_ms``. A frame costs every socket a
+`send`, so a small audience can have frames often (up to 200 viewers: a 10 ms window) while
+from 1,000 viewers on frames come at most every ``live_tick_ms``, where coalescing keeps a
+room's CPU per delivered event below ``websockets.broadcast()``'s (docs/performance.md, issue
+18: a 10 µs-per-viewer window gave 1,000 viewers a 9 ms median but cost 1.16-1.24x).
+
+A room that sees ``BUSY_EVENTS_PER_S`` or more — over a window, or over the last
+``RATE_WINDOW_S`` — is *busy*: its next window is the longer ``live_busy_tick_ms`` (fewer,
+fuller frames), and commands arriving during it are held and decided when it fires (the actor's
+side of this is ``RoomActor.hold``). The room returns to the short window as soon as one sees
+fewer events.
 Reactions are summed per tick, acks wait for the events they acknowledge, and the viewer count
 goes out at most once per ``COUNT_INTERVAL_S``.
 
@@ -24,10 +32,23 @@ from typing import Any, Protocol
 from server.hub.fanout import Item
 from server.transport.session import Session
 
-__all__ = ["BUSY_EVENTS_PER_S", "COUNT_INTERVAL_S", "CallLater", "LivePacer", "Timer"]
+__all__ = [
+    "BUSY_EVENTS_PER_S",
+    "COUNT_INTERVAL_S",
+    "QUICK_TICK_MS",
+    "RATE_WINDOW_S",
+    "US_PER_VIEWER",
+    "CallLater",
+    "LivePacer",
+    "Timer",
+]
 
 BUSY_EVENTS_PER_S = 40.0  # a live room this busy coalesces over live_busy_tick_ms
+RATE_WINDOW_S = 0.25  # ... judged over windows of this length too (10 events in 250 ms)
 COUNT_INTERVAL_S = 1.0  # viewer counts at most this often
+# The window after a frame: 50 µs per socket on this process, 10 ms to live_tick_ms.
+US_PER_VIEWER = 50
+QUICK_TICK_MS = 10
 
 
 class Timer(Protocol):
@@ -44,13 +65,18 @@ class LivePacer:
     """One room's tick window, busy flag, pending events and acks, reactions and count."""
 
     __slots__ = (
+        "_audience",
         "_busy_tick_ms",
         "_call_later",
         "_clock",
         "_count_at",
+        "_for_events",
         "_handle",
         "_last_count",
         "_on_timer",
+        "_rate_busy",
+        "_rate_from",
+        "_rate_seen",
         "_tick_ms",
         "after",
         "busy",
@@ -65,15 +91,18 @@ class LivePacer:
         busy_tick_ms: int,
         on_timer: Callable[[], None],
         *,
+        audience: Callable[[], int] = lambda: 0,
         clock: Callable[[], float] = time.monotonic,
         call_later: CallLater | None = None,
     ) -> None:
         self._tick_ms = tick_ms
         self._busy_tick_ms = busy_tick_ms
         self._on_timer = on_timer
+        self._audience = audience  # how many sockets this process sends the room's frames to
         self._clock = clock
         self._call_later = call_later
         self._handle: Timer | None = None
+        self._for_events = False  # the open window follows a frame of events
         self.events: list[Item] = []  # committed events waiting for the tick
         self.after: list[tuple[Session, dict[str, Any]]] = []  # acks that follow them
         self.reactions: dict[str, int] = {}  # emoji -> count since the last tick
@@ -81,6 +110,9 @@ class LivePacer:
         self.busy = False  # the open window follows a busy one: commands wait for its tick
         self._last_count = (-1, -1)  # (online, members) last sent
         self._count_at = float("-inf")
+        self._rate_from = float("-inf")  # when the rate window now counting began
+        self._rate_seen = 0  # events committed since then
+        self._rate_busy = False  # the last rate window (or this one already) was busy
 
     @property
     def scheduled(self) -> bool:
@@ -92,12 +124,52 @@ class LivePacer:
         """Commands arriving now wait for the pending tick (a busy window is open)."""
         return self.busy and self._handle is not None
 
-    def schedule(self, window_ms: int | None = None) -> None:
-        """Open a tick window (the short one unless told) if none is open."""
+    def window(self) -> int:
+        """The short window for the room's audience now, in ms (see the module's doc)."""
+        return min(self._tick_ms, max(QUICK_TICK_MS, self._audience() * US_PER_VIEWER // 1000))
+
+    def committed(self, count: int) -> None:
+        """``count`` events were committed (they are in ``events``): keep the room's rate."""
+        now = self._clock()
+        elapsed = now - self._rate_from
+        if elapsed >= RATE_WINDOW_S:  # a rate window ended: it decides until the next one does
+            self._rate_busy = self._rate_seen >= BUSY_EVENTS_PER_S * elapsed
+            self._rate_from, self._rate_seen = now, 0
+        self._rate_seen += count
+        if self._rate_seen >= BUSY_EVENTS_PER_S * RATE_WINDOW_S:
+            self._rate_busy = True  # busy already, before this window ends
+
+    def send_now(self) -> bool:
+        """Whether events committed now go out at once; False: they wait for a tick.
+
+        Events wait only for a window that follows events. A busy room opens its long window
+        here (and holds commands until it fires). The caller of a True answer sends, then
+        calls ``sent``.
+        """
+        if self._handle is not None and self._for_events:
+            return False
+        if self._rate_busy:
+            self.cancel()  # a window for reactions or a count: the long one replaces it
+            self.busy = True
+            self._open(self._busy_tick_ms, for_events=True)
+            return False
+        return True
+
+    def sent(self) -> None:
+        """Events just went out at once: open the short window for what follows. It replaces
+        a window open for reactions or a count, which its tick sends instead."""
+        self.cancel()
+        self._open(self.window(), for_events=True)
+
+    def schedule(self) -> None:
+        """Open a window for reactions or a count (``live_tick_ms``) if none is open."""
         if self._handle is None:
-            self.window_ms = window_ms or self._tick_ms
-            call_later = self._call_later or asyncio.get_running_loop().call_later
-            self._handle = call_later(self.window_ms / 1000, self._fire)
+            self._open(self._tick_ms, for_events=False)
+
+    def _open(self, window_ms: int, *, for_events: bool) -> None:
+        self.window_ms, self._for_events = window_ms, for_events
+        call_later = self._call_later or asyncio.get_running_loop().call_later
+        self._handle = call_later(window_ms / 1000, self._fire)
 
     def _fire(self) -> None:
         self._handle = None
@@ -116,10 +188,13 @@ class LivePacer:
         return items
 
     def window_closed(self, flushed: int) -> None:
-        """A tick sent ``flushed`` events: still busy keeps coalescing, longer if very busy."""
+        """A tick sent ``flushed`` events: events keep a window open for what follows (the
+        long one while busy); an empty window ends it."""
         if flushed:
-            busy = flushed >= 3 and flushed * 1000 >= BUSY_EVENTS_PER_S * self.window_ms
-            self.schedule(self._busy_tick_ms if busy else self._tick_ms)
+            busy = self._rate_busy or (
+                flushed >= 3 and flushed * 1000 >= BUSY_EVENTS_PER_S * self.window_ms
+            )
+            self._open(self._busy_tick_ms if busy else self.window(), for_events=True)
             self.busy = busy
         else:
             self.busy = False

@@ -120,36 +120,94 @@ def _actor(tmp_path: Path) -> tuple[RoomActor, FakeClock]:
 
 
 def test_a_quiet_room_sends_at_once_and_a_busy_one_coalesces_longer(tmp_path: Path) -> None:
-    actor, clock = _actor(tmp_path)
+    actor, clock = _actor(tmp_path)  # nobody connected: the shortest window, 10 ms
     pacer = actor.pacer
     actor._fan_out(_events(1))
     assert pacer.events == []  # sent at once
-    assert clock.pending == [50]  # and a short window is open
+    assert clock.pending == [10]  # and a short window is open
 
     actor._fan_out(_events(2))  # two more within the window: they wait for the tick
     assert len(pacer.events) == 2
-    clock.advance(50)
-    assert pacer.events == [] and pacer.window_ms == 50  # 40 ev/s: not busy
-    assert not _busy(pacer) and clock.pending == [50]
+    clock.advance(10)
+    assert pacer.events == [] and pacer.window_ms == 10  # two are no burst: not busy
+    assert not _busy(pacer) and clock.pending == [10]
 
-    actor._fan_out(_events(3))  # 3 in 50 ms = 60 ev/s: busy
-    clock.advance(50)
+    actor._fan_out(_events(3))  # 3 in one window, at 40 ev/s or more: busy
+    clock.advance(10)
     assert _busy(pacer) and pacer.window_ms == 100 and clock.pending == [100]
 
-    actor._fan_out(_events(5))  # 50 ev/s over the long window: still busy
+    actor._fan_out(_events(5))  # still busy
     clock.advance(99)
     assert len(pacer.events) == 5  # not yet: the window is 100 ms long
     clock.advance(1)
     assert pacer.events == [] and _busy(pacer) and pacer.window_ms == 100
 
-    actor._fan_out(_events(3))  # 30 ev/s: back to the short window
-    clock.advance(100)
-    assert not _busy(pacer) and pacer.window_ms == 50
-
-    clock.advance(50)  # an empty window closes: the next event goes out at once again
-    assert not _scheduled(pacer) and clock.pending == []
+    clock.advance(100)  # an empty window ends the busy spell
+    assert not _busy(pacer) and not _scheduled(pacer) and clock.pending == []
+    clock.advance(300)  # the 11 events above were 40 a second over 0.25 s, not over 0.5 s
     actor._fan_out(_events(1))
-    assert pacer.events == [] and clock.pending == [50]
+    assert pacer.events == [] and clock.pending == [10]
+
+
+def test_forty_events_a_second_make_a_room_busy_even_when_each_goes_out_alone(
+    tmp_path: Path,
+) -> None:
+    """At 50 events a second a 10 ms window never sees two events: the room's rate over the
+    last 250 ms makes it busy anyway (fewer, fuller frames), and then its commands are held."""
+    actor, clock = _actor(tmp_path)
+    pacer = actor.pacer
+    for i in range(9):
+        actor._fan_out(_events(1))
+        assert pacer.events == [], i  # at once: the window after the last one had closed
+        clock.advance(20)
+    actor._fan_out(_events(1))  # the tenth within 250 ms: 40 a second
+    assert len(pacer.events) == 1 and pacer.holding and clock.pending == [100]
+    clock.advance(100)
+    assert pacer.events == [] and _busy(pacer) and clock.pending == [100]
+    clock.advance(100)  # nothing came: the busy spell ends with that window
+    assert not _busy(pacer) and not _scheduled(pacer)
+    clock.advance(300)
+    actor._fan_out(_events(1))  # 10 events over the 0.68 s since the rate window began
+    assert pacer.events == [] and not _busy(pacer) and clock.pending == [10]
+
+
+def test_the_window_after_a_frame_grows_with_the_audience() -> None:
+    """50 µs per socket on this process, 10 ms at least and live_tick_ms at most: a small
+    live room gets its events within 10 ms, while a frame to 1,000 sockets or more is followed
+    by the full 50 ms (coalescing is what keeps a big room's CPU low)."""
+    clock = FakeClock()
+    audience = 0
+    pacer = LivePacer(
+        50,
+        150,
+        lambda: None,
+        audience=lambda: audience,
+        clock=clock,
+        call_later=clock.call_later,
+    )
+    cases = [(0, 10), (200, 10), (300, 15), (700, 35), (1_000, 50), (20_000, 50)]
+    for audience, window in cases:
+        assert pacer.send_now()
+        pacer.sent()
+        assert clock.pending == [window], audience
+        assert not pacer.send_now()  # events wait for a window that follows events
+        pacer.cancel()
+
+
+def test_events_do_not_wait_for_a_window_opened_for_reactions_or_a_count() -> None:
+    clock = FakeClock()
+    fired: list[float] = []
+    pacer = LivePacer(
+        50, 150, lambda: fired.append(clock()), clock=clock, call_later=clock.call_later
+    )
+    pacer.react("🔥")
+    assert clock.pending == [50]  # reactions are summed over the full tick
+    clock.advance(5)
+    assert pacer.send_now()  # an event does not wait 45 ms for the reactions' tick
+    pacer.sent()
+    assert clock.pending == [10]  # one window: its tick sends the reactions too
+    clock.advance(10)
+    assert fired == [100.015]
 
 
 def test_the_busy_threshold_is_forty_events_a_second_and_at_least_three() -> None:
@@ -166,9 +224,7 @@ def test_the_busy_threshold_is_forty_events_a_second_and_at_least_three() -> Non
         (50, 0, False),  # an empty window ends it
     ]
     for window, flushed, busy in cases:
-        pacer.schedule(window)
-        assert pacer.window_ms == window
-        pacer.cancel()
+        pacer.window_ms = window  # the window that just closed
         pacer.window_closed(flushed)
         assert pacer.busy is busy, (window, flushed)
         assert pacer.scheduled is (flushed > 0)  # events keep a window open for what follows
