@@ -114,9 +114,12 @@ class OutboxWorker:
             self._wake.clear()
             wait = self.poll_s
             try:
-                while not self._stopping and await self.drain():
-                    pass
                 stats = await self.store.stats()
+                if stats.next_due_at is not None and stats.next_due_at <= self.now_ms():
+                    # something is due: run it (an idle pass is this one query, not two)
+                    while not self._stopping and await self.drain():
+                        pass
+                    stats = await self.store.stats()
                 now = self.now_ms()
                 if self._pruned_at is None or now - self._pruned_at > 3_600_000:
                     self._pruned_at = now  # hourly: delivered rows are kept ``keep_s``

@@ -23,24 +23,21 @@ none is counted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import sqlite3
-import weakref
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql import ClauseElement
 
-from server.db.engine import SqliteFile, apply_sqlite_pragmas, sqlite_write_turn
+from server.db.engine import SqliteFile, sqlite_write_turn
+from server.db.sqlite_thread import SqliteThread
 
 __all__ = ["SqliteRegistryPath", "UseOutcome"]
 
-T = TypeVar("T")
 
 MAX_USES_PER_COMMIT = 256
 
@@ -69,48 +66,6 @@ class UseOutcome:
 
     used: Any | None
     found: Any | None
-
-
-class _Thread:
-    """One ``sqlite3`` connection, touched only on its own thread (sqlite3 checks that)."""
-
-    def __init__(self, database: SqliteFile, name: str) -> None:
-        self._database = database
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
-        self._conn: sqlite3.Connection | None = None
-        self._finalizer = weakref.finalize(self, _shut_down, self._executor, self._close)
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def connection(self) -> sqlite3.Connection:
-        """The connection (opened on first use); call on this thread only."""
-        if self._conn is None:
-            conn = sqlite3.connect(self._database.path, isolation_level=None)
-            try:
-                apply_sqlite_pragmas(conn, self._database.synchronous)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
-        return self._conn
-
-    def drop(self) -> None:
-        """Forget a connection that failed badly; the next call opens a new one."""
-        with contextlib.suppress(sqlite3.Error):
-            self._close()
-        self._conn = None
-
-    async def run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
-
-
-def _shut_down(executor: ThreadPoolExecutor, close: Callable[[], None]) -> None:
-    with contextlib.suppress(RuntimeError):  # the interpreter is exiting: its threads end anyway
-        executor.submit(close)
-    executor.shutdown(wait=False)
 
 
 def _rows(cursor: sqlite3.Cursor) -> list[SimpleNamespace]:
@@ -145,8 +100,8 @@ class SqliteRegistryPath:
         self._invite = _Statement.of(invite_stmt)
         self._use = _Statement.of(use_stmt)
         self._database = database
-        self._reader = _Thread(database, "coshop-registry-read")
-        self._writer = _Thread(database, "coshop-registry-write")
+        self._reader = SqliteThread(database, "coshop-registry-read")
+        self._writer = SqliteThread(database, "coshop-registry-write")
         self._queue: list[_Pending] = []
         self._draining: asyncio.Task[None] | None = None
 

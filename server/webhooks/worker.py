@@ -134,8 +134,12 @@ class DeliveryWorker:
             self._wake.clear()
             wait = self.poll_s
             try:
-                while not self._stopping and await self.drain():
-                    pass
+                due = await self.store.next_due()
+                if due is not None and due <= self.now_ms():
+                    # something is due: send it (an idle pass reads one minimum, not two)
+                    while not self._stopping and await self.drain():
+                        pass
+                    due = await self.store.next_due()
                 now = time.monotonic()
                 if self._pruned_at is None or now - self._pruned_at > 3600:
                     self._pruned_at = now
@@ -143,7 +147,6 @@ class DeliveryWorker:
                 if self.metrics is not None and now - self._observed_at >= _OBSERVE_S:
                     self._observed_at = now  # one aggregate read a second at most
                     await self.observe()
-                due = await self.store.next_due()
                 if due is not None:
                     wait = min(wait, max(0.0, (due - self.now_ms()) / 1000))
             except Exception:

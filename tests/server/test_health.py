@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 import server.db.engine as engine_module
 from server.broker import create_broker
@@ -106,6 +107,39 @@ async def test_one_slow_probe_is_not_an_outage_two_in_a_row_are(tmp_path: Path) 
     finally:
         await answered.close()
         await sqlite.dispose()
+        await broker.close()
+
+
+async def test_on_sqlite_the_probe_reads_the_file_and_recovers_with_it(tmp_path: Path) -> None:
+    """On SQLite the probe reads the file's header on a connection of its own: a file that is
+    not a database any more makes readiness ``database``; once the file is whole again the
+    next probe opens it afresh and readiness comes back."""
+    engine = create_engine(database_url_for_data_dir(tmp_path))
+    broker = create_broker(None)
+    await broker.start()
+    async with engine.begin() as conn:  # the file exists, in WAL mode
+        await conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    async with engine.connect() as conn:  # and its first page is in the file, not the WAL
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await engine.dispose()
+    path = tmp_path / "coshop.db"
+    header = path.read_bytes()[:100]
+    health = Health(engine, broker, probe_timeout_s=5, probe_timeouts=1)
+    checkouts: list[object] = []
+    event.listen(engine.sync_engine, "checkout", lambda *args: checkouts.append(args))
+    try:
+        with path.open("r+b") as f:  # what a bad restore or a stray write would leave
+            f.write(b"not a database at all, " * 4 + b"....")
+        assert await health.probe() is False
+        assert health.reasons() == ["database"]
+        with path.open("r+b") as f:
+            f.write(header)
+        assert await health.probe() is True
+        assert health.reasons() == []
+        assert checkouts == []  # its own connection: never one of the engine's pool
+    finally:
+        await health.close()
+        await engine.dispose()
         await broker.close()
 
 

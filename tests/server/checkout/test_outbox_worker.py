@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -342,3 +342,43 @@ async def test_effects_written_while_sqlite_stays_locked_are_tried_again(
     finally:
         other.close()
         await engine.dispose()
+
+
+class _CountingStore(OutboxStore):
+    """Counts the worker's ``due`` queries."""
+
+    dues = 0
+
+    async def due(
+        self, now_ms: int, limit: int, ids: Sequence[str] | None = None
+    ) -> list[OutboxRow]:
+        self.dues += 1
+        return await super().due(now_ms, limit, ids)
+
+
+async def test_an_idle_pass_is_one_query_and_a_row_from_elsewhere_still_runs(
+    db: Databases,
+) -> None:
+    """An empty outbox costs each pass one ``stats`` query, not a ``due`` query as well (an
+    idle server polls every second); a row another process wrote, without waking this worker,
+    still runs on the next pass."""
+    clock = Clock()
+    delivered: list[str] = []
+
+    async def deliver(row: OutboxRow) -> None:
+        delivered.append(row.id)
+
+    store = _CountingStore(db.engine())
+    worker = OutboxWorker(store, deliver, clock=clock, poll_s=0.01)
+    await worker.start()
+    try:
+        await asyncio.sleep(0.3)  # many idle passes
+        assert store.dues == 0
+        elsewhere = OutboxStore(db.engine())
+        ids = await elsewhere.enqueue("o1", "r1", 2, [ROOM], int(clock.now * 1000))
+        async with asyncio.timeout(10):
+            while delivered != ids:
+                await asyncio.sleep(0.01)
+        assert store.dues >= 1
+    finally:
+        await worker.close()
