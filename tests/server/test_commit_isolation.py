@@ -293,6 +293,15 @@ async def open_room(srv: LiveServer, http: httpx.AsyncClient, label: str) -> tup
     token = (await join(http, room, "Guest"))["token"]
     guest = Member(room_id, f"{label}-guest", token, await Peer.open(url))
     await guest.peer.hello(token)
+    # The welcome comes before the newcomer's own MemberJoined is committed: wait for that
+    # event, or a test could poison the room while the join's commit is still in flight (a
+    # loaded CI machine did: the join was refused and the guest closed with 4403).
+    joined = False
+    while not joined:
+        msg = await guest.peer.recv(timeout=15)
+        guest._note(msg)
+        evs = msg["evs"] if msg.get("t") == "batch" else [msg] if msg.get("t") == "ev" else []
+        joined = any(event["ev"]["type"] == "MemberJoined" for event in evs)
     return host, guest
 
 
