@@ -7,7 +7,7 @@ socket, at least ``QUICK_TICK_MS`` and at most ``live_tick_ms``. A frame costs e
 `send`, so a small audience can have frames often (up to 200 viewers: a 10 ms window) while
 from 1,000 viewers on frames come at most every ``live_tick_ms``, where coalescing keeps a
 room's CPU per delivered event below ``websockets.broadcast()``'s (docs/performance.md, issue
-18: a 10 µs-per-viewer window gave 1,000 viewers a 9 ms median but cost 1.16-1.24x).
+18: a 10 µs-per-viewer window gave 1,000 viewers a 9 ms median but cost 1.12-1.40x).
 
 A room that sees ``BUSY_EVENTS_PER_S`` or more — over a window, or over the last
 ``RATE_WINDOW_S`` — is *busy*: its next window is the longer ``live_busy_tick_ms`` (fewer,
