@@ -3,17 +3,19 @@
 A live room (or a crowded group room) does not send a frame per event. A quiet room sends at
 once and opens a tick window; what arrives within it waits for the tick and goes out as one
 batch. The window grows with the audience on this process: ``US_PER_VIEWER`` per connected
-socket, at least ``QUICK_TICK_MS`` and at most ``live_tick_ms``. A frame costs every socket a
-`send`, so a small audience can have frames often (up to 200 viewers: a 10 ms window) while
-from 1,000 viewers on frames come at most every ``live_tick_ms``, where coalescing keeps a
-room's CPU per delivered event below ``websockets.broadcast()``'s (docs/performance.md, issue
-18: a 10 µs-per-viewer window gave 1,000 viewers a 9 ms median but cost 1.12-1.40x).
+socket, at least ``QUICK_TICK_MS`` and at most ``live_tick_ms`` (10 ms up to 1,000 viewers,
+20 ms at 2,000, the full 50 ms from 5,000). A room of 1,000 viewers at 20 events a second thus
+sends each event alone, within about 10 ms: its CPU per delivered event is then about
+``websockets.broadcast()``'s, because both pay the same kernel ``send`` per frame
+(docs/performance.md, issue 18). From a few thousand viewers, where one frame's fan-out takes
+tens of milliseconds, coalescing is what keeps the room up with its events.
 
-A room that sees ``BUSY_EVENTS_PER_S`` or more — over a window, or over the last
-``RATE_WINDOW_S`` — is *busy*: its next window is the longer ``live_busy_tick_ms`` (fewer,
-fuller frames), and commands arriving during it are held and decided when it fires (the actor's
-side of this is ``RoomActor.hold``). The room returns to the short window as soon as one sees
-fewer events.
+A room that sees ``BUSY_EVENTS_PER_S`` or more — over the time since its last frame, or over
+the last ``RATE_WINDOW_S`` — is *busy*: its next window is the longer ``live_busy_tick_ms``
+(fewer, fuller frames), and commands arriving during it are held and decided when it fires (the
+actor's side of this is ``RoomActor.hold``). The room returns to the short window as soon as one
+sees fewer events. The rate is judged over real time, not the window's length: a frame to 5,000
+sockets takes longer than its window, and the events that came meanwhile are no burst.
 Reactions are summed per tick, acks wait for the events they acknowledge, and the viewer count
 goes out at most once per ``COUNT_INTERVAL_S``.
 
@@ -46,8 +48,8 @@ __all__ = [
 BUSY_EVENTS_PER_S = 40.0  # a live room this busy coalesces over live_busy_tick_ms
 RATE_WINDOW_S = 0.25  # ... judged over windows of this length too (10 events in 250 ms)
 COUNT_INTERVAL_S = 1.0  # viewer counts at most this often
-# The window after a frame: 50 µs per socket on this process, 10 ms to live_tick_ms.
-US_PER_VIEWER = 50
+# The window after a frame: 10 µs per socket on this process, 10 ms to live_tick_ms.
+US_PER_VIEWER = 10
 QUICK_TICK_MS = 10
 
 
@@ -71,12 +73,14 @@ class LivePacer:
         "_clock",
         "_count_at",
         "_for_events",
+        "_frame_at",
         "_handle",
         "_last_count",
         "_on_timer",
         "_rate_busy",
         "_rate_from",
         "_rate_seen",
+        "_span_s",
         "_tick_ms",
         "after",
         "busy",
@@ -103,6 +107,8 @@ class LivePacer:
         self._call_later = call_later
         self._handle: Timer | None = None
         self._for_events = False  # the open window follows a frame of events
+        self._frame_at = float("-inf")  # when the last frame of events began to go out
+        self._span_s = 0.0  # the time the events of the frame going out now came over
         self.events: list[Item] = []  # committed events waiting for the tick
         self.after: list[tuple[Session, dict[str, Any]]] = []  # acks that follow them
         self.reactions: dict[str, int] = {}  # emoji -> count since the last tick
@@ -153,6 +159,7 @@ class LivePacer:
             self.busy = True
             self._open(self._busy_tick_ms, for_events=True)
             return False
+        self._frame_at = self._clock()
         return True
 
     def sent(self) -> None:
@@ -182,18 +189,20 @@ class LivePacer:
             self._handle = None
 
     def take_events(self) -> list[Item]:
+        """The events waiting for this tick; a frame of them begins to go out now."""
         items = self.events
         if items:
             self.events = []
+            now = self._clock()
+            self._span_s, self._frame_at = now - self._frame_at, now
         return items
 
     def window_closed(self, flushed: int) -> None:
         """A tick sent ``flushed`` events: events keep a window open for what follows (the
         long one while busy); an empty window ends it."""
         if flushed:
-            busy = self._rate_busy or (
-                flushed >= 3 and flushed * 1000 >= BUSY_EVENTS_PER_S * self.window_ms
-            )
+            # the events came since the previous frame began: its fan-out and this window
+            busy = self._rate_busy or (flushed >= 3 and flushed >= BUSY_EVENTS_PER_S * self._span_s)
             self._open(self._busy_tick_ms if busy else self.window(), for_events=True)
             self.busy = busy
         else:

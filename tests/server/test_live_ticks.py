@@ -172,9 +172,9 @@ def test_forty_events_a_second_make_a_room_busy_even_when_each_goes_out_alone(
 
 
 def test_the_window_after_a_frame_grows_with_the_audience() -> None:
-    """50 µs per socket on this process, 10 ms at least and live_tick_ms at most: a small
-    live room gets its events within 10 ms, while a frame to 1,000 sockets or more is followed
-    by the full 50 ms (coalescing is what keeps a big room's CPU low)."""
+    """10 µs per socket on this process, 10 ms at least and live_tick_ms at most: up to 1,000
+    viewers get each event within 10 ms, while a frame to 5,000 sockets or more is followed by
+    the full 50 ms (coalescing is what keeps a big room up with its events)."""
     clock = FakeClock()
     audience = 0
     pacer = LivePacer(
@@ -185,7 +185,7 @@ def test_the_window_after_a_frame_grows_with_the_audience() -> None:
         clock=clock,
         call_later=clock.call_later,
     )
-    cases = [(0, 10), (200, 10), (300, 15), (700, 35), (1_000, 50), (20_000, 50)]
+    cases = [(0, 10), (200, 10), (1_000, 10), (2_000, 20), (3_500, 35), (5_000, 50), (20_000, 50)]
     for audience, window in cases:
         assert pacer.send_now()
         pacer.sent()
@@ -219,18 +219,45 @@ def test_the_busy_threshold_is_forty_events_a_second_and_at_least_three() -> Non
     cases = [
         (50, 2, False),  # 40 ev/s, but two events are no burst
         (50, 3, True),  # 60 ev/s
-        (100, 4, True),  # exactly 40 ev/s over the long window
+        (100, 5, True),  # 50 ev/s over a longer span
         (100, 3, False),  # 30 ev/s
         (50, 0, False),  # an empty window ends it
     ]
-    for window, flushed, busy in cases:
-        pacer.window_ms = window  # the window that just closed
-        pacer.window_closed(flushed)
-        assert pacer.busy is busy, (window, flushed)
+    for since_frame_ms, flushed, busy in cases:
+        assert pacer.send_now()  # a frame of events begins to go out
+        pacer.cancel()
+        clock.advance(since_frame_ms)  # what came since waits for this tick
+        pacer.events = [({"seq": i}, EVERYONE) for i in range(flushed)]
+        pacer.window_closed(len(pacer.take_events()))
+        assert pacer.busy is busy, (since_frame_ms, flushed)
         assert pacer.scheduled is (flushed > 0)  # events keep a window open for what follows
         assert pacer.holding is busy
         pacer.cancel()
-    assert ticks == []  # nothing fired: the clock never moved
+        clock.advance(1_000)  # the next case starts with a quiet rate window
+    assert ticks == []  # nothing fired: every window was closed by hand
+
+
+def test_a_fan_out_longer_than_its_window_is_no_burst(tmp_path: Path) -> None:
+    """At 5,000 viewers a frame takes longer to send than its 50 ms window. Three events that
+    came over the 120 ms since that frame began are 25 a second: the room keeps its short window
+    (a busy one would hold every event up to live_busy_tick_ms)."""
+    clock = FakeClock()
+    pacer = LivePacer(
+        50, 150, lambda: None, audience=lambda: 5_000, clock=clock, call_later=clock.call_later
+    )
+    assert pacer.send_now()
+    clock.advance(70)  # the fan-out: the loop is busy sending, nothing is decided meanwhile
+    pacer.sent()
+    assert clock.pending == [50]
+    pacer.events = [({"seq": i}, EVERYONE) for i in range(3)]
+    clock.advance(50)  # the window fires 120 ms after the frame began
+    pacer.window_closed(len(pacer.take_events()))
+    assert not _busy(pacer) and pacer.window_ms == 50
+    pacer.cancel()
+    pacer.events = [({"seq": i}, EVERYONE) for i in range(3)]
+    clock.advance(50)  # three events in the 50 ms since that frame began: 60 a second
+    pacer.window_closed(len(pacer.take_events()))
+    assert _busy(pacer) and pacer.window_ms == 150
 
 
 def test_counts_go_out_at_most_once_a_second_and_a_late_change_is_not_lost() -> None:
