@@ -10,12 +10,14 @@ sends each event alone, within about 10 ms: its CPU per delivered event is then 
 (docs/performance.md, issue 18). From a few thousand viewers, where one frame's fan-out takes
 tens of milliseconds, coalescing is what keeps the room up with its events.
 
-A room that sees ``BUSY_EVENTS_PER_S`` or more — over the time since its last frame, or over
-the last ``RATE_WINDOW_S`` — is *busy*: its next window is the longer ``live_busy_tick_ms``
-(fewer, fuller frames), and commands arriving during it are held and decided when it fires (the
-actor's side of this is ``RoomActor.hold``). The room returns to the short window as soon as one
-sees fewer events. The rate is judged over real time, not the window's length: a frame to 5,000
-sockets takes longer than its window, and the events that came meanwhile are no burst.
+A room that saw ``BUSY_EVENTS_PER_S`` or more over its last whole ``RATE_WINDOW_S`` is *busy*:
+its next window is the longer ``live_busy_tick_ms`` (fewer, fuller frames), and commands
+arriving during it are held and decided when it fires (the actor's side of this is
+``RoomActor.hold``). The room returns to the short window when a rate window sees fewer events,
+or when a window closes empty. Only a *sustained* rate counts: a burst — 500 viewers claiming a
+drop in the same instant — is decided as it comes, its events coalesced by the short windows
+(holding it for the long one doubled a drop's decision time: docs/performance.md), and a frame
+to 5,000 sockets that takes longer than its window is no burst either.
 Reactions are summed per tick, acks wait for the events they acknowledge, and the viewer count
 goes out at most once per ``COUNT_INTERVAL_S``.
 
@@ -46,7 +48,7 @@ __all__ = [
 ]
 
 BUSY_EVENTS_PER_S = 40.0  # a live room this busy coalesces over live_busy_tick_ms
-RATE_WINDOW_S = 0.25  # ... judged over windows of this length too (10 events in 250 ms)
+RATE_WINDOW_S = 0.25  # ... over a whole window of this length (10 events in 250 ms)
 COUNT_INTERVAL_S = 1.0  # viewer counts at most this often
 # The window after a frame: 10 µs per socket on this process, 10 ms to live_tick_ms.
 US_PER_VIEWER = 10
@@ -73,14 +75,13 @@ class LivePacer:
         "_clock",
         "_count_at",
         "_for_events",
-        "_frame_at",
         "_handle",
+        "_last_commit",
         "_last_count",
         "_on_timer",
         "_rate_busy",
         "_rate_from",
         "_rate_seen",
-        "_span_s",
         "_tick_ms",
         "after",
         "busy",
@@ -107,8 +108,6 @@ class LivePacer:
         self._call_later = call_later
         self._handle: Timer | None = None
         self._for_events = False  # the open window follows a frame of events
-        self._frame_at = float("-inf")  # when the last frame of events began to go out
-        self._span_s = 0.0  # the time the events of the frame going out now came over
         self.events: list[Item] = []  # committed events waiting for the tick
         self.after: list[tuple[Session, dict[str, Any]]] = []  # acks that follow them
         self.reactions: dict[str, int] = {}  # emoji -> count since the last tick
@@ -118,7 +117,8 @@ class LivePacer:
         self._count_at = float("-inf")
         self._rate_from = float("-inf")  # when the rate window now counting began
         self._rate_seen = 0  # events committed since then
-        self._rate_busy = False  # the last rate window (or this one already) was busy
+        self._rate_busy = False  # the last whole rate window was busy
+        self._last_commit = float("-inf")
 
     @property
     def scheduled(self) -> bool:
@@ -137,13 +137,23 @@ class LivePacer:
     def committed(self, count: int) -> None:
         """``count`` events were committed (they are in ``events``): keep the room's rate."""
         now = self._clock()
-        elapsed = now - self._rate_from
-        if elapsed >= RATE_WINDOW_S:  # a rate window ended: it decides until the next one does
-            self._rate_busy = self._rate_seen >= BUSY_EVENTS_PER_S * elapsed
+        if now - self._last_commit >= max(RATE_WINDOW_S, 1.5 * self._busy_tick_ms / 1000):
+            # Quiet for a whole rate window (and longer than a busy room, which commits once a
+            # tick, ever is): whatever came before was a burst, not a rate.
+            self._rate_busy = False
             self._rate_from, self._rate_seen = now, 0
-        self._rate_seen += count
-        if self._rate_seen >= BUSY_EVENTS_PER_S * RATE_WINDOW_S:
-            self._rate_busy = True  # busy already, before this window ends
+        self._last_commit = now
+        self._rate_seen += count  # a busy room's commands are committed together at its tick
+        elapsed = now - self._rate_from
+        if elapsed >= RATE_WINDOW_S:
+            # A rate window ended: it decides until the next one does. A busy room commits once
+            # a tick, so its windows end up to a tick late; one that ended later than that (a
+            # burst, then quiet) says nothing about the rate now.
+            self._rate_busy = (
+                elapsed <= RATE_WINDOW_S + self._busy_tick_ms / 1000
+                and self._rate_seen >= BUSY_EVENTS_PER_S * elapsed
+            )
+            self._rate_from, self._rate_seen = now, 0
 
     def send_now(self) -> bool:
         """Whether events committed now go out at once; False: they wait for a tick.
@@ -159,7 +169,6 @@ class LivePacer:
             self.busy = True
             self._open(self._busy_tick_ms, for_events=True)
             return False
-        self._frame_at = self._clock()
         return True
 
     def sent(self) -> None:
@@ -189,20 +198,16 @@ class LivePacer:
             self._handle = None
 
     def take_events(self) -> list[Item]:
-        """The events waiting for this tick; a frame of them begins to go out now."""
         items = self.events
         if items:
             self.events = []
-            now = self._clock()
-            self._span_s, self._frame_at = now - self._frame_at, now
         return items
 
     def window_closed(self, flushed: int) -> None:
         """A tick sent ``flushed`` events: events keep a window open for what follows (the
         long one while busy); an empty window ends it."""
         if flushed:
-            # the events came since the previous frame began: its fan-out and this window
-            busy = self._rate_busy or (flushed >= 3 and flushed >= BUSY_EVENTS_PER_S * self._span_s)
+            busy = self._rate_busy
             self._open(self._busy_tick_ms if busy else self.window(), for_events=True)
             self.busy = busy
         else:

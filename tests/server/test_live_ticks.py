@@ -119,6 +119,13 @@ def _actor(tmp_path: Path) -> tuple[RoomActor, FakeClock]:
     return actor, clock
 
 
+def _sustain(actor: RoomActor, clock: FakeClock, *, every_ms: int = 20, count: int = 14) -> None:
+    """Chat at 1000/every_ms events a second for count events (50 a second over 280 ms)."""
+    for _ in range(count):
+        actor._fan_out(_events(1))
+        clock.advance(every_ms)
+
+
 def test_a_quiet_room_sends_at_once_and_a_busy_one_coalesces_longer(tmp_path: Path) -> None:
     actor, clock = _actor(tmp_path)  # nobody connected: the shortest window, 10 ms
     pacer = actor.pacer
@@ -129,22 +136,19 @@ def test_a_quiet_room_sends_at_once_and_a_busy_one_coalesces_longer(tmp_path: Pa
     actor._fan_out(_events(2))  # two more within the window: they wait for the tick
     assert len(pacer.events) == 2
     clock.advance(10)
-    assert pacer.events == [] and pacer.window_ms == 10  # two are no burst: not busy
-    assert not _busy(pacer) and clock.pending == [10]
+    assert pacer.events == [] and pacer.window_ms == 10 and not _busy(pacer)
+    clock.advance(300)  # quiet again
 
-    actor._fan_out(_events(3))  # 3 in one window, at 40 ev/s or more: busy
-    clock.advance(10)
-    assert _busy(pacer) and pacer.window_ms == 100 and clock.pending == [100]
-
-    actor._fan_out(_events(5))  # still busy
-    clock.advance(99)
-    assert len(pacer.events) == 5  # not yet: the window is 100 ms long
-    clock.advance(1)
+    _sustain(actor, clock)  # 50 a second over a whole rate window: busy from its end on
+    assert _busy(pacer) and pacer.window_ms == 100
+    actor._fan_out(_events(5))  # still busy: they wait for the long window, with the last one
+    assert len(pacer.events) == 6
+    clock.advance(100)
     assert pacer.events == [] and _busy(pacer) and pacer.window_ms == 100
 
     clock.advance(100)  # an empty window ends the busy spell
     assert not _busy(pacer) and not _scheduled(pacer) and clock.pending == []
-    clock.advance(300)  # the 11 events above were 40 a second over 0.25 s, not over 0.5 s
+    clock.advance(300)  # a whole rate window without a commit: the rate starts again
     actor._fan_out(_events(1))
     assert pacer.events == [] and clock.pending == [10]
 
@@ -152,22 +156,23 @@ def test_a_quiet_room_sends_at_once_and_a_busy_one_coalesces_longer(tmp_path: Pa
 def test_forty_events_a_second_make_a_room_busy_even_when_each_goes_out_alone(
     tmp_path: Path,
 ) -> None:
-    """At 50 events a second a 10 ms window never sees two events: the room's rate over the
-    last 250 ms makes it busy anyway (fewer, fuller frames), and then its commands are held."""
+    """At 50 events a second a 10 ms window never sees two events: the room's rate over a whole
+    rate window (250 ms) makes it busy anyway (fewer, fuller frames), and then its commands are
+    held."""
     actor, clock = _actor(tmp_path)
     pacer = actor.pacer
-    for i in range(9):
+    for i in range(13):
         actor._fan_out(_events(1))
-        assert pacer.events == [], i  # at once: the window after the last one had closed
+        assert pacer.events == [] and not _busy(pacer), i  # at once, inside the first window
         clock.advance(20)
-    actor._fan_out(_events(1))  # the tenth within 250 ms: 40 a second
+    actor._fan_out(_events(1))  # 260 ms on: 14 events over the window, 54 a second
     assert len(pacer.events) == 1 and pacer.holding and clock.pending == [100]
     clock.advance(100)
     assert pacer.events == [] and _busy(pacer) and clock.pending == [100]
     clock.advance(100)  # nothing came: the busy spell ends with that window
     assert not _busy(pacer) and not _scheduled(pacer)
     clock.advance(300)
-    actor._fan_out(_events(1))  # 10 events over the 0.68 s since the rate window began
+    actor._fan_out(_events(1))  # after a quiet rate window: at once again
     assert pacer.events == [] and not _busy(pacer) and clock.pending == [10]
 
 
@@ -210,54 +215,51 @@ def test_events_do_not_wait_for_a_window_opened_for_reactions_or_a_count() -> No
     assert fired == [100.015]
 
 
-def test_the_busy_threshold_is_forty_events_a_second_and_at_least_three() -> None:
+def test_the_busy_threshold_is_forty_events_a_second_over_a_whole_rate_window() -> None:
     clock = FakeClock()
-    ticks: list[float] = []
-    pacer = LivePacer(
-        50, 100, lambda: ticks.append(clock()), clock=clock, call_later=clock.call_later
-    )
-    cases = [
-        (50, 2, False),  # 40 ev/s, but two events are no burst
-        (50, 3, True),  # 60 ev/s
-        (100, 5, True),  # 50 ev/s over a longer span
-        (100, 3, False),  # 30 ev/s
-        (50, 0, False),  # an empty window ends it
+    cases = [  # commits before the one that ends the window (it counts too)
+        (9, 250, True),  # 10 in 250 ms: exactly 40 a second
+        (8, 250, False),
+        (13, 300, True),  # a busy room commits once a tick: its windows end late
     ]
-    for since_frame_ms, flushed, busy in cases:
-        assert pacer.send_now()  # a frame of events begins to go out
-        pacer.cancel()
-        clock.advance(since_frame_ms)  # what came since waits for this tick
-        pacer.events = [({"seq": i}, EVERYONE) for i in range(flushed)]
-        pacer.window_closed(len(pacer.take_events()))
-        assert pacer.busy is busy, (since_frame_ms, flushed)
-        assert pacer.scheduled is (flushed > 0)  # events keep a window open for what follows
+    for events, over_ms, busy in cases:
+        pacer = LivePacer(50, 150, lambda: None, clock=clock, call_later=clock.call_later)
+        step = over_ms // events
+        for _ in range(events):
+            pacer.committed(1)
+            clock.advance(step)
+        clock.advance(over_ms - step * events)
+        pacer.committed(1)  # the first commit after the window: it judges the window
+        assert pacer.send_now() is not busy, (events, over_ms)
         assert pacer.holding is busy
         pacer.cancel()
-        clock.advance(1_000)  # the next case starts with a quiet rate window
-    assert ticks == []  # nothing fired: every window was closed by hand
+    # ... but not this late: 21 commits over 200 ms, then one 220 ms later (no quiet rate
+    # window between them) ends a window of 420 ms, which says nothing about the rate now
+    pacer = LivePacer(50, 150, lambda: None, clock=clock, call_later=clock.call_later)
+    for _ in range(21):
+        pacer.committed(1)
+        clock.advance(10)
+    clock.advance(210)
+    pacer.committed(1)
+    assert pacer.send_now() and not pacer.holding
 
 
-def test_a_fan_out_longer_than_its_window_is_no_burst(tmp_path: Path) -> None:
-    """At 5,000 viewers a frame takes longer to send than its 50 ms window. Three events that
-    came over the 120 ms since that frame began are 25 a second: the room keeps its short window
-    (a busy one would hold every event up to live_busy_tick_ms)."""
-    clock = FakeClock()
-    pacer = LivePacer(
-        50, 150, lambda: None, audience=lambda: 5_000, clock=clock, call_later=clock.call_later
-    )
-    assert pacer.send_now()
-    clock.advance(70)  # the fan-out: the loop is busy sending, nothing is decided meanwhile
-    pacer.sent()
-    assert clock.pending == [50]
-    pacer.events = [({"seq": i}, EVERYONE) for i in range(3)]
-    clock.advance(50)  # the window fires 120 ms after the frame began
-    pacer.window_closed(len(pacer.take_events()))
-    assert not _busy(pacer) and pacer.window_ms == 50
-    pacer.cancel()
-    pacer.events = [({"seq": i}, EVERYONE) for i in range(3)]
-    clock.advance(50)  # three events in the 50 ms since that frame began: 60 a second
-    pacer.window_closed(len(pacer.take_events()))
-    assert _busy(pacer) and pacer.window_ms == 150
+def test_a_burst_is_decided_as_it_comes(tmp_path: Path) -> None:
+    """500 viewers claim a drop in the same instant: no rate window has ended, so the room keeps
+    its short windows and every claim is decided as it comes (holding them for the long window
+    doubled their decision time). A later commit after a quiet rate window is no rate either."""
+    actor, clock = _actor(tmp_path)
+    pacer = actor.pacer
+    actor._fan_out(_events(1))
+    for _ in range(50):  # 500 events over 50 ms, in the short windows
+        actor._fan_out(_events(10))
+        assert not pacer.holding
+        clock.advance(1)
+    clock.advance(10)
+    assert pacer.events == [] and not _busy(pacer) and pacer.window_ms == 10
+    clock.advance(300)  # quiet: the window that held the burst ended long ago
+    actor._fan_out(_events(1))
+    assert pacer.events == [] and not _busy(pacer)  # at once, not behind a long window
 
 
 def test_counts_go_out_at_most_once_a_second_and_a_late_change_is_not_lost() -> None:
@@ -319,9 +321,8 @@ async def test_a_busy_window_holds_commands_only_while_its_tick_is_pending(
 ) -> None:
     actor, clock = _actor(tmp_path)
     session = _Session()
-    actor._fan_out(_events(1))
-    actor._fan_out(_events(3))
-    clock.advance(50)
+    _sustain(actor, clock)
+    actor._fan_out(_events(1))  # this one waits for the long window _sustain's rate opened
     assert _busy(actor.pacer) and _scheduled(actor.pacer)
     await actor._handle([_submit(session, "a"), _submit(session, "b")])
     assert _ops(actor.mailbox.held) == ["a", "b"]  # nothing decided yet
@@ -338,7 +339,8 @@ async def test_a_busy_window_holds_commands_only_while_its_tick_is_pending(
     [tick] = [actor.queue.get_nowait()]
     assert isinstance(tick, Tick) and _ops(tick.held) == ["a", "b", "c"]
 
-    # an empty window ends the busy spell: commands are decided as they come again
+    # a quiet rate window ends the busy spell: commands are decided as they come again
+    clock.advance(300)
     actor._fan_out(_events(1))  # went out at once and opened a window
     clock.advance(50)  # which stays empty
     assert not _busy(actor.pacer) and not _scheduled(actor.pacer)
@@ -431,7 +433,7 @@ async def test_a_viewer_welcomed_while_events_wait_for_the_tick_gets_only_what_f
     assert [ev["seq"] for ev in _batches(new)[-1]["evs"]] == [later[-1].seq]
     assert len(_batches(new)) == 1
 
-    # the next tick is everyone's again (that window was busy: 100 ms)
+    # the next tick is everyone's again
     actor._fan_out(_events(1))
     clock.advance(100)
     assert _batches(old)[-1] == _batches(new)[-1]
