@@ -143,6 +143,8 @@ class Settings:
     hello_timeout_s: float = 10.0
     live_tick_ms: int = 50
     live_busy_tick_ms: int = 150  # a live room receiving >= 40 events/s coalesces this long
+    # the window after a live room's frame grows by this much per viewer (server/hub/pacing.py)
+    live_window_us_per_viewer: int = 10
     snapshot_every: int = 500
     replay_limit: int = 2_000
     presence_ttl_s: int = 30
@@ -207,10 +209,14 @@ class Settings:
             "body_timeout_s": self.body_timeout_s,
             "body_min_rate": self.body_min_rate,
             "catalog_refresh_s": self.catalog_refresh_s,
+            "live_tick_ms": self.live_tick_ms,
+            "live_busy_tick_ms": self.live_busy_tick_ms,
         }
         for name, value in positive.items():
             if not value > 0:
                 raise ConfigError(f"{_ENV_PREFIX}{name.upper()} must be above 0, not {value}")
+        if self.live_window_us_per_viewer < 0:
+            raise ConfigError(f"{_ENV_PREFIX}LIVE_WINDOW_US_PER_VIEWER must be 0 or more")
         if self.fd_reserve < 0:
             raise ConfigError(f"{_ENV_PREFIX}FD_RESERVE must be 0 (automatic) or more")
         if not 0 <= self.client_share <= 1:

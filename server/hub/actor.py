@@ -80,6 +80,7 @@ class RoomActor(CommandPipeline):
             services.live_busy_tick_ms,
             self._on_timer,
             audience=lambda: len(self.roster.sessions),
+            us_per_viewer=services.live_window_us_per_viewer,
             clock=services.clock,
             call_later=services.call_later,
         )

@@ -155,6 +155,7 @@ class Hub:
             replay_limit=settings.replay_limit,
             live_tick_ms=settings.live_tick_ms,
             live_busy_tick_ms=settings.live_busy_tick_ms,
+            live_window_us_per_viewer=settings.live_window_us_per_viewer,
         )
 
     # ---- lifecycle -------------------------------------------------------------------------

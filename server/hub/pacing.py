@@ -3,12 +3,14 @@
 A live room (or a crowded group room) does not send a frame per event. A quiet room sends at
 once and opens a tick window; what arrives within it waits for the tick and goes out as one
 batch. The window grows with the audience on this process: ``US_PER_VIEWER`` per connected
-socket, at least ``QUICK_TICK_MS`` and at most ``live_tick_ms`` (10 ms up to 1,000 viewers,
-20 ms at 2,000, the full 50 ms from 5,000). A room of 1,000 viewers at 20 events a second thus
-sends each event alone, within about 10 ms: its CPU per delivered event is then about
-``websockets.broadcast()``'s, because both pay the same kernel ``send`` per frame
-(docs/performance.md, issue 18). From a few thousand viewers, where one frame's fan-out takes
-tens of milliseconds, coalescing is what keeps the room up with its events.
+socket (``COSHOP_LIVE_WINDOW_US_PER_VIEWER``), at least ``QUICK_TICK_MS`` and at most
+``live_tick_ms``: 10 ms up to 1,000 viewers, 20 ms at 2,000, the full 50 ms from 5,000. A room
+of 1,000 viewers at 20 events a second thus sends each event alone, within about 10 ms; its CPU
+per delivered event is then about ``websockets.broadcast()``'s, because both pay the same
+kernel ``send`` per frame (docs/performance.md, issue 18). From a few thousand viewers, where
+one frame's fan-out takes tens of milliseconds, coalescing keeps the room up with its events.
+An operator who would rather trade latency for CPU raises the setting (50: the full window from
+1,000 viewers, about 20 % fewer frames there at 20 events a second, a 40 ms median).
 
 A room that saw ``BUSY_EVENTS_PER_S`` or more over its last whole ``RATE_WINDOW_S`` is *busy*:
 its next window is the longer ``live_busy_tick_ms`` (fewer, fuller frames), and commands
@@ -83,6 +85,7 @@ class LivePacer:
         "_rate_from",
         "_rate_seen",
         "_tick_ms",
+        "_us_per_viewer",
         "after",
         "busy",
         "events",
@@ -97,6 +100,7 @@ class LivePacer:
         on_timer: Callable[[], None],
         *,
         audience: Callable[[], int] = lambda: 0,
+        us_per_viewer: int = US_PER_VIEWER,
         clock: Callable[[], float] = time.monotonic,
         call_later: CallLater | None = None,
     ) -> None:
@@ -104,6 +108,7 @@ class LivePacer:
         self._busy_tick_ms = busy_tick_ms
         self._on_timer = on_timer
         self._audience = audience  # how many sockets this process sends the room's frames to
+        self._us_per_viewer = us_per_viewer
         self._clock = clock
         self._call_later = call_later
         self._handle: Timer | None = None
@@ -132,7 +137,8 @@ class LivePacer:
 
     def window(self) -> int:
         """The short window for the room's audience now, in ms (see the module's doc)."""
-        return min(self._tick_ms, max(QUICK_TICK_MS, self._audience() * US_PER_VIEWER // 1000))
+        per_viewer = self._audience() * self._us_per_viewer // 1000
+        return min(self._tick_ms, max(QUICK_TICK_MS, per_viewer))
 
     def committed(self, count: int) -> None:
         """``count`` events were committed (they are in ``events``): keep the room's rate."""

@@ -42,5 +42,6 @@ class RoomServices:
     replay_limit: int
     live_tick_ms: int
     live_busy_tick_ms: int
+    live_window_us_per_viewer: int = 10
     clock: Callable[[], float] = time.monotonic
     call_later: CallLater | None = None  # None: the running loop's ``call_later``

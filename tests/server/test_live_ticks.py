@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ def _services(tmp_path: Path, clock: FakeClock) -> RoomServices:
         replay_limit=settings.replay_limit,
         live_tick_ms=settings.live_tick_ms,
         live_busy_tick_ms=settings.live_busy_tick_ms,
+        live_window_us_per_viewer=settings.live_window_us_per_viewer,
         clock=clock,
         call_later=clock.call_later,
     )
@@ -197,6 +199,14 @@ def test_the_window_after_a_frame_grows_with_the_audience() -> None:
         assert clock.pending == [window], audience
         assert not pacer.send_now()  # events wait for a window that follows events
         pacer.cancel()
+    # COSHOP_LIVE_WINDOW_US_PER_VIEWER=50 trades latency for CPU: the full window from 1,000
+    slower = LivePacer(
+        50, 150, lambda: None, audience=lambda: 700, us_per_viewer=50, clock=clock,
+        call_later=clock.call_later,
+    )  # fmt: skip
+    assert slower.window() == 35
+    audience = 1_000
+    assert pacer.window() == 10
 
 
 def test_events_do_not_wait_for_a_window_opened_for_reactions_or_a_count() -> None:
@@ -442,3 +452,16 @@ async def test_a_viewer_welcomed_while_events_wait_for_the_tick_gets_only_what_f
 
 def _batches(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in frames if m["t"] == "batch"]
+
+
+def test_the_window_per_viewer_is_the_operators_to_set(tmp_path: Path) -> None:
+    """COSHOP_LIVE_WINDOW_US_PER_VIEWER reaches the room's pacing (here 20 ms a viewer)."""
+    clock = FakeClock()
+    services = replace(_services(tmp_path, clock), live_window_us_per_viewer=20_000)
+    actor = RoomActor(services, "r1", "demo")
+    actor.room = Driver(RoomKind.LIVE).room
+    actor.roster.add(_socket("s-1", "one", []))
+    actor.roster.add(_socket("s-2", "two", []))
+    assert actor.pacer.window() == 40  # two viewers at 20 ms, under live_tick_ms (50)
+    actor._fan_out(_events(1))
+    assert clock.pending == [40]

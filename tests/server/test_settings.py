@@ -197,3 +197,21 @@ def test_serving_limits_are_read_and_checked(tmp_path: Path) -> None:
             replace(base, **{name: 0}).checked()  # type: ignore[arg-type]  # one field by name
     with pytest.raises(ConfigError, match="COSHOP_FD_RESERVE"):
         replace(base, fd_reserve=-1).checked()
+
+
+def test_live_pacing_is_read_and_checked(tmp_path: Path) -> None:
+    env = {
+        "COSHOP_LIVE_TICK_MS": "40",
+        "COSHOP_LIVE_BUSY_TICK_MS": "200",
+        "COSHOP_LIVE_WINDOW_US_PER_VIEWER": "50",
+    }
+    s = load_settings(env=env)
+    assert (s.live_tick_ms, s.live_busy_tick_ms, s.live_window_us_per_viewer) == (40, 200, 50)
+    assert Settings().live_window_us_per_viewer == 10  # each event alone up to 1,000 viewers
+    base = Settings(data_dir=tmp_path)
+    for name in ("live_tick_ms", "live_busy_tick_ms"):
+        with pytest.raises(ConfigError, match=f"COSHOP_{name.upper()} must be above 0"):
+            replace(base, **{name: 0}).checked()  # type: ignore[arg-type]  # one field by name
+    with pytest.raises(ConfigError, match="COSHOP_LIVE_WINDOW_US_PER_VIEWER must be 0 or more"):
+        replace(base, live_window_us_per_viewer=-1).checked()
+    assert replace(base, live_window_us_per_viewer=0).checked().live_window_us_per_viewer == 0
