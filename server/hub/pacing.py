@@ -216,8 +216,8 @@ class LivePacer:
             busy = self._rate_busy
             self._open(self._busy_tick_ms if busy else self.window(), for_events=True)
             self.busy = busy
-        else:
-            self.busy = False
+        else:  # a whole window without events: whatever the last rate window saw is over
+            self.busy = self._rate_busy = False
 
     def react(self, emoji: str) -> None:
         self.reactions[emoji] = self.reactions.get(emoji, 0) + 1
