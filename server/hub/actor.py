@@ -79,6 +79,7 @@ class RoomActor(CommandPipeline):
             services.live_tick_ms,
             services.live_busy_tick_ms,
             self._on_timer,
+            on_cursor=self._move_cursors,
             audience=lambda: len(self.roster.sessions),
             us_per_viewer=services.live_window_us_per_viewer,
             clock=services.clock,
@@ -111,7 +112,7 @@ class RoomActor(CommandPipeline):
 
     async def stop(self) -> None:
         self._disarm_deadline()
-        self.pacer.cancel()
+        self.pacer.close()
         if self._task is not None:
             await stop_task(self._task)
         left = self.mailbox.take_all()
@@ -481,25 +482,46 @@ class RoomActor(CommandPipeline):
             return
         self._send_batch(items)  # some are not for everyone: a batch that says its range
 
-    def _send_batch(self, items: list[Item]) -> None:
+    def _send_batch(self, items: list[Item], *, live: bool = False) -> None:
         """One batch frame per audience class, covering ``from``..``to`` (rooms/audience.py).
 
         Sessions welcomed while these events waited for the tick get only the events after
         their welcome's seq, in a batch of their own (their welcome covered the rest).
+        ``live``: a live room's tick, whose audience goes without a frame that holds none of
+        their events while their cursor may lag (server/hub/pacing.py); frames then start where
+        it lags.
         """
         roster = self.roster
-        to: list[Session] | None = None
+        welcomed: dict[Session, int] = {}
         if self._welcomed:
             welcomed, self._welcomed = self._welcomed, {}
-            to = [s for s in roster.sessions.values() if s not in welcomed]
             self._send_after_welcome(items, welcomed)
+        first, last = items[0][0]["seq"], items[-1][0]["seq"]
+        pacer = self.pacer
+        start = pacer.frame_from(first) if live else first
         if all(who is EVERYONE for _, who in items):  # the common case: one frame for all
-            first, last = items[0][0]["seq"], items[-1][0]["seq"]
-            roster.broadcast(frames.batch(first, last, [msg for msg, _ in items]), to=to)
+            to = [s for s in roster.sessions.values() if s not in welcomed] if welcomed else None
+            roster.broadcast(frames.batch(start, last, [msg for msg, _ in items]), to=to)
+            if live:
+                pacer.covered(last, audience=True)
             return
-        sessions = list(roster.sessions.values()) if to is None else to
-        sent = AudienceBatch(items).send(sessions, roster.encoding_failed)
+        batch = AudienceBatch(items, first=start)
+        public = not live or batch.public_has_events or not pacer.skip_audience(first, last)
+        # without the audience's frame, only the staff and the events' owners get one
+        sessions = roster.sessions.values() if public else roster.staff_and(batch.owners)
+        if welcomed:
+            sessions = [s for s in sessions if s not in welcomed]
+        sent = batch.send(list(sessions), roster.encoding_failed, public=public)
         self.services.metrics.frames_out.inc(sent)
+        if live:
+            pacer.covered(last, audience=public)
+
+    def _move_cursors(self) -> None:
+        """The audience's cursor lagged long enough: one frame without events moves it."""
+        pacer = self.pacer
+        if pacer.quiet_from is not None:
+            self.roster.broadcast(frames.batch(pacer.quiet_from, pacer.sent_to, []))
+            pacer.cursors_moved()
 
     def _send_after_welcome(self, items: list[Item], welcomed: dict[Session, int]) -> None:
         """The part of ``items`` after each session's welcome, in its audience's view."""
@@ -523,7 +545,7 @@ class RoomActor(CommandPipeline):
     def _flush_events(self) -> int:
         items = self.pacer.take_events()
         if items:
-            self._send_batch(items)
+            self._send_batch(items, live=True)
         return len(items)
 
     def _tick(self) -> None:
@@ -534,6 +556,7 @@ class RoomActor(CommandPipeline):
         if reactions:
             self.roster.broadcast(frames.reactions(reactions))
         for session, msg in pacer.take_after():
+            self.move_cursor(session)
             session.send_message(msg)
         count = self.roster.member_count + self.services.remote_count(self.room_id)
         # members: the room's member count, which a live audience cannot count from the

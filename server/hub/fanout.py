@@ -104,9 +104,12 @@ class AudienceBatch:
 
     __slots__ = ("_classes", "_frames", "_head", "_items", "_owners", "_parts")
 
-    def __init__(self, items: Sequence[Item]) -> None:
+    def __init__(self, items: Sequence[Item], *, first: int | None = None) -> None:
+        """``first``: where the frames' range starts, if before the first item (a live
+        audience's cursor that lags, server/hub/pacing.py)."""
         self._items = items
-        self._head = batch_head(items[0][0]["seq"], items[-1][0]["seq"])
+        start = items[0][0]["seq"] if first is None else first
+        self._head = batch_head(start, items[-1][0]["seq"])
         owners: set[str] = set()
         for _, audience in items:
             if audience is not EVERYONE:
@@ -147,18 +150,33 @@ class AudienceBatch:
             out.append(part)
         return compose_batch(codec, self._head, out)
 
+    @property
+    def owners(self) -> set[str]:
+        """Members who own an event of the run (each gets a class of their own)."""
+        return self._owners
+
+    @property
+    def public_has_events(self) -> bool:
+        """Whether the public class's frame holds any event (else it only moves cursors)."""
+        return any(who.everyone or who.others_as is not None for _, who in self._items)
+
     def send(
-        self, sessions: Iterable[Session], on_error: Callable[[Session], None] | None = None
+        self,
+        sessions: Iterable[Session],
+        on_error: Callable[[Session], None] | None = None,
+        *,
+        public: bool = True,
     ) -> int:
         """Send each session its class's frame, class by class; the number of frames sent.
 
+        ``public=False``: the public class gets nothing (its frame would hold no event).
         The public class (nearly everyone) goes first, in one pass as a plain broadcast does;
         the few staff and owners are grouped by class and served after it, so the direct
         writer's frame cache (``server/transport/direct.py``) frames each class's payload once.
         """
         owners = self._owners
         groups: dict[tuple[str, bool], list[Session]] = {}
-        public: dict[bool, str | bytes] = {}
+        public_frames: dict[bool, str | bytes] = {}
         sent = 0
         # the frame is looked up again only when a recipient's codec differs from the last one's
         codec: Codec | None = None
@@ -167,12 +185,14 @@ class AudienceBatch:
             if s.role in STAFF_ROLES or s.member_id in owners:
                 groups.setdefault((self.key(s.member_id, s.role), s.codec.binary), []).append(s)
                 continue
+            if not public:
+                continue
             if s.codec is not codec:
                 codec = s.codec
-                found = public.get(codec.binary)
+                found = public_frames.get(codec.binary)
                 if found is None:
                     try:
-                        found = public[codec.binary] = self.frame(_PUBLIC_KEY, codec.binary)
+                        found = public_frames[codec.binary] = self.frame(_PUBLIC_KEY, codec.binary)
                     except (TypeError, ValueError, OverflowError):
                         codec = None
                         if on_error is not None:

@@ -23,6 +23,13 @@ to 5,000 sockets that takes longer than its window is no burst either.
 Reactions are summed per tick, acks wait for the events they acknowledge, and the viewer count
 goes out at most once per ``COUNT_INTERVAL_S``.
 
+A frame whose events are all for others (viewers joining, one viewer's claim) would only move
+the audience's cursors: the audience gets none while their cursors lag the room by less than
+``CURSOR_INTERVAL_S`` and ``CURSOR_LAG_EVENTS``. The range they skipped is kept
+(``quiet_from``): the next frame of any class starts there, and a timer moves every cursor when
+the interval is up. During an arrival storm each tick sent every viewer such a frame, O(room)
+per tick (docs/performance.md, issue 18).
+
 :class:`LivePacer` keeps these windows, buffers and counters. It reads time only through the
 ``clock`` and ``call_later`` it is given, so tests drive it with a fake clock. It must not: send
 anything itself (the actor composes and sends the frames) or await.
@@ -41,6 +48,8 @@ from server.transport.session import Session
 __all__ = [
     "BUSY_EVENTS_PER_S",
     "COUNT_INTERVAL_S",
+    "CURSOR_INTERVAL_S",
+    "CURSOR_LAG_EVENTS",
     "QUICK_TICK_MS",
     "RATE_WINDOW_S",
     "US_PER_VIEWER",
@@ -52,6 +61,10 @@ __all__ = [
 BUSY_EVENTS_PER_S = 40.0  # a live room this busy coalesces over live_busy_tick_ms
 RATE_WINDOW_S = 0.25  # ... over a whole window of this length (10 events in 250 ms)
 COUNT_INTERVAL_S = 1.0  # viewer counts at most this often
+# An audience's cursor lags the room by at most this long and this many events (half the
+# in-memory resume window, pipeline.RECENT_EVENTS: a viewer who reconnects is still resumed).
+CURSOR_INTERVAL_S = 1.0
+CURSOR_LAG_EVENTS = 256
 # The window after a frame: 10 µs per socket on this process, 10 ms to live_tick_ms.
 US_PER_VIEWER = 10
 QUICK_TICK_MS = 10
@@ -76,10 +89,12 @@ class LivePacer:
         "_call_later",
         "_clock",
         "_count_at",
+        "_cursor_handle",
         "_for_events",
         "_handle",
         "_last_commit",
         "_last_count",
+        "_on_cursor",
         "_on_timer",
         "_rate_busy",
         "_rate_from",
@@ -89,7 +104,9 @@ class LivePacer:
         "after",
         "busy",
         "events",
+        "quiet_from",
         "reactions",
+        "sent_to",
         "window_ms",
     )
 
@@ -99,6 +116,7 @@ class LivePacer:
         busy_tick_ms: int,
         on_timer: Callable[[], None],
         *,
+        on_cursor: Callable[[], None] = lambda: None,
         audience: Callable[[], int] = lambda: 0,
         us_per_viewer: int = US_PER_VIEWER,
         clock: Callable[[], float] = time.monotonic,
@@ -107,6 +125,7 @@ class LivePacer:
         self._tick_ms = tick_ms
         self._busy_tick_ms = busy_tick_ms
         self._on_timer = on_timer
+        self._on_cursor = on_cursor  # the audience's cursor is due: send them quiet_from..sent_to
         self._audience = audience  # how many sockets this process sends the room's frames to
         self._us_per_viewer = us_per_viewer
         self._clock = clock
@@ -124,6 +143,9 @@ class LivePacer:
         self._rate_seen = 0  # events committed since then
         self._rate_busy = False  # the last whole rate window was busy
         self._last_commit = float("-inf")
+        self.sent_to = 0  # the last seq a frame of events covered
+        self.quiet_from: int | None = None  # the first seq the audience's cursor has not passed
+        self._cursor_handle: Timer | None = None
 
     @property
     def scheduled(self) -> bool:
@@ -248,6 +270,49 @@ class LivePacer:
             return True
         self.schedule()
         return False
+
+    def skip_audience(self, first: int, last: int) -> bool:
+        """Whether the audience may go without a frame for ``first``..``last``, none of whose
+        events is theirs: True while their cursor would lag fewer than ``CURSOR_LAG_EVENTS``
+        events (the interval is kept by a timer). The caller then sends the others their frames from
+        ``frame_from(first)``, and calls ``covered(last, audience=False)``."""
+        if self.quiet_from is None:
+            if last - first + 1 >= CURSOR_LAG_EVENTS:
+                return False
+            self.quiet_from = first
+            call_later = self._call_later or asyncio.get_running_loop().call_later
+            self._cursor_handle = call_later(CURSOR_INTERVAL_S, self._cursor_due)
+            return True
+        return last - self.quiet_from + 1 < CURSOR_LAG_EVENTS
+
+    def frame_from(self, first: int) -> int:
+        """Where a frame of events from ``first`` starts: the audience's cursor may lag."""
+        return first if self.quiet_from is None else self.quiet_from
+
+    def covered(self, last: int, *, audience: bool) -> None:
+        """Frames up to ``last`` went out, to the audience too (``audience``) or not."""
+        self.sent_to = max(self.sent_to, last)
+        if audience:
+            self.cursors_moved()
+
+    def cursors_moved(self) -> None:
+        """Every cursor is at ``sent_to``: nothing lags."""
+        self.quiet_from = None
+        if self._cursor_handle is not None:
+            self._cursor_handle.cancel()
+            self._cursor_handle = None
+
+    def _cursor_due(self) -> None:
+        self._cursor_handle = None
+        if self.quiet_from is not None:
+            self._on_cursor()
+
+    def close(self) -> None:
+        """Stop both timers (the room is stopping)."""
+        self.cancel()
+        if self._cursor_handle is not None:
+            self._cursor_handle.cancel()
+            self._cursor_handle = None
 
     def recount(self) -> None:
         """The next tick sends the count even if it looks unchanged."""

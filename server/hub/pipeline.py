@@ -24,6 +24,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 from rooms import (
     EVERYONE,
@@ -56,6 +57,7 @@ from server.storage import (
     StorageError,
     StoredEvent,
 )
+from server.transport.session import Session
 
 __all__ = ["MAX_CONFLICT_RETRIES", "RECENT_EVENTS", "RECENT_OPS", "CommandPipeline"]
 
@@ -99,6 +101,13 @@ class CommandPipeline:
     def _enforce_membership(self, events: Sequence[StoredEvent]) -> None:
         """Close the sockets of members the events removed: a hook ``RoomActor`` fills."""
         raise NotImplementedError  # hook: RoomActor overrides it
+
+    def move_cursor(self, session: Session) -> None:
+        """Bring this session's cursor to what was sent, if a live audience's lags
+        (server/hub/pacing.py): before an ack or a pong, whose seq the client may wait for."""
+        pacer = self.pacer
+        if pacer.quiet_from is not None:
+            session.send_message(frames.batch(pacer.quiet_from, pacer.sent_to, []))
 
     @property
     def is_live(self) -> bool:
@@ -395,11 +404,18 @@ class CommandPipeline:
 
     def _ack(self, item: Submit, rng: tuple[int, int], *, duplicate: bool = False) -> None:
         item.answered = True
-        msg = frames.ack(item.op_id, *rng, dup=duplicate)
-        if self.is_live and self.pacer.events:  # its events may wait for the tick: follow them
-            self.pacer.after.append((item.session, msg))
-        else:
-            item.session.send_message(msg)
+        self.send_after_events(item.session, frames.ack(item.op_id, *rng, dup=duplicate))
+
+    def send_after_events(self, session: Session, msg: dict[str, Any]) -> None:
+        """Send ``msg`` (an ack, a pong: a seq the client may wait for) once every event
+        committed so far has reached ``session``'s cursor: in a live room after the tick, if
+        events wait for it, and after a frame that moves a lagging cursor."""
+        if self.is_live and self.pacer.events:
+            self.pacer.after.append((session, msg))  # the tick moves the cursor first
+            return
+        if self.is_live:
+            self.move_cursor(session)
+        session.send_message(msg)
 
 
 async def _settled(

@@ -46,6 +46,9 @@ class Roster:
         self.sessions: dict[str, Session] = {}  # session id -> session
         # member id -> that member's sessions by session id, oldest first
         self.by_member: dict[str, dict[str, Session]] = {}
+        # session id -> session, of the staff's sessions (a live room's frames that hold no
+        # event for its audience go to these and to the events' owners only)
+        self.staff: dict[str, Session] = {}
         self.idle_since: float | None = time.monotonic()
 
     # ---- who is here ------------------------------------------------------------------------
@@ -53,11 +56,14 @@ class Roster:
     def add(self, session: Session) -> None:
         self.sessions[session.session_id] = session
         self.by_member.setdefault(session.member_id, {})[session.session_id] = session
+        if session.role in STAFF_ROLES:
+            self.staff[session.session_id] = session
         self.idle_since = None
         self.metrics.connections.inc()
 
     def remove(self, session: Session) -> None:
         if self.sessions.pop(session.session_id, None) is not None:
+            self.staff.pop(session.session_id, None)
             self.metrics.connections.dec()
             mine = self.by_member.get(session.member_id)
             if mine is not None:
@@ -69,6 +75,26 @@ class Roster:
 
     def sessions_of(self, member_id: str) -> list[Session]:
         return list(self.by_member.get(member_id, {}).values())
+
+    def staff_and(self, member_ids: Iterable[str]) -> list[Session]:
+        """The staff's sessions and those of ``member_ids`` (each once), without a pass over
+        everyone."""
+        out = list(self.staff.values())
+        staff = self.staff
+        for member_id in member_ids:
+            out.extend(
+                s for s in self.by_member.get(member_id, {}).values() if s.session_id not in staff
+            )
+        return out
+
+    def set_role(self, session: Session, role: str) -> None:
+        """Change a session's role, keeping the staff's sessions known."""
+        session.role = role
+        if session.session_id in self.sessions:
+            if role in STAFF_ROLES:
+                self.staff[session.session_id] = session
+            else:
+                self.staff.pop(session.session_id, None)
 
     @property
     def member_count(self) -> int:
@@ -99,12 +125,11 @@ class Roster:
         """Member id -> display name of everyone connected here (the broker's presence key)."""
         return {s.member_id: s.name for s in self.sessions.values()}
 
-    @staticmethod
-    def adopt_identity(room: Room, session: Session) -> None:
+    def adopt_identity(self, room: Room, session: Session) -> None:
         """The room's record of a member wins over the token's (promotions, cleaned names)."""
         member = room.members.get(session.member_id)
         if member is not None:
-            session.role = member.role.value
+            self.set_role(session, member.role.value)
             session.name = member.display_name
 
     # ---- what they are told -----------------------------------------------------------------
@@ -209,7 +234,7 @@ class Roster:
                     if role is None or s.role == role.value:
                         continue
                     was_staff = s.role in STAFF_ROLES
-                    s.role = role.value
+                    self.set_role(s, role.value)
                     # a new role changes what this member may do (the view's you.may) and, in a
                     # live room, joining or leaving staff what they may see: a fresh view
                     # replaces what the events they received so far built

@@ -456,7 +456,8 @@ def _dispatch(hub: Hub, actor: Any, session: Session, frame: str | bytes) -> dic
             hub.relay(actor, session, signal)
             return None
         case Ping():
-            session.send_message(frames.pong(actor.seq))
+            # after the events up to that seq: a client may wait for its cursor to get there
+            actor.send_after_events(session, frames.pong(actor.seq))
             return None
         case _:  # pragma: no cover - read_frame returns only these
             assert_never(msg)

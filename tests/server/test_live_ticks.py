@@ -465,3 +465,163 @@ def test_the_window_per_viewer_is_the_operators_to_set(tmp_path: Path) -> None:
     assert actor.pacer.window() == 40  # two viewers at 20 ms, under live_tick_ms (50)
     actor._fan_out(_events(1))
     assert clock.pending == [40]
+
+
+# ---- frames that hold nothing for the audience (a viewer's join, one viewer's claim) ------------
+
+
+def _owned(actor: RoomActor, owner: str, n: int = 1) -> list[StoredEvent]:
+    """``n`` committed events only ``owner`` (and the staff) may see, as a viewer's join is."""
+    events = _events(n)
+    for e in events:
+        actor._note_audience(e.seq, Audience(everyone=False, owners=frozenset({owner})))
+    actor.seq = events[-1].seq
+    return events
+
+
+def _public(actor: RoomActor, n: int = 1) -> list[StoredEvent]:
+    events = _events(n)
+    actor.seq = events[-1].seq
+    return events
+
+
+def _span(frame: dict[str, Any]) -> tuple[int, int, list[int]]:
+    return frame["from"], frame["to"], [ev["seq"] for ev in frame["evs"]]
+
+
+def _live_room(tmp_path: Path) -> tuple[RoomActor, FakeClock, dict[str, list[dict[str, Any]]]]:
+    """A live room with a host and two viewers; what each socket was sent, by member."""
+    actor, clock = _actor(tmp_path)
+    got: dict[str, list[dict[str, Any]]] = {"host": [], "a": [], "b": []}
+    for member, frames in got.items():
+        session = _socket(f"s-{member}", member, frames)
+        if member == "host":
+            session.role = "host"
+        actor.roster.add(session)
+    return actor, clock, got
+
+
+def test_the_audience_gets_no_frame_that_holds_none_of_its_events(tmp_path: Path) -> None:
+    """A viewer's own event goes to them and the staff; the rest of the audience gets nothing
+    until an event of theirs comes, in a frame whose range starts where their cursor is."""
+    actor, clock, got = _live_room(tmp_path)
+    joined = _owned(actor, "a")
+    actor._fan_out(joined)  # a quiet room: at once
+    s = joined[0].seq
+    assert [_span(f) for f in _batches(got["a"])] == [(s, s, [s])]
+    assert [_span(f) for f in _batches(got["host"])] == [(s, s, [s])]
+    assert _batches(got["b"]) == []
+
+    clock.advance(50)
+    more = _owned(actor, "a", 2)
+    actor._fan_out(more)
+    assert _batches(got["b"]) == []
+    assert _span(_batches(got["a"])[-1]) == (s, s + 2, [s + 1, s + 2])  # from the lag on
+
+    chat = _public(actor)
+    actor._fan_out(chat)
+    clock.advance(50)  # the tick
+    assert [_span(f) for f in _batches(got["b"])] == [(s, s + 3, [s + 3])]
+    assert _span(_batches(got["a"])[-1]) == (s, s + 3, [s + 3])
+    assert actor.pacer.quiet_from is None and not clock.pending
+
+
+def test_a_lagging_cursor_is_moved_within_a_second(tmp_path: Path) -> None:
+    actor, clock, got = _live_room(tmp_path)
+    joined = _owned(actor, "a")
+    actor._fan_out(joined)
+    s = joined[0].seq
+    clock.advance(999)
+    assert _batches(got["b"]) == []
+    clock.advance(1)
+    assert [_span(f) for f in _batches(got["b"])] == [(s, s, [])]
+    assert _span(_batches(got["a"])[-1]) == (s, s, [])  # everyone: one frame, encoded once
+    assert actor.pacer.quiet_from is None
+    clock.advance(5_000)
+    assert len(_batches(got["b"])) == 1, "nothing more to move"
+
+
+def test_a_cursor_never_lags_by_256_events(tmp_path: Path) -> None:
+    """256 events is half the in-memory resume window: a viewer who reconnects is resumed."""
+    actor, clock, got = _live_room(tmp_path)
+    first = _owned(actor, "a", 200)
+    actor._fan_out(first)
+    assert _batches(got["b"]) == []
+    clock.advance(50)
+    rest = _owned(actor, "a", 56)
+    actor._fan_out(rest)
+    clock.advance(50)
+    assert [_span(f)[:2] for f in _batches(got["b"])] == [(first[0].seq, rest[-1].seq)]
+    assert actor.pacer.quiet_from is None
+
+    # a single run that long is never held back from the audience
+    run = _owned(actor, "a", 300)
+    actor._fan_out(run)
+    clock.advance(50)
+    assert _span(_batches(got["b"])[-1])[:2] == (run[0].seq, run[-1].seq)
+
+
+async def test_an_ack_or_a_pong_follows_the_frame_that_moves_the_cursor(tmp_path: Path) -> None:
+    """A client may wait until its cursor reaches an ack's or a pong's seq (docs/protocol.md):
+    a session whose cursor lags gets a frame that moves it first."""
+    actor, clock, got = _live_room(tmp_path)
+    joined = _owned(actor, "a")
+    actor._fan_out(joined)
+    s = joined[0].seq
+    [b] = actor.roster.sessions_of("b")
+    actor._ack(_submit(b, "op-1"), (s, s))  # type: ignore[arg-type]  # a real session
+    assert [m["t"] for m in got["b"]] == ["batch", "ack"]
+    assert _span(got["b"][0]) == (s, s, [])
+
+    actor.send_after_events(b, {"t": "pong", "seq": actor.seq})
+    assert [m["t"] for m in got["b"][-2:]] == ["batch", "pong"]
+    assert _span(got["b"][-2]) == (s, s, [])
+
+    # with events waiting for the tick, the ack waits too, and the frame before it
+    actor._fan_out(_owned(actor, "a"))
+    before = len(got["b"])
+    actor._ack(_submit(b, "op-2"), (s + 1, s + 1))  # type: ignore[arg-type]
+    assert len(got["b"]) == before
+    clock.advance(50)
+    told = [m for m in got["b"] if m["t"] != "count"]
+    assert [m["t"] for m in told[-2:]] == ["batch", "ack"]
+    assert _span(told[-2]) == (s, s + 1, [])
+
+    # a pong too: its seq counts the events waiting for the tick
+    actor._fan_out(_owned(actor, "a"))  # at once, and a window opens
+    actor._fan_out(_owned(actor, "a"))  # this one waits for the tick
+    before = len(got["b"])
+    actor.send_after_events(b, {"t": "pong", "seq": actor.seq})
+    assert len(got["b"]) == before
+    clock.advance(50)
+    told = [m for m in got["b"] if m["t"] != "count"]
+    assert [m["t"] for m in told[-2:]] == ["batch", "pong"]
+    assert told[-2]["to"] == told[-1]["seq"] == s + 3
+
+
+async def test_the_cursor_timer_stops_with_the_room(tmp_path: Path) -> None:
+    actor, clock, _got = _live_room(tmp_path)
+    actor._fan_out(_owned(actor, "a"))
+    assert 1000 in clock.pending
+    await actor.stop()
+    assert not clock.pending
+
+
+def test_the_roster_knows_its_staff_through_role_changes(tmp_path: Path) -> None:
+    """Frames without the audience's go to the staff and the owners only, so the roster keeps
+    the staff's sessions as roles change (a viewer brought on stage, a host stepping down)."""
+    actor, _clock, got = _live_room(tmp_path)
+    roster = actor.roster
+    [a] = roster.sessions_of("a")
+    [host] = roster.sessions_of("host")
+    assert roster.staff_and([]) == [host]
+    assert roster.staff_and(["a", "host", "nobody"]) == [host, a]
+    roster.set_role(a, "cohost")
+    assert roster.staff_and([]) == [host, a]
+    actor._fan_out(_owned(actor, "b"))
+    assert _batches(got["a"]), "staff see every event"
+    roster.set_role(host, "viewer")
+    roster.remove(a)
+    assert roster.staff_and([]) == []
+    roster.set_role(a, "host")  # a session gone from the roster is not counted again
+    assert roster.staff_and([]) == []
