@@ -356,6 +356,18 @@ class Hub:
         actor.post(Inspect(fn, done))
         return await done
 
+    def peek(self, room_id: str, fn: Callable[[Room, int], T]) -> T | None:
+        """``fn(room, seq)`` on a room loaded here as it is now, at once; None if not loaded.
+
+        Unlike :meth:`inspect` this does not wait for the actor's turn, so the room may hold
+        the events of a turn being committed. Only for checks such an event cannot fool: a
+        member being known to the room (their own join in flight was checked when it began).
+        """
+        actor = self._actors.get(room_id)
+        if actor is None or actor.room is None:
+            return None
+        return fn(actor.room, actor.seq)
+
     async def room_copy(self, room_id: str) -> Room:
         """A copy of the room's committed state that later events cannot change."""
         return await self.inspect(room_id, lambda room, _seq: room.copy())

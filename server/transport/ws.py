@@ -386,8 +386,10 @@ async def _first_join_refusal(hub: Hub, claims: MemberClaims) -> tuple[str, str,
     """Refuse a member token whose invite was revoked before its member joined the room.
 
     One look into the room (is this member known there?) and, only for a first join, one
-    registry read. Members the room already has — connected, gone, kicked or banned — are the
-    room's business, not the invite's: they stay (and the host can remove them).
+    registry read. The look is :meth:`Hub.peek` when the room is loaded: a member is known
+    only through a join that was checked, so a join being committed cannot fool it. Members
+    the room already has — connected, gone, kicked or banned — are the room's business, not
+    the invite's: they stay (and the host can remove them).
     """
     member_id = claims.member_id
 
@@ -400,7 +402,9 @@ async def _first_join_refusal(hub: Hub, claims: MemberClaims) -> tuple[str, str,
         )
 
     try:
-        if await hub.inspect(claims.room_id, known):
+        # a loaded room answers at once (an arrival storm would wait for the actor's turn)
+        seen = hub.peek(claims.room_id, known)
+        if seen if seen is not None else await hub.inspect(claims.room_id, known):
             return None
         why = await invite_refusal(hub.registry, claims)
     except (RoomNotFound, HubFull, ClientShareExceeded):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import server.db.engine as engine_module
 from server.db.engine import create_engine, database_url_for_data_dir, upgrade_database
 from server.storage import Invite, InviteError, Registry, RoomRecord, StorageUnavailable
+from server.storage.sqlite_registry import SqliteRegistryPath
 
 ROOM = "room1"
 
@@ -147,3 +148,58 @@ async def test_reads_see_what_the_engine_wrote(engine: AsyncEngine) -> None:
     assert found is not None and found.revoked and found.name == "Ada" and found.max_uses == 3
     assert await registry.get_room("nope") is None
     assert await registry.get_invite("nope") is None
+
+
+def _fast_path(registry: Registry) -> SqliteRegistryPath:
+    fast = registry._fast
+    assert fast is not None, "a SQLite registry reads through its own connections"
+    return fast
+
+
+def _inline(fast: SqliteRegistryPath) -> sqlite3.Connection | None:
+    return fast._inline  # through a call: mypy would narrow the attribute across the test
+
+
+async def test_join_time_reads_are_made_on_the_loop_without_a_thread(engine: AsyncEngine) -> None:
+    """A read of one row by key costs less than a hop to a thread and back (and, on a busy
+    loop, two of its turns): the reader's thread is not even started."""
+    registry = await _registry(engine)
+    await registry.create_invite(_invite("i1"))
+    fast = _fast_path(registry)
+    assert (await registry.get_room(ROOM)) is not None
+    assert (await registry.get_invite("i1")) is not None
+    assert fast._inline is not None
+    assert fast._reader._conn is None
+
+
+async def test_a_read_the_loop_cannot_make_at_once_is_made_on_the_thread(
+    engine: AsyncEngine,
+) -> None:
+    """The loop's connection never waits (busy_timeout=0): a read SQLite refuses there —
+    here interrupted, as a busy file would refuse it — goes to the reader's thread, which
+    waits as every connection does; the next read opens a new connection on the loop."""
+    registry = await _registry(engine)
+    await registry.create_invite(_invite("i1", max_uses=3))
+    fast = _fast_path(registry)
+    await registry.get_room(ROOM)
+    broken = fast._inline
+    assert broken is not None
+    broken.set_progress_handler(lambda: 1, 1)  # every statement is interrupted
+    found = await registry.get_invite("i1")
+    assert found is not None and found.max_uses == 3
+    assert fast._reader._conn is not None, "the thread answered"
+    assert _inline(fast) is None
+    assert (await registry.get_room(ROOM)) is not None
+    assert _inline(fast) not in (None, broken)
+
+
+async def test_reads_from_another_thread_take_the_readers_thread(engine: AsyncEngine) -> None:
+    registry = await _registry(engine)
+    fast = _fast_path(registry)
+    await registry.get_room(ROOM)  # the loop's connection belongs to this thread
+
+    def elsewhere() -> RoomRecord | None:
+        return asyncio.run(registry.get_room(ROOM))
+
+    assert await asyncio.to_thread(elsewhere) == await registry.get_room(ROOM)
+    assert fast._reader._conn is not None

@@ -79,6 +79,27 @@ async def test_a_revoked_invite_refuses_its_tokens_that_have_not_joined(
         await p.close()
 
 
+async def test_the_first_join_check_looks_at_a_loaded_room_at_once(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """The hello's look into the room (is this member known?) does not wait for the actor's
+    turn when the room is loaded here (``Hub.peek``); it sees what a turn would."""
+    room = await create_room(http)
+    room_id = room["room_id"]
+    hub = live_server.app_state.hub
+    assert hub.peek("no-such-room", lambda r, seq: seq) is None  # not loaded: inspect instead
+    inside = await join(http, {**room, "invite": await _invite(http, room)}, "Ines")
+    peer = await Peer.open(live_server.ws_url(room_id))
+    await peer.hello(inside["token"])
+
+    def known(r: Any, seq: int) -> tuple[bool, int]:
+        return inside["member_id"] in r.members, seq
+
+    assert hub.peek(room_id, known) is not None
+    assert hub.peek(room_id, known)[0] is (await hub.inspect(room_id, known))[0] is True
+    await peer.close()
+
+
 def test_member_tokens_name_their_invite_and_refuse_ill_formed_text() -> None:
     signer = TokenSigner("s" * 40)
     claims = MemberClaims("r1", "m1", "member", "Ann", invite_id="i1")
