@@ -155,7 +155,11 @@ class SqliteRegistryPath:
         if self._inline_thread is not None and self._inline_thread != threading.get_ident():
             return None
         try:
-            conn = sqlite3.connect(self._database.path, isolation_level=None)
+            # used on this thread only (checked above); closed by the finalizer on whichever
+            # thread drops the last reference, when nothing can be using it
+            conn = sqlite3.connect(
+                self._database.path, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error:
             return None
         try:

@@ -203,3 +203,18 @@ async def test_reads_from_another_thread_take_the_readers_thread(engine: AsyncEn
 
     assert await asyncio.to_thread(elsewhere) == await registry.get_room(ROOM)
     assert fast._reader._conn is not None
+
+
+async def test_the_loops_connection_is_closed_from_whichever_thread_drops_it(
+    engine: AsyncEngine,
+) -> None:
+    """The registry may be collected on any thread (a worker's, under xdist): its finalizer
+    closes the loop's connection there without an error."""
+    registry = await _registry(engine)
+    await registry.get_room(ROOM)
+    fast = _fast_path(registry)
+    conn, closer = fast._inline, fast._inline_closer
+    assert conn is not None and closer is not None
+    await asyncio.to_thread(closer)  # what the finalizer does on another thread
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        conn.execute("SELECT 1")
