@@ -274,8 +274,8 @@ class LivePacer:
     def skip_audience(self, first: int, last: int) -> bool:
         """Whether the audience may go without a frame for ``first``..``last``, none of whose
         events is theirs: True while their cursor would lag fewer than ``CURSOR_LAG_EVENTS``
-        events (the interval is kept by a timer). The caller then sends the others their frames from
-        ``frame_from(first)``, and calls ``covered(last, audience=False)``."""
+        events (the interval is kept by a timer). The caller then sends the others their
+        frames from ``frame_from(first)`` and calls ``covered(last, audience=False)``."""
         if self.quiet_from is None:
             if last - first + 1 >= CURSOR_LAG_EVENTS:
                 return False
