@@ -1,8 +1,9 @@
-"""The registry's join-time statements on SQLite: one thread hop each, invite uses group-committed.
+"""The registry's join-time statements on SQLite: reads on the loop, invite uses group-committed.
 
 This module is for: the three registry calls every join makes — read a room, read an invite,
-count one use of an invite — on a SQLite file, through two ``sqlite3`` connections of the
-registry's own (one for reads, one for writes), each on its own thread.
+count one use of an invite — on a SQLite file, through ``sqlite3`` connections of the
+registry's own: reads on the event loop's thread (or on a reader thread when that one cannot
+answer at once), writes on a thread of their own.
 
 It must not: decide whether a use is allowed (the conditional ``UPDATE`` the registry builds
 does, exactly as through the engine) or be used for anything else.
@@ -10,22 +11,20 @@ does, exactly as through the engine) or be used for anything else.
 Why it exists (docs/performance.md, issue 18): through SQLAlchemy's async engine a read crosses
 to aiosqlite's thread and back about six times, and every invite use was a transaction of its
 own — one fsync (``synchronous=FULL``) per join, with the write lock held across it. A room
-whose audience arrives at once was admitted at the pace of the disk's syncs (about 120 joins
-a second).
+whose audience arrives at once was admitted at the pace of the disk's syncs (about 120 joins a
+second). Here the uses that arrive while a transaction is being committed go into the next one
+(group commit, as ``server/hub/committer.py`` does for events): one fsync for all of them. Each
+use is still its own conditional ``UPDATE … RETURNING``, run one after the other inside the
+transaction, so a ``max_uses`` is never exceeded, a revoked, disabled or expired invite is never
+used, and nobody is answered before the transaction that counted their use is committed. If the
+commit fails, every use of the batch fails with it and none is counted.
 
 A read of one row by its key takes about 20 µs (p99 0.2 ms in an arrival storm) in WAL mode,
 where readers never wait for writers; a hop to a thread and back costs more CPU than that and,
 on a busy loop, two of its turns (30 ms of a join's latency in an arrival storm). So reads run
-on the event loop's own thread, on a connection of their own that never waits
-(``busy_timeout=0``): in the rare case SQLite answers "busy" (a file being recovered), the read
-is made on the reader's thread instead, which waits as every connection does. The uses that
-arrive while a transaction is being
-committed go into the next one (group commit, as ``server/hub/committer.py`` does for events):
-one fsync for all of them. Each use is still its own conditional ``UPDATE … RETURNING``, run one
-after the other inside the transaction, so a ``max_uses`` is never exceeded, a revoked,
-disabled or expired invite is never used, and nobody is answered before the transaction that
-counted their use is committed. If the commit fails, every use of the batch fails with it and
-none is counted.
+on the event loop's own thread, on a read-only connection of their own that never waits (no
+busy timeout): in the rare case SQLite answers "busy" (a file being recovered), the read is
+made on the reader's thread instead, which waits as every connection does.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from typing import Any
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql import ClauseElement
 
-from server.db.engine import SqliteFile, apply_sqlite_pragmas, sqlite_write_turn
+from server.db.engine import SqliteFile, sqlite_write_turn
 from server.db.sqlite_thread import SqliteThread
 
 __all__ = ["SqliteRegistryPath", "UseOutcome"]
@@ -155,16 +154,16 @@ class SqliteRegistryPath:
         if self._inline_thread is not None and self._inline_thread != threading.get_ident():
             return None
         try:
-            # used on this thread only (checked above); closed by the finalizer on whichever
-            # thread drops the last reference, when nothing can be using it
+            # timeout=0: never wait on the loop. Used on this thread only (checked above);
+            # closed by the finalizer on whichever thread drops the last reference, when
+            # nothing can be using it. The file's WAL mode is the file's: nothing to set.
             conn = sqlite3.connect(
-                self._database.path, isolation_level=None, check_same_thread=False
+                self._database.path, timeout=0, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error:
             return None
         try:
-            apply_sqlite_pragmas(conn, self._database.synchronous)
-            conn.execute("PRAGMA busy_timeout=0")  # never wait on the loop
+            conn.execute("PRAGMA query_only=ON")  # this connection only ever reads
         except sqlite3.Error:
             conn.close()
             return None

@@ -404,7 +404,9 @@ async def _first_join_refusal(hub: Hub, claims: MemberClaims) -> tuple[str, str,
     try:
         # a loaded room answers at once (an arrival storm would wait for the actor's turn)
         seen = hub.peek(claims.room_id, known)
-        if seen if seen is not None else await hub.inspect(claims.room_id, known):
+        if seen is None:
+            seen = await hub.inspect(claims.room_id, known)
+        if seen:
             return None
         why = await invite_refusal(hub.registry, claims)
     except (RoomNotFound, HubFull, ClientShareExceeded):

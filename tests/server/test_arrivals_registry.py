@@ -170,6 +170,9 @@ async def test_join_time_reads_are_made_on_the_loop_without_a_thread(engine: Asy
     assert (await registry.get_invite("i1")) is not None
     assert fast._inline is not None
     assert fast._reader._conn is None
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        fast._inline.execute("DELETE FROM invites")  # the loop's connection only reads
+    assert (await registry.get_invite("i1")) is not None
 
 
 async def test_a_read_the_loop_cannot_make_at_once_is_made_on_the_thread(
